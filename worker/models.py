@@ -1,0 +1,119 @@
+"""Frozen dataclasses: the only types that cross module boundaries.
+
+Source (config) -> RawItem (fetched bytes + hints) -> Article (normalized) -> RunResult.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured source."""
+
+    name: str
+    kind: str  # feed | page | sitemap | files
+    url: str | None = None  # feed / sitemap
+    urls: tuple[str, ...] = ()  # page: inline list of article URLs
+    urls_file: str | None = None  # page: a file with one URL per line
+    path: str | None = None  # files: a file, folder or glob
+    every: int | None = None  # seconds between runs (None when cron is set)
+    cron: str | None = None  # crontab line, alternative to every
+    enabled: bool = True
+    follow_links: bool = False  # feed: fetch each new item's page
+    respect_robots: bool = True
+    since: str | None = None  # sitemap: ISO date, only URLs with lastmod on/after it
+    trusted: bool = True  # configured URLs are trusted; links found inside them are not
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What a fetcher already knows about an item (feed entry fields, JSON keys, HTTP headers).
+
+    The cleaner fills only what the content itself lacks from these.
+    """
+
+    headline: str | None = None
+    headline_derived: bool = False  # headline made from the summary's first sentence
+    byline: str | None = None
+    published_at: str | None = None  # ISO 8601 UTC
+    dek: str | None = None
+    url: str | None = None
+    publication: str | None = None
+    lang: str | None = None
+    encoding: str | None = None  # charset from HTTP headers, if any
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One fetched item, not yet cleaned.
+
+    ``kind`` tells the cleaner how to read ``content``:
+    - ``text``: a plain-text article (bytes or str)
+    - ``html``: a whole article page (bytes or str)
+    - ``fragment``: an HTML or text body whose metadata is all in ``hints`` (feed entries, JSON Lines)
+    """
+
+    source: str
+    locator: str  # URL or path (plus "#n" for the n-th item of a file), for logs and sightings
+    kind: str
+    content: bytes | str
+    hints: Hints = field(default_factory=Hints)
+    # opaque state to store once this item's article is stored (e.g. a file's size+mtime);
+    # ("file", path, size, mtime_ns, sha256) or None
+    checkpoint: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """One normalized article, as stored in ``articles``."""
+
+    headline: str
+    body: str
+    byline: str | None = None
+    published_at: str | None = None  # ISO 8601 in UTC, or None (never invented)
+    dek: str | None = None
+    url: str | None = None
+    source: str | None = None
+    publication: str | None = None
+    dateline: str | None = None
+    lang: str | None = None
+    headline_derived: bool = False
+
+    @property
+    def word_count(self) -> int:
+        return len(self.body.split())
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.body.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one source run, as stored in ``runs``."""
+
+    source: str
+    trigger: str  # scheduled | manual | backfill
+    started_at: str
+    finished_at: str
+    status: str  # ok | error | interrupted
+    seen: int = 0
+    new: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    http_status: int | None = None
+    not_modified: bool = False
+    bytes: int = 0
+    error: str | None = None
+    run_id: int | None = None
+
+    @property
+    def duration_ms(self) -> int:
+        from datetime import datetime
+
+        start = datetime.fromisoformat(self.started_at)
+        end = datetime.fromisoformat(self.finished_at)
+        return int((end - start).total_seconds() * 1000)
