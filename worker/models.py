@@ -92,6 +92,76 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A fetcher's report that one item could not be read (counted as skipped, logged with reason)."""
+
+    source: str
+    locator: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """State to persist once everything a fetcher yielded before it is stored.
+
+    Keys are namespaced: ``file:<abs path>`` (value ``size:mtime_ns:sha256``),
+    ``http:<url>`` (value JSON ``{"etag": ..., "last_modified": ...}``).
+    The pipeline writes it in the same transaction as the articles that came before it.
+    """
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Validators:
+    """HTTP cache validators for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """The ``http:`` section of config.yaml."""
+
+    user_agent: str = "news-archive-worker/0.1 (+https://example.org/contact)"
+    timeout: float = 20.0  # seconds, connect and read
+    max_bytes: int = 10_000_000  # body cap, also after decompression
+    per_host_delay: float = 1.0  # seconds between two requests to one host
+    respect_robots: bool = True
+    allow_private_hosts: bool = False
+    retries: int = 3
+    max_redirects: int = 5
+    backoff_factor: float = 0.5
+    robots_ttl: int = 3600  # seconds a host's robots.txt is cached
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A fetched HTTP body (or a 304), as ``fetchers.http`` hands it on."""
+
+    url: str  # final URL after redirects
+    status: int
+    headers: dict[str, str]  # lower-case names
+    content: bytes
+    encoding: str | None = None  # charset from Content-Type, if any
+    not_modified: bool = False
+    validators: Validators = field(default_factory=Validators)
+
+
+@dataclass
+class FetchStats:
+    """Mutable counters a fetcher fills during one run (the one non-frozen model)."""
+
+    http_status: int | None = None
+    not_modified: bool = False
+    bytes: int = 0
+    requests: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class RunResult:
     """The outcome of one source run, as stored in ``runs``."""
 
