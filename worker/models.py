@@ -138,6 +138,34 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class SchedulerSettings:
+    """The ``scheduler:`` section of config.yaml."""
+
+    max_workers: int = 4  # sources fetched at once
+    jitter: int = 30  # seconds of random delay added to each run
+    shutdown_timeout: int = 30  # seconds running sources get to finish on SIGTERM
+    misfire_grace: int = 300  # seconds a late run may still start
+    max_backoff: int = 86_400  # cap of a failing source's backoff, seconds
+    heartbeat: int = 60  # seconds between heartbeat writes
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated config.yaml."""
+
+    archive: str = "archive/archive.db"
+    log_format: str = "auto"  # auto | console | json
+    log_level: str = "info"
+    http: HttpSettings = field(default_factory=HttpSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    sources: tuple[Source, ...] = ()
+    path: str | None = None  # the file it was read from
+
+    def source(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+
+@dataclass(frozen=True)
 class HttpResponse:
     """A fetched HTTP body (or a 304), as ``fetchers.http`` hands it on."""
 

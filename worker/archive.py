@@ -1,0 +1,324 @@
+"""The SQLite archive: schema and migrations, the one writer's transactions, and the reads.
+
+This is the only module that speaks SQL. Articles are append-only: the worker never updates or
+deletes a row of ``articles``. Everything one batch of a run produces (articles, sightings,
+fetch state such as ETags and file states, and at the end the run row and source state) is
+written in one transaction, so a crash never advances state past articles that were not saved.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import asdict, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import sqlite_utils
+
+from worker.dedupe import headline_hash
+from worker.errors import ArchiveError
+from worker.models import Article, Checkpoint, RunResult
+
+SCHEMA_VERSION = 1
+FTS_COLUMNS = ("headline", "dek", "body", "byline")
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+BUSY_TIMEOUT_MS = 30_000
+ARTICLE_COLUMNS = (
+    "headline_hash", "headline", "byline", "published_at", "dek", "body", "url", "source",
+    "publication", "dateline", "lang", "word_count", "content_hash", "headline_derived", "first_seen_at",
+)
+
+
+def utcnow() -> str:
+    """Now as ISO 8601 UTC with seconds, the one timestamp format of the archive."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _migrate_1(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "headline_hash": str, "headline": str, "byline": str, "published_at": str, "dek": str,
+            "body": str, "url": str, "source": str, "publication": str, "dateline": str, "lang": str,
+            "word_count": int, "content_hash": str, "headline_derived": int, "first_seen_at": str,
+        },
+        pk="headline_hash",
+        not_null={"headline", "body", "first_seen_at"},
+    )
+    db["articles"].enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True, tokenize=FTS_TOKENIZE)
+    db["sightings"].create(
+        {"id": int, "headline_hash": str, "source": str, "url": str, "seen_at": str,
+         "content_hash": str, "run_id": int},
+        pk="id",
+    )
+    db["runs"].create(
+        {"id": int, "source": str, "trigger": str, "started_at": str, "finished_at": str, "status": str,
+         "seen": int, "new": int, "duplicates": int, "skipped": int, "http_status": int,
+         "not_modified": int, "bytes": int, "error": str, "pid": int},
+        pk="id",
+    )
+    db["source_state"].create(
+        {"source": str, "last_run_at": str, "last_status": str, "last_success_at": str,
+         "consecutive_failures": int, "failing_since": str, "next_due_at": str, "last_error": str,
+         "articles": int},
+        pk="source",
+    )
+    db["fetch_state"].create(
+        {"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key")
+    )
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["articles"].create_index(["source"])
+    db["articles"].create_index(["published_at"])
+    db["articles"].create_index(["first_seen_at"])
+    db["articles"].create_index(["publication"])
+    db["articles"].create_index(["lang"])
+    db["sightings"].create_index(["headline_hash"])
+    db["sightings"].create_index(["source", "seen_at"])
+    db["runs"].create_index(["source", "started_at"])
+    db["runs"].create_index(["status"])
+
+
+MIGRATIONS = {1: _migrate_1}
+
+
+class Archive:
+    """One connection to the archive file. Not shared between threads: open one per thread."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False):
+        self.path = str(path)
+        try:
+            if readonly:
+                if not Path(self.path).exists():
+                    raise ArchiveError(f"{self.path}: no archive here yet (run an ingest or backfill first)")
+                conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db = sqlite_utils.Database(conn)
+            if not readonly:
+                if self.db.journal_mode != "wal":
+                    self.db.enable_wal()
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            elif self._version() != SCHEMA_VERSION:
+                raise ArchiveError(f"{self.path}: not an archive of schema version {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"{self.path}: cannot open archive ({exc})") from None
+
+    def _version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self._version()
+        if version > SCHEMA_VERSION:
+            raise ArchiveError(f"{self.path}: schema version {version} is newer than this worker ({SCHEMA_VERSION})")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._write():
+                MIGRATIONS[target](self.db)
+                self.db.execute(f"PRAGMA user_version = {target}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------------------
+
+    def _write(self):
+        """BEGIN IMMEDIATE ... COMMIT: take the write lock up front, so the busy timeout applies."""
+        archive = self
+
+        class _Tx:
+            def __enter__(self):
+                archive.db.conn.execute("BEGIN IMMEDIATE")
+                return archive.db
+
+            def __exit__(self, exc_type, exc, tb):
+                if exc_type is None:
+                    archive.db.conn.commit()
+                else:
+                    archive.db.conn.rollback()
+                return False
+
+        return _Tx()
+
+    # -- reads used while ingesting --------------------------------------------------------
+
+    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
+        """Which of these headline hashes are archived already (in chunks of 500)."""
+        hashes = list(dict.fromkeys(hashes))
+        found: set[str] = set()
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT headline_hash FROM articles WHERE headline_hash IN ({marks})", chunk)
+            found.update(r[0] for r in rows)
+        return found
+
+    def is_archived(self, headline: str) -> bool:
+        return bool(self.known_hashes([headline_hash(headline)]))
+
+    def fetch_state(self, source: str, prefix: str = "") -> dict[str, str]:
+        rows = self.db.execute(
+            "SELECT key, value FROM fetch_state WHERE source = ? AND substr(key, 1, ?) = ?",
+            [source, len(prefix), prefix],
+        )
+        return dict(rows.fetchall())
+
+    # -- the writer ----------------------------------------------------------------------------
+
+    def start_run(self, source: str, trigger: str, started_at: str) -> int:
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO runs (source, trigger, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
+                [source, trigger, started_at, os.getpid()],
+            )
+            return cur.lastrowid
+
+    def store(
+        self,
+        run_id: int,
+        source: str,
+        articles: Sequence[tuple[Article, str | None]],
+        checkpoints: Sequence[Checkpoint] = (),
+        finish: RunResult | None = None,
+        next_due_at: str | None = None,
+    ) -> list[bool]:
+        """One transaction: new articles, a sighting for every article, checkpoints, and (when
+        ``finish`` is given) the run row and the source's state. Returns, per article, whether it
+        was new. The run row's new/duplicates are ``finish``'s counts plus this batch's."""
+        now = utcnow()
+        with self._write() as db:
+            hashes = [headline_hash(a.headline) for a, _ in articles]
+            known = self.known_hashes(hashes)
+            fresh, is_new = [], []
+            for (article, locator), h in zip(articles, hashes):
+                new = h not in known
+                known.add(h)
+                is_new.append(new)
+                if new:
+                    fresh.append(_article_row(article, h, now))
+            if fresh:
+                db["articles"].insert_all(fresh, ignore=True)
+            if articles:
+                db["sightings"].insert_all(
+                    {"headline_hash": h, "source": source, "url": a.url or locator, "seen_at": now,
+                     "content_hash": a.content_hash, "run_id": run_id}
+                    for (a, locator), h in zip(articles, hashes)
+                )
+            if checkpoints:
+                db["fetch_state"].upsert_all(
+                    [{"source": source, "key": c.key, "value": c.value, "updated_at": now} for c in checkpoints],
+                    pk=("source", "key"),
+                )
+            if finish is not None:
+                added = sum(is_new)
+                finish = replace(finish, new=finish.new + added, duplicates=finish.duplicates + len(is_new) - added)
+                self._finish(run_id, finish, next_due_at)
+        return is_new
+
+    def _finish(self, run_id: int, r: RunResult, next_due_at: str | None) -> None:
+        row = {k: v for k, v in asdict(r).items() if k not in ("run_id",)}
+        row["not_modified"] = int(r.not_modified)
+        self.db["runs"].update(run_id, row)
+        prev = self.source_state(r.source) or {}
+        failures = 0 if r.status == "ok" else int(prev.get("consecutive_failures") or 0) + (r.status == "error")
+        failing_since = None if r.status == "ok" else (prev.get("failing_since") or r.started_at)
+        count = self.db.execute("SELECT count(*) FROM articles WHERE source = ?", [r.source]).fetchone()[0]
+        self.db["source_state"].upsert(
+            {
+                "source": r.source, "last_run_at": r.finished_at, "last_status": r.status,
+                "last_success_at": r.finished_at if r.status == "ok" else prev.get("last_success_at"),
+                "consecutive_failures": failures,
+                "failing_since": failing_since if failures else None,
+                "next_due_at": next_due_at, "last_error": r.error, "articles": count,
+            },
+            pk="source",
+        )
+
+    def mark_interrupted(self, pid: int | None = None) -> int:
+        """Runs left 'running' by a process that is gone (or by ``pid``, a process about to exit)
+        become 'interrupted'. Returns how many."""
+        rows = self.db.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall()
+        stale = [rid for rid, p in rows if (p == pid if pid is not None else not _alive(p))]
+        if stale:
+            now = utcnow()
+            with self._write() as db:
+                for rid in stale:
+                    db.execute(
+                        "UPDATE runs SET status = 'interrupted', finished_at = ?, "
+                        "error = coalesce(error, 'the worker stopped before the run finished') WHERE id = ?",
+                        [now, rid],
+                    )
+        return len(stale)
+
+    def interrupt_run(self, run_id: int, result: RunResult) -> None:
+        with self._write():
+            self._finish(run_id, result, None)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    # -- reads for status --------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def source_state(self, source: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM source_state WHERE source = ?", [source]))
+        return rows[0] if rows else None
+
+    def status_rows(self) -> list[dict]:
+        """Per source: its state, its last run and its totals."""
+        return list(
+            self.db.query(
+                """
+                SELECT s.source, s.last_status, s.last_run_at, s.last_success_at, s.next_due_at,
+                       s.consecutive_failures, s.failing_since, s.last_error, s.articles,
+                       r.new AS last_new, r.duplicates AS last_duplicates, r.skipped AS last_skipped,
+                       r.not_modified AS last_not_modified, r.http_status AS last_http_status,
+                       (SELECT count(*) FROM runs WHERE runs.source = s.source) AS runs
+                FROM source_state s
+                LEFT JOIN runs r ON r.id = (SELECT max(id) FROM runs WHERE runs.source = s.source
+                                            AND status != 'running')
+                ORDER BY s.source
+                """
+            )
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t: self.db.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0]
+            for t in ("articles", "sightings", "runs")
+        }
+
+
+def _article_row(article: Article, h: str, now: str) -> dict:
+    return {
+        "headline_hash": h, "headline": article.headline, "byline": article.byline,
+        "published_at": article.published_at, "dek": article.dek, "body": article.body,
+        "url": article.url, "source": article.source, "publication": article.publication,
+        "dateline": article.dateline, "lang": article.lang, "word_count": article.word_count,
+        "content_hash": article.content_hash, "headline_derived": int(article.headline_derived),
+        "first_seen_at": now,
+    }
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,226 @@
+"""Local sources: a file, a folder (walked recursively) or a glob.
+
+``.txt`` plain-text articles, ``.html``/``.htm`` saved pages, ``.jsonl``/``.json`` article objects,
+``.xml``/``.rss``/``.atom`` feed files. Each file's size and mtime are checkpointed after its
+articles are stored, so a scheduled run over a growing inbox reads only new or changed files.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from worker.models import Checkpoint, Hints, RawItem, Skipped, Source
+
+TEXT = (".txt",)
+HTML = (".html", ".htm")
+JSON = (".jsonl", ".json", ".ndjson")
+FEED = (".xml", ".rss", ".atom")
+SUFFIXES = TEXT + HTML + JSON + FEED
+MAX_FILE_BYTES = 10_000_000  # a single .txt/.html/feed file; JSON Lines stream line by line
+MAX_LINE_BYTES = 10_000_000
+
+KEYS = {
+    "headline": ("headline", "title", "name"),
+    "body": ("body", "text", "content", "articleBody", "article_body", "maintext"),
+    "url": ("url", "link", "canonical_url", "permalink"),
+    "byline": ("byline", "author", "authors", "creator"),
+    "published_at": ("published_at", "published", "date", "datePublished", "date_published", "pubDate"),
+    "dek": ("dek", "description", "summary", "subtitle", "standfirst"),
+    "publication": ("publication", "site_name", "publisher", "outlet"),
+    "lang": ("lang", "language"),
+}
+
+
+def expand(path: str) -> Iterator[Path]:
+    """Every candidate path under a file, folder or glob, sorted; missing folders ending in '/'
+    are created (an empty inbox)."""
+    if glob.has_magic(path):
+        for match in sorted(glob.glob(path, recursive=True)):
+            yield from _walk(Path(match))
+        return
+    p = Path(path)
+    if path.endswith("/") and not p.exists():
+        p.mkdir(parents=True, exist_ok=True)
+    yield from _walk(p)
+
+
+def _walk(p: Path) -> Iterator[Path]:
+    if p.is_dir() and p.suffix.lower() not in SUFFIXES:
+        for root, dirs, files in os.walk(p):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(dirs):
+                if Path(name).suffix.lower() in SUFFIXES:
+                    yield Path(root) / name  # reported as a folder, not descended into
+            dirs[:] = [d for d in dirs if Path(d).suffix.lower() not in SUFFIXES]
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield Path(root) / name
+    else:
+        yield p
+
+
+def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Checkpoint]:
+    assert source.path is not None
+    for p in expand(source.path):
+        yield from read_path(p, source.name, ctx.saved)
+
+
+def read_path(p: Path, source: str, saved=lambda key: None) -> Iterator[RawItem | Skipped | Checkpoint]:
+    """The items of one path, then its checkpoint (unless it is unchanged since the last run)."""
+    loc = str(p)
+    suffix = p.suffix.lower()
+    try:
+        st = p.stat()
+    except OSError as exc:
+        yield Skipped(source, loc, f"cannot read: {exc.strerror or exc}")
+        return
+    if p.is_dir():
+        yield Skipped(source, loc, f"is a folder, not a {suffix} file")
+        return
+    key, stamp = "file:" + str(p.resolve()), f"{st.st_size}:{st.st_mtime_ns}"
+    if saved(key) == stamp:
+        return
+    if suffix not in SUFFIXES:
+        yield Skipped(source, loc, f"unsupported file type {suffix or '(none)'!r}")
+    elif st.st_size == 0:
+        yield Skipped(source, loc, "empty file")
+    elif suffix in JSON:
+        yield from _json_items(p, source)
+    elif st.st_size > MAX_FILE_BYTES:
+        yield Skipped(source, loc, f"file too large ({st.st_size} bytes, the cap is {MAX_FILE_BYTES})")
+    else:
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            yield Skipped(source, loc, f"cannot read: {exc.strerror or exc}")
+            return
+        if _changed(p, st):
+            yield Skipped(source, loc, "file changed while it was read; it will be read again next run")
+            return
+        if suffix in TEXT:
+            yield RawItem(source, loc, "text", data, Hints(url=None))
+        elif suffix in HTML:
+            yield RawItem(source, loc, "html", data, Hints())
+        else:
+            yield from _feed_items(data, p, source)
+    if not _changed(p, st):
+        yield Checkpoint(key, stamp)
+
+
+def _changed(p: Path, st: os.stat_result) -> bool:
+    try:
+        now = p.stat()
+    except OSError:
+        return True
+    return (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns)
+
+
+def _feed_items(data: bytes, p: Path, source: str) -> Iterator[RawItem | Skipped]:
+    from worker.errors import ParseError
+    from worker.fetchers.feed import parse_feed
+
+    try:
+        items, _warnings = parse_feed(data, p.resolve().as_uri(), None, source=source)
+    except ParseError as exc:
+        yield Skipped(source, str(p), str(exc))
+        return
+    yield from items
+
+
+def _json_items(p: Path, source: str) -> Iterator[RawItem | Skipped]:
+    """One article object per line; a .json file may also hold one object or a list of them."""
+    loc = str(p)
+    try:
+        with p.open("rb") as fh:
+            if p.suffix.lower() == ".json" and p.stat().st_size <= MAX_FILE_BYTES:
+                try:
+                    doc = json.loads(fh.read().decode("utf-8-sig"))
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    doc = None
+                    fh.seek(0)
+                if doc is not None:
+                    objs = doc if isinstance(doc, list) else [doc]
+                    for n, obj in enumerate(objs, 1):
+                        yield _json_item(obj, f"{loc}#{n}", source)
+                    return
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                if len(line) > MAX_LINE_BYTES:
+                    yield Skipped(source, f"{loc}#{n}", "line too long")
+                    continue
+                try:
+                    obj = json.loads(line.decode("utf-8-sig"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    yield Skipped(source, f"{loc}#{n}", f"not a JSON object: {exc}")
+                    continue
+                yield _json_item(obj, f"{loc}#{n}", source)
+    except OSError as exc:
+        yield Skipped(source, loc, f"cannot read: {exc.strerror or exc}")
+
+
+def _first(obj: dict, field: str) -> Any:
+    for key in KEYS[field]:
+        value = obj.get(key)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def _names(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("name")
+    if isinstance(value, list):
+        names = [n for n in (_names(v) for v in value) if n]
+        return ", ".join(names) or None
+    return str(value) if value else None
+
+
+def iso_utc(value: Any) -> str | None:
+    """A date from JSON (ISO 8601, RFC 822 or a Unix timestamp) as ISO 8601 UTC; None if unreadable."""
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            dt = datetime.fromtimestamp(value, timezone.utc)
+        elif isinstance(value, str):
+            text = value.strip()
+            try:
+                dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                dt = parsedate_to_datetime(text)
+            if dt.tzinfo is None:
+                if len(text) <= 10:
+                    return dt.date().isoformat()
+                return dt.replace(microsecond=0).isoformat()
+        else:
+            return None
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+    return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _json_item(obj: Any, loc: str, source: str) -> RawItem | Skipped:
+    if not isinstance(obj, dict):
+        return Skipped(source, loc, f"expected a JSON object, got {type(obj).__name__}")
+    headline = _first(obj, "headline")
+    body = _first(obj, "body")
+    if isinstance(body, list):
+        body = "\n\n".join(str(b) for b in body)
+    pub = _first(obj, "publication")
+    hints = Hints(
+        headline=str(headline) if headline is not None else None,
+        byline=_names(_first(obj, "byline")),
+        published_at=iso_utc(_first(obj, "published_at")),
+        dek=str(_first(obj, "dek")) if _first(obj, "dek") is not None else None,
+        url=str(_first(obj, "url")) if _first(obj, "url") is not None else None,
+        publication=_names(pub),
+        lang=str(_first(obj, "lang")) if _first(obj, "lang") is not None else None,
+    )
+    return RawItem(source, loc, "fragment", str(body) if body is not None else "", hints)

@@ -1,0 +1,234 @@
+"""The service: one APScheduler job per enabled source, all calling ``pipeline.ingest``.
+
+The scheduler only registers jobs and stops them cleanly: SIGTERM/SIGINT stop scheduling, give
+running sources ``shutdown_timeout`` seconds to finish, then ask them to stop and record them as
+interrupted; SIGHUP reloads config.yaml. A lock beside the archive keeps a second service off it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from worker.archive import Archive, utcnow
+from worker.config import load_config
+from worker.errors import ArchiveError, ConfigError
+from worker.models import Config, Source
+from worker.pipeline import ingest
+
+log = structlog.get_logger("worker.scheduler")
+
+
+class ArchiveLock:
+    """An exclusive ``flock`` on ``<archive>.lock``; the kernel drops it when the holder dies,
+    so a lock left by a killed process is simply taken over."""
+
+    def __init__(self, archive_path: str):
+        self.path = Path(str(archive_path) + ".lock")
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise ArchiveError(
+                f"another worker (pid {holder}) is already running on this archive; lock file {self.path}"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def backoff_until(archive: Archive, source: str) -> str | None:
+    """The time a failing source is skipped until, if that is still in the future."""
+    state = archive.source_state(source) or {}
+    due = state.get("next_due_at")
+    if due and state.get("consecutive_failures") and datetime.fromisoformat(due) > datetime.now(timezone.utc):
+        return due
+    return None
+
+
+def run_source(config: Config, source: Source, http, trigger: str, stop: threading.Event | None = None,
+               respect_backoff: bool = True):
+    """One run of one source on its own archive connection (SQLite connections stay per thread)."""
+    with Archive(config.archive) as archive:
+        if respect_backoff and (until := backoff_until(archive, source.name)):
+            log.info("source_backing_off", source=source.name, until=until)
+            return None
+        return ingest(source, archive, http, trigger=trigger, stop=stop,
+                      max_backoff=config.scheduler.max_backoff)
+
+
+def run_all_once(config: Config, http) -> list:
+    """``worker run --once``: every enabled source once, in parallel, then return."""
+    sources = [s for s in config.sources if s.enabled]
+    with ThreadPoolExecutor(max_workers=config.scheduler.max_workers) as pool:
+        futures = [pool.submit(run_source, config, s, http, "scheduled") for s in sources]
+        return [f.result() for f in futures]
+
+
+def _trigger(source: Source, jitter: int):
+    if source.cron:
+        return CronTrigger.from_crontab(source.cron, timezone="UTC")
+    return IntervalTrigger(seconds=source.every, jitter=jitter or None, timezone="UTC")
+
+
+class Service:
+    """``worker run``: the long-running scheduler."""
+
+    def __init__(self, config: Config, http, config_path: str | None = None):
+        self.config = config
+        self.http = http
+        self.config_path = config_path
+        self.stopping = threading.Event()  # no new runs start
+        self.stop = threading.Event()  # running runs stop at their next item
+        self.running: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self.scheduler = BlockingScheduler(
+            executors={"default": JobExecutor(config.scheduler.max_workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": config.scheduler.misfire_grace},
+            timezone="UTC",
+        )
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def _job(self, name: str) -> None:
+        source = self.config.source(name)
+        if source is None or self.stopping.is_set():
+            return
+        with self._lock:
+            self.running[name] = threading.current_thread()
+        try:
+            run_source(self.config, source, self.http, "scheduled", self.stop)
+        except Exception as exc:  # e.g. the archive's disk is full: log it, keep the service up
+            log.error("job_failed", source=name, error=repr(exc), exc_info=True)
+        finally:
+            with self._lock:
+                self.running.pop(name, None)
+
+    def _heartbeat(self) -> None:
+        try:
+            with Archive(self.config.archive) as archive:
+                archive.set_meta("heartbeat", utcnow())
+                archive.set_meta("heartbeat_pid", str(os.getpid()))
+        except Exception as exc:
+            log.error("heartbeat_failed", error=repr(exc))
+
+    def _schedule(self, source: Source, first_run: datetime | None) -> None:
+        self.scheduler.add_job(
+            self._job, _trigger(source, self.config.scheduler.jitter), args=[source.name], id=source.name,
+            name=source.name, replace_existing=True, next_run_time=first_run,
+        )
+
+    def _register(self) -> None:
+        now = datetime.now(timezone.utc)
+        for i, source in enumerate(s for s in self.config.sources if s.enabled):
+            self._schedule(source, now + timedelta(milliseconds=10 * i))  # first run at start
+        self.scheduler.add_job(
+            self._heartbeat, IntervalTrigger(seconds=self.config.scheduler.heartbeat, timezone="UTC"),
+            id="__heartbeat__", next_run_time=now, replace_existing=True,
+        )
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; jobs added, removed or changed by source name."""
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("config_reload_failed", error=str(exc))
+            return
+        old = {s.name: s for s in self.config.sources if s.enabled}
+        fresh = {s.name: s for s in new.sources if s.enabled}
+        self.config = new
+        now = datetime.now(timezone.utc)
+        for name in old.keys() - fresh.keys():
+            self.scheduler.remove_job(name)
+        for name, source in fresh.items():
+            if name not in old:
+                self._schedule(source, now)
+            elif old[name] != source:
+                self._schedule(source, None)
+        log.info("config_reloaded", added=sorted(fresh.keys() - old.keys()),
+                 removed=sorted(old.keys() - fresh.keys()),
+                 changed=sorted(n for n in fresh.keys() & old.keys() if old[n] != fresh[n]))
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    def _on_signal(self, signum, frame) -> None:
+        if signum == signal.SIGHUP:
+            threading.Thread(target=self.reload, name="reload", daemon=True).start()
+            return
+        log.info("shutdown_requested", signal=signal.Signals(signum).name)
+        self.stopping.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def run(self) -> int:
+        lock = ArchiveLock(self.config.archive)
+        lock.acquire()
+        try:
+            with Archive(self.config.archive) as archive:
+                if n := archive.mark_interrupted():
+                    log.warning("runs_marked_interrupted", count=n)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(sig, self._on_signal)
+            self._register()
+            log.info("service_started", sources=[s.name for s in self.config.sources if s.enabled],
+                     archive=self.config.archive, pid=os.getpid())
+            self.scheduler.start()  # blocks until a signal shuts it down
+            return self._drain()
+        finally:
+            lock.release()
+
+    def _drain(self) -> int:
+        """Let running sources finish for up to shutdown_timeout, then stop and record them."""
+        deadline = time.monotonic() + self.config.scheduler.shutdown_timeout
+        while self._busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._busy():
+            log.warning("shutdown_timeout_reached", running=sorted(self.running))
+            self.stop.set()  # runs stop at their next item and record themselves as interrupted
+            grace = time.monotonic() + 3
+            while self._busy() and time.monotonic() < grace:
+                time.sleep(0.05)
+        still = sorted(self.running)
+        if still:
+            with Archive(self.config.archive) as archive:
+                archive.mark_interrupted(pid=os.getpid())
+            log.warning("service_stopped", interrupted=still)
+            logging_flush()
+            os._exit(0)  # threads blocked in network reads cannot be joined; their runs are recorded
+        log.info("service_stopped", interrupted=[])
+        return 0
+
+    def _busy(self) -> bool:
+        with self._lock:
+            return bool(self.running)
+
+
+def logging_flush() -> None:
+    import logging
+
+    for handler in logging.getLogger().handlers:
+        handler.flush()
