@@ -4,7 +4,8 @@ The shape: a header of short paragraphs (headline, byline, publication, date lin
 photo captions each followed by a credit line (``Credit…``, ``Photo:`` ...), the body (whose
 first paragraph may open with a dateline such as ``KABUL, Afghanistan —``), and sometimes a
 trailing repeat of the headline. Paragraphs are separated by blank lines or stand on their own
-lines; a line that starts in lower case continues the line above it (hard-wrapped text).
+lines; hard-wrapped text is joined back (a block of three or more lines of about the same width,
+or a line that starts in lower case after an unfinished line).
 """
 
 from __future__ import annotations
