@@ -78,3 +78,27 @@ def decode(data: bytes | str, declared: str | None = None) -> str:
     except Exception:  # detection is best effort; fall through to cp1252
         pass
     return data.decode("cp1252", errors="replace")
+
+
+def _looks_cp1252(data: bytes) -> bool:
+    """Mostly ASCII with sparse high bytes, all defined in Windows-1252 (not a Cyrillic/Greek 8-bit page)."""
+    high = [b for b in data if b >= 0x80]
+    if not high or any(b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) for b in high):
+        return False
+    ascii_letters = sum(1 for b in data if 0x61 <= (b | 0x20) <= 0x7A)
+    return sum(1 for b in high if b >= 0xC0) <= 0.3 * ascii_letters
+
+
+def decode_western(data: bytes | str, declared: str | None = None) -> str:
+    """Like ``decode``, but bytes with no BOM or declaration that are not UTF-8 and look like
+    Western text (ASCII with sparse Windows-1252 punctuation or accents) are read as Windows-1252
+    before any detection, which misreads short texts."""
+    if isinstance(data, str):
+        return data
+    if sniff_encoding(data, declared) is None:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            if _looks_cp1252(data):
+                return data.decode("cp1252")
+    return decode(data, declared)
