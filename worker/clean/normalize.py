@@ -52,7 +52,8 @@ def sniff_encoding(data: bytes, declared: str | None = None) -> str | None:
 
 
 def decode(data: bytes | str, declared: str | None = None) -> str:
-    """Bytes to str: BOM, declared charset, in-document declaration, UTF-8, detection, cp1252.
+    """Bytes to str: BOM, declared charset, in-document declaration, UTF-8, Western
+    Windows-1252 by shape, detection, cp1252.
 
     Never raises: undecodable bytes become U+FFFD as a last resort.
     """
@@ -69,6 +70,8 @@ def decode(data: bytes | str, declared: str | None = None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if _looks_cp1252(data):  # detection misreads short Western texts (one 0x92 as Cyrillic)
+        return data.decode("cp1252", errors="replace")
     try:
         from charset_normalizer import from_bytes
 
@@ -87,18 +90,3 @@ def _looks_cp1252(data: bytes) -> bool:
         return False
     ascii_letters = sum(1 for b in data if 0x61 <= (b | 0x20) <= 0x7A)
     return sum(1 for b in high if b >= 0xC0) <= 0.3 * ascii_letters
-
-
-def decode_western(data: bytes | str, declared: str | None = None) -> str:
-    """Like ``decode``, but bytes with no BOM or declaration that are not UTF-8 and look like
-    Western text (ASCII with sparse Windows-1252 punctuation or accents) are read as Windows-1252
-    before any detection, which misreads short texts."""
-    if isinstance(data, str):
-        return data
-    if sniff_encoding(data, declared) is None:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            if _looks_cp1252(data):
-                return data.decode("cp1252")
-    return decode(data, declared)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from worker.clean.normalize import clean_line, decode_western
+from worker.clean.normalize import clean_line, decode
 from worker.clean.text_dates import parse_date_line
 from worker.errors import ParseError
 from worker.models import Article, Hints
@@ -106,7 +106,7 @@ def _to_text(data: str | bytes, declared: str | None) -> str:
     """Decoded text; ParseError for empty or binary input."""
     if isinstance(data, bytes) and not data.strip():
         raise ParseError("empty text: no bytes but whitespace")
-    text = decode_western(data, declared)
+    text = decode(data, declared)
     if "\x00" in text:
         raise ParseError("binary content: NUL bytes")
     visible = [c for c in text if not c.isspace()]
