@@ -1,0 +1,303 @@
+"""The command line: a thin skin over config, pipeline, scheduler and archive.
+
+Domain errors become ``click.ClickException`` here and only here: one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+import yaml
+
+from worker import log as logsetup
+from worker.config import config_dict, load_config, parse_duration
+from worker.errors import ArchiveError, ConfigError, WorkerError
+from worker.models import Config, Source
+
+DEFAULT_CONFIG = "config.yaml"
+
+
+class ConfigProblem(click.ClickException):
+    exit_code = 2
+
+
+class Ctx:
+    def __init__(self, config_path: str, config_given: bool, archive: str | None, log_format: str | None,
+                 log_level: str | None):
+        self.config_path = config_path
+        self.config_given = config_given
+        self.archive_override = archive
+        self.log_format = log_format
+        self.log_level = log_level
+        self._config: Config | None = None
+
+    def config(self, required: bool = True) -> Config:
+        if self._config is None:
+            try:
+                if not required and not self.config_given and not Path(self.config_path).exists():
+                    config = Config(archive=str(Path(Config.archive).resolve()))
+                else:
+                    config = load_config(self.config_path)
+            except ConfigError as exc:
+                raise ConfigProblem(str(exc)) from None
+            if self.archive_override:
+                config = replace(config, archive=str(Path(self.archive_override).resolve()))
+            self._config = config
+            logsetup.setup(self.log_format or config.log_format, self.log_level or config.log_level)
+        return self._config
+
+    def archive(self, readonly: bool = False):
+        from worker.archive import Archive
+
+        try:
+            return Archive(self.config(required=False).archive, readonly=readonly)
+        except ArchiveError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def http(self, sources=None):
+        """The one HTTP client, made only when a network source will run."""
+        if sources is not None and all(s.kind == "files" for s in sources):
+            return None
+        from worker.fetchers.http import Http
+
+        return Http(self.config(required=False).http)
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", default=None, metavar="PATH",
+              help=f"Config file (default ./{DEFAULT_CONFIG}).")
+@click.option("--archive", default=None, metavar="PATH", help="SQLite archive file (overrides the config's).")
+@click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default=None,
+              help="Log lines for a terminal or JSON lines (default: the config's, auto).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
+              help="Lowest level logged (default: the config's, info).")
+@click.version_option(package_name="news-archive-worker")
+@click.pass_context
+def cli(ctx, config_path, archive, log_format, log_level):
+    """Keep a searchable SQLite archive of news articles.
+
+    Example: worker --config config.yaml run
+    """
+    ctx.obj = Ctx(config_path or DEFAULT_CONFIG, config_path is not None, archive, log_format, log_level)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run every enabled source once, then exit.")
+@pass_ctx
+def run(c: Ctx, once):
+    """Run the service: every enabled source on its schedule, until SIGTERM or Ctrl-C.
+
+    Example: worker run          (or: worker run --once)
+    """
+    from worker.scheduler import Service, run_all_once
+
+    config = c.config()
+    http = c.http([s for s in config.sources if s.enabled])
+    if once:
+        results = [r for r in run_all_once(config, http) if r is not None]
+        _summary("run", results)
+        return
+    try:
+        code = Service(config, http, config.path).run()
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every enabled source.")
+@pass_ctx
+def ingest(c: Ctx, names, all_):
+    """Run configured sources now, once (ignoring any error backoff).
+
+    Example: worker ingest nyt-world inbox
+    """
+    from worker.scheduler import run_source
+
+    config = c.config()
+    if all_:
+        sources = [s for s in config.sources if s.enabled]
+    elif names:
+        unknown = [n for n in names if config.source(n) is None]
+        if unknown:
+            raise click.ClickException(f"no such source: {', '.join(unknown)} (see: worker sources)")
+        sources = [config.source(n) for n in names]
+    else:
+        raise click.UsageError("name one or more sources, or give --all")
+    http = c.http(sources)
+    results = [run_source(config, s, http, "manual", respect_backoff=False) for s in sources]
+    _summary("ingest", results)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--name", default="backfill", show_default=True, help="Source name recorded for these articles.")
+@click.option("--kind", type=click.Choice(["files", "feed", "sitemap", "page"]), default=None,
+              help="Force the source kind of URLs (default: guessed).")
+@pass_ctx
+def backfill(c: Ctx, paths, name, kind):
+    """One-off import of files, folders, globs or URLs, without configuring a source.
+
+    Example: worker backfill ~/saved-articles/ 'exports/*.jsonl'
+    """
+    from worker.backfill import run_backfill
+
+    config = c.config(required=False)
+    try:
+        results = run_backfill(config, paths, name=name, kind=kind, http_factory=c.http,
+                               progress=sys.stderr.isatty())
+    except WorkerError as exc:
+        raise click.ClickException(str(exc)) from None
+    _summary("backfill", results)
+
+
+def _summary(what: str, results) -> None:
+    seen = sum(r.seen for r in results)
+    totals = {k: sum(getattr(r, k) for r in results) for k in ("new", "duplicates", "skipped")}
+    errors = [r for r in results if r.status != "ok"]
+    line = (f"{what}: {len(results)} run(s), {seen} seen, {totals['new']} new, {totals['duplicates']} duplicates, "
+            f"{totals['skipped']} skipped")
+    if errors:
+        line += f", {len(errors)} failed (" + "; ".join(f"{r.source}: {r.error}" for r in errors) + ")"
+    click.echo(line)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--source", default=None, help="Only this source.")
+@click.option("--since", default=None, metavar="DATE", help="Published on or after (ISO date).")
+@click.option("--until", default=None, metavar="DATE", help="Published on or before (ISO date).")
+@click.option("--lang", default=None, help="Only this language (e.g. en).")
+@click.option("--raw", is_flag=True, help="Pass FTS5 syntax through: NEAR(), prefix*, headline:word.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
+@pass_ctx
+def search(c: Ctx, query, limit, source, since, until, lang, raw, as_json):
+    """Search the archive; best matches first, the match [highlighted].
+
+    Example: worker search 'qala-e-naw taliban' --since 2021-01-01
+    """
+    from worker.search import Filters, SearchError, search as run_search
+
+    with c.archive(readonly=True) as archive:
+        try:
+            hits = run_search(archive.db.conn, query, limit=limit, raw=raw,
+                              filters=Filters(source=source, since=since, until=until, lang=lang))
+        except SearchError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        for hit in hits:
+            click.echo(json.dumps(hit, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo("no matches")
+    for hit in hits:
+        date = (hit["published_at"] or "")[:10] or "(no date)"
+        click.echo(click.style(hit["headline"], bold=True))
+        click.echo(f"  {hit['source']} · {date} · {hit['url'] or ''}".rstrip(" ·"))
+        click.echo(f"  {hit['snippet']}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--check", is_flag=True, help="Exit 1 when the heartbeat is stale or a source has failed too long.")
+@click.option("--max-failing", default="6h", show_default=True, help="With --check: how long a source may fail.")
+@pass_ctx
+def status(c: Ctx, as_json, check, max_failing):
+    """Each source's last run, result, failures, next due time and totals.
+
+    Example: worker status --check || systemctl restart news-worker
+    """
+    config = c.config(required=False)
+    with c.archive(readonly=True) as archive:
+        rows = archive.status_rows()
+        heartbeat = archive.meta("heartbeat")
+        counts = archive.counts()
+    configured = {s.name for s in config.sources}
+    problems = _problems(rows, heartbeat, config, parse_duration(max_failing, "--max-failing"))
+    if as_json:
+        click.echo(json.dumps({"heartbeat": heartbeat, "totals": counts, "sources": rows,
+                               "problems": problems}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"archive: {config.archive}")
+        click.echo(f"heartbeat: {heartbeat or 'never'}   articles: {counts['articles']}   "
+                   f"sightings: {counts['sightings']}   runs: {counts['runs']}")
+        header = ("source", "last run", "status", "new", "dup", "skip", "fails", "next due", "articles")
+        table = [header] + [
+            (r["source"] + ("" if r["source"] in configured or not configured else " (not configured)"),
+             (r["last_run_at"] or "")[:19], r["last_status"] + (" (304)" if r["last_not_modified"] else ""),
+             str(r["last_new"] or 0), str(r["last_duplicates"] or 0), str(r["last_skipped"] or 0),
+             str(r["consecutive_failures"] or 0), (r["next_due_at"] or "-")[:19], str(r["articles"] or 0))
+            for r in rows
+        ]
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        for row in table:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        for r in rows:
+            if r["last_error"]:
+                click.echo(f"{r['source']}: {r['last_error']}")
+        for p in problems:
+            click.echo(f"problem: {p}")
+    if check and problems:
+        sys.exit(1)
+
+
+def _problems(rows, heartbeat, config: Config, max_failing: int) -> list[str]:
+    now = datetime.now(timezone.utc)
+    problems = []
+    stale_after = timedelta(seconds=3 * config.scheduler.heartbeat + 60)
+    if not heartbeat:
+        problems.append("no heartbeat: the service has never run on this archive")
+    elif now - datetime.fromisoformat(heartbeat) > stale_after:
+        problems.append(f"heartbeat stale since {heartbeat}: is `worker run` running?")
+    for r in rows:
+        since = r.get("failing_since")
+        if since and now - datetime.fromisoformat(since) > timedelta(seconds=max_failing):
+            problems.append(f"{r['source']} failing since {since}: {r['last_error']}")
+    return problems
+
+
+@cli.command()
+@pass_ctx
+def sources(c: Ctx):
+    """List the configured sources.
+
+    Example: worker sources
+    """
+    for s in c.config().sources:
+        where = s.url or s.path or s.urls_file or ", ".join(s.urls)
+        when = f"cron {s.cron}" if s.cron else f"every {s.every}s"
+        state = "" if s.enabled else "  (disabled)"
+        click.echo(f"{s.name}  {s.kind}  {when}  {where}{state}")
+
+
+@cli.command("check-config")
+@pass_ctx
+def check_config(c: Ctx):
+    """Validate the config and print it with every default filled in; exit 2 if invalid.
+
+    Example: worker --config config.yaml check-config
+    """
+    config = c.config()
+    click.echo(yaml.safe_dump(config_dict(config), sort_keys=False, allow_unicode=True).rstrip())
+    click.echo(f"# ok: {len(config.sources)} source(s), {sum(s.enabled for s in config.sources)} enabled",
+               err=True)
+
+
+def main() -> None:
+    cli(prog_name="worker")
+
+
+if __name__ == "__main__":
+    main()
