@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import asdict, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -20,6 +19,7 @@ import sqlite_utils
 from worker.dedupe import headline_hash
 from worker.errors import ArchiveError
 from worker.models import Article, Checkpoint, RunResult
+from worker.timefmt import utcnow
 
 SCHEMA_VERSION = 1
 FTS_COLUMNS = ("headline", "dek", "body", "byline")
@@ -31,9 +31,6 @@ ARTICLE_COLUMNS = (
 )
 
 
-def utcnow() -> str:
-    """Now as ISO 8601 UTC with seconds, the one timestamp format of the archive."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
@@ -65,7 +62,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         pk="source",
     )
     db["fetch_state"].create(
-        {"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key")
+        {"source": str, "key": str, "value": str, "hashes": str, "updated_at": str}, pk=("source", "key")
     )
     db["meta"].create({"key": str, "value": str}, pk="key")
     db["articles"].create_index(["source"])
@@ -164,12 +161,14 @@ class Archive:
     def is_archived(self, headline: str) -> bool:
         return bool(self.known_hashes([headline_hash(headline)]))
 
-    def fetch_state(self, source: str, prefix: str = "") -> dict[str, str]:
-        rows = self.db.execute(
-            "SELECT key, value FROM fetch_state WHERE source = ? AND substr(key, 1, ?) = ?",
-            [source, len(prefix), prefix],
-        )
-        return dict(rows.fetchall())
+    def fetch_state(self, source: str, key: str) -> tuple[str, tuple[str, ...]] | None:
+        """A checkpoint's value and the headline hashes its input produced, or None."""
+        row = self.db.execute(
+            "SELECT value, hashes FROM fetch_state WHERE source = ? AND key = ?", [source, key]
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], tuple(h for h in (row[1] or "").split(",") if h)
 
     # -- the writer ----------------------------------------------------------------------------
 
@@ -186,21 +185,23 @@ class Archive:
         run_id: int,
         source: str,
         articles: Sequence[tuple[Article, str | None]],
-        checkpoints: Sequence[Checkpoint] = (),
+        checkpoints: Sequence[tuple[Checkpoint, Sequence[str]]] = (),
+        known: Sequence[tuple[str, str]] = (),
         finish: RunResult | None = None,
         next_due_at: str | None = None,
     ) -> list[bool]:
-        """One transaction: new articles, a sighting for every article, checkpoints, and (when
+        """One transaction: new articles, a sighting for every article and for every ``known``
+        (headline hash, locator) pair, checkpoints with the hashes their input produced, and (when
         ``finish`` is given) the run row and the source's state. Returns, per article, whether it
         was new. The run row's new/duplicates are ``finish``'s counts plus this batch's."""
         now = utcnow()
         with self._write() as db:
             hashes = [headline_hash(a.headline) for a, _ in articles]
-            known = self.known_hashes(hashes)
+            stored = self.known_hashes(hashes)
             fresh, is_new = [], []
             for (article, locator), h in zip(articles, hashes):
-                new = h not in known
-                known.add(h)
+                new = h not in stored
+                stored.add(h)
                 is_new.append(new)
                 if new:
                     fresh.append(_article_row(article, h, now))
@@ -212,9 +213,17 @@ class Archive:
                      "content_hash": a.content_hash, "run_id": run_id}
                     for (a, locator), h in zip(articles, hashes)
                 )
+            for h, locator in known:
+                db.execute(
+                    "INSERT INTO sightings (headline_hash, source, url, seen_at, content_hash, run_id) "
+                    "SELECT headline_hash, ?, coalesce(url, ?), ?, content_hash, ? FROM articles "
+                    "WHERE headline_hash = ?",
+                    [source, locator, now, run_id, h],
+                )
             if checkpoints:
                 db["fetch_state"].upsert_all(
-                    [{"source": source, "key": c.key, "value": c.value, "updated_at": now} for c in checkpoints],
+                    [{"source": source, "key": c.key, "value": c.value, "hashes": ",".join(hs), "updated_at": now}
+                     for c, hs in checkpoints],
                     pk=("source", "key"),
                 )
             if finish is not None:

@@ -106,11 +106,22 @@ class Checkpoint:
 
     Keys are namespaced: ``file:<abs path>`` (value ``size:mtime_ns:sha256``),
     ``http:<url>`` (value JSON ``{"etag": ..., "last_modified": ...}``).
-    The pipeline writes it in the same transaction as the articles that came before it.
+    The pipeline writes it in the same transaction as the articles that came before it, together
+    with the headline hashes of those articles (what this input produced).
     """
 
     key: str
     value: str
+
+
+@dataclass(frozen=True)
+class Known:
+    """Articles an earlier run already stored from this input, which the fetcher did not re-read
+    (an unchanged file in a backfill). The pipeline records a sighting of each, nothing more."""
+
+    source: str
+    locator: str
+    headline_hashes: tuple[str, ...]
 
 
 @dataclass(frozen=True)

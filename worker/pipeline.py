@@ -17,12 +17,16 @@ from typing import Callable, Iterator
 
 import structlog
 
-from worker.archive import Archive, utcnow
+from worker.archive import Archive
+from worker.timefmt import iso_z, utcnow
 from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
 from worker.clean.text import clean_text
 from worker.errors import FetchError, ParseError, WorkerError
-from worker.models import Article, Checkpoint, FetchStats, RawItem, RunResult, Skipped, Source, Validators
+from worker.dedupe import headline_hash
+from worker.models import (
+    Article, Checkpoint, FetchStats, Known, RawItem, RunResult, Skipped, Source, Validators,
+)
 
 log = structlog.get_logger("worker.pipeline")
 
@@ -41,14 +45,18 @@ class RunContext:
     source: Source
     archive: Archive
     http: object | None
+    trigger: str = "manual"
     stats: FetchStats = dataclasses.field(default_factory=FetchStats)
-    _state: dict[str, str] | None = None
 
     def saved(self, key: str) -> str | None:
-        """State a previous run checkpointed under ``key`` (loaded once per run)."""
-        if self._state is None:
-            self._state = self.archive.fetch_state(self.source.name)
-        return self._state.get(key)
+        """The value a previous run checkpointed under ``key``."""
+        state = self.archive.fetch_state(self.source.name, key)
+        return state[0] if state else None
+
+    def produced(self, key: str) -> tuple[str, ...]:
+        """The headline hashes of the articles stored from the input checkpointed under ``key``."""
+        state = self.archive.fetch_state(self.source.name, key)
+        return state[1] if state else ()
 
     def validators_for(self, url: str) -> Validators | None:
         raw = self.saved("http:" + url)
@@ -100,7 +108,7 @@ def next_due(source: Source, failures: int, max_backoff: int, retry_after: float
     delay = min(delay, max_backoff)
     if retry_after:
         delay = max(delay, retry_after)
-    return (now + timedelta(seconds=delay)).replace(microsecond=0).isoformat()
+    return iso_z(now + timedelta(seconds=delay))
 
 
 def ingest(
@@ -118,19 +126,22 @@ def ingest(
     started_at = utcnow()
     t0 = time.monotonic()
     run_id = archive.start_run(source.name, trigger, started_at)
-    ctx = RunContext(source=source, archive=archive, http=http)
+    ctx = RunContext(source=source, archive=archive, http=http, trigger=trigger)
     counts = {"seen": 0, "new": 0, "duplicates": 0, "skipped": 0}
     pending: list[tuple[Article, str]] = []
-    checkpoints: list[Checkpoint] = []
+    known: list[tuple[str, str]] = []
+    checkpoints: list[tuple[Checkpoint, list[str]]] = []
+    produced: list[str] = []  # headline hashes since the last checkpoint
     status, error, http_status, retry_after = "ok", None, None, None
 
     def flush(finish: RunResult | None = None, due: str | None = None) -> None:
-        is_new = archive.store(run_id, source.name, pending, checkpoints, finish=finish, next_due_at=due)
+        is_new = archive.store(run_id, source.name, pending, checkpoints, known, finish=finish, next_due_at=due)
         for (article, locator), new in zip(pending, is_new):
             counts["new" if new else "duplicates"] += 1
             if on_item:
                 on_item("new" if new else "duplicate", locator)
         pending.clear()
+        known.clear()
         checkpoints.clear()
 
     try:
@@ -138,20 +149,32 @@ def ingest(
             if stop is not None and stop.is_set():
                 raise Interrupted()
             if isinstance(out, Checkpoint):
-                checkpoints.append(out)
+                checkpoints.append((out, produced))
+                produced = []
+                continue
+            if isinstance(out, Known):
+                for h in out.headline_hashes:
+                    known.append((h, out.locator))
+                    produced.append(h)
+                    counts["seen"] += 1
+                    counts["duplicates"] += 1
+                    if on_item:
+                        on_item("duplicate", out.locator)
                 continue
             counts["seen"] += 1
             if isinstance(out, Skipped):
                 _skip(counts, source.name, out.locator, out.reason, on_item)
                 continue
             try:
-                pending.append((to_article(out, source.name), out.locator))
+                article = to_article(out, source.name)
+                pending.append((article, out.locator))
+                produced.append(headline_hash(article.headline))
             except ParseError as exc:
                 _skip(counts, source.name, out.locator, str(exc), on_item)
             except Exception as exc:  # a cleaner bug must not stop the source
                 log.error("item_failed", source=source.name, url=out.locator, error=repr(exc), exc_info=True)
                 _skip(counts, source.name, out.locator, f"internal error: {exc!r}", on_item)
-            if len(pending) >= batch_size:
+            if len(pending) + len(known) >= batch_size:
                 flush()
     except Interrupted:
         status, error = "interrupted", "the worker stopped before the run finished"

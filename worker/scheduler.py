@@ -22,7 +22,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from worker.archive import Archive, utcnow
+from worker.archive import Archive
+from worker.timefmt import utcnow
 from worker.config import load_config
 from worker.errors import ArchiveError, ConfigError
 from worker.models import Config, Source

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
+from worker.timefmt import iso_z
+
 _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
     "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
@@ -80,7 +82,7 @@ def _with_time(day: date, m: re.Match[str]) -> str | None:
     if tz is None:
         return None
     local = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz)
-    return local.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(local)
 
 
 def parse_date_line(line: str) -> str | None:

@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from worker.models import Checkpoint, Hints, RawItem, Skipped, Source
+from worker.timefmt import iso_z
+from worker.models import Checkpoint, Hints, Known, RawItem, Skipped, Source
 
 TEXT = (".txt",)
 HTML = (".html", ".htm")
@@ -68,11 +69,12 @@ def _walk(p: Path) -> Iterator[Path]:
 def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Checkpoint]:
     assert source.path is not None
     for p in expand(source.path):
-        yield from read_path(p, source.name, ctx.saved)
+        yield from read_path(p, source.name, ctx)
 
 
-def read_path(p: Path, source: str, saved=lambda key: None) -> Iterator[RawItem | Skipped | Checkpoint]:
-    """The items of one path, then its checkpoint (unless it is unchanged since the last run)."""
+def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
+    """The items of one path, then its checkpoint. An unchanged file is not read again: a
+    scheduled run passes over it, a backfill records a sighting of what it produced before."""
     loc = str(p)
     suffix = p.suffix.lower()
     try:
@@ -84,7 +86,9 @@ def read_path(p: Path, source: str, saved=lambda key: None) -> Iterator[RawItem 
         yield Skipped(source, loc, f"is a folder, not a {suffix} file")
         return
     key, stamp = "file:" + str(p.resolve()), f"{st.st_size}:{st.st_mtime_ns}"
-    if saved(key) == stamp:
+    if ctx.saved(key) == stamp:
+        if ctx.trigger == "backfill" and (hashes := ctx.produced(key)):
+            yield Known(source, loc, hashes)
         return
     if suffix not in SUFFIXES:
         yield Skipped(source, loc, f"unsupported file type {suffix or '(none)'!r}")
@@ -198,12 +202,12 @@ def iso_utc(value: Any) -> str | None:
             if dt.tzinfo is None:
                 if len(text) <= 10:
                     return dt.date().isoformat()
-                return dt.replace(microsecond=0).isoformat()
+                return iso_z(dt)  # no zone given: taken as UTC
         else:
             return None
     except (ValueError, TypeError, OverflowError, OSError):
         return None
-    return dt.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return iso_z(dt)
 
 
 def _json_item(obj: Any, loc: str, source: str) -> RawItem | Skipped:

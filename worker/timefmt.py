@@ -1,0 +1,16 @@
+"""The archive's one timestamp format: ISO 8601 in UTC with a ``Z``, to the second."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def iso_z(dt: datetime) -> str:
+    """An aware datetime as ``2021-07-07T14:30:00Z``; a naive one is taken as UTC."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utcnow() -> str:
+    return iso_z(datetime.now(timezone.utc))
