@@ -1,0 +1,34 @@
+"""A sqlite-utils plugin, installed with the worker: ``sqlite-utils search`` on an FTS5 table
+retries a query that is not valid FTS5 syntax (``Qala-e-Naw``, a lone ``"``) as quoted words,
+as Datasette's default search mode does, instead of failing with "no such column: e".
+"""
+
+from __future__ import annotations
+
+import click
+from sqlite_utils import hookimpl
+
+FTS_ERRORS = ("no such column", "fts5: syntax error", "malformed MATCH", "unterminated string", "unknown special query")
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    search = cli.commands.get("search")
+    if search is None or getattr(search.callback, "_quotes_on_error", False):
+        return
+    original = search.callback
+
+    @click.pass_context
+    def callback(ctx, *args, **kwargs):
+        if kwargs.get("quote"):
+            return ctx.invoke(original, *args, **kwargs)
+        try:
+            return ctx.invoke(original, *args, **kwargs)
+        except click.ClickException as exc:
+            if not any(e in str(exc) for e in FTS_ERRORS):
+                raise
+            kwargs["quote"] = True
+            return ctx.invoke(original, *args, **kwargs)
+
+    callback._quotes_on_error = True
+    search.callback = callback
