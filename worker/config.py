@@ -101,7 +101,8 @@ def _date(value: Any, where: str) -> str:
         return value.isoformat()
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.strip()).isoformat()
+            datetime.fromisoformat(value.strip())
+            return value.strip()
         except ValueError:
             pass
     raise ConfigError(f"{where}: expected a date like 2024-01-31, got {value!r}")

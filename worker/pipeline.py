@@ -103,9 +103,7 @@ def to_article(item: RawItem, source: str) -> Article:
 def next_due(source: Source, failures: int, max_backoff: int, retry_after: float | None, now: datetime) -> str:
     """After a failure: now + interval x 2^failures (jittered, capped), never before Retry-After."""
     interval = source.every or DEFAULT_INTERVAL
-    delay = min(interval * 2 ** max(failures - 1, 0), max_backoff)
-    delay *= random.uniform(0.9, 1.1)
-    delay = min(delay, max_backoff)
+    delay = min(interval * 2 ** max(failures - 1, 0) * random.uniform(0.9, 1.1), max_backoff)
     if retry_after:
         delay = max(delay, retry_after)
     return iso_z(now + timedelta(seconds=delay))
