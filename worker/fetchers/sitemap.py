@@ -6,6 +6,7 @@ local files, so a billion-laughs or external-entity sitemap yields nothing harmf
 
 from __future__ import annotations
 
+import re
 import zlib
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -80,13 +81,7 @@ def _parse(data: bytes, url: str) -> tuple[str, list[_Record]]:
         raise ParseError(f"{url}: empty sitemap")
     if not data.lstrip(b"\xef\xbb\xbf").startswith(b"<"):
         return "urlset", _text_sitemap(data, url)
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, recover=True
-    )
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as err:
-        raise ParseError(f"{url}: not a sitemap ({err})") from None
+    root = _xml_root(data, url)
     if root is None:
         raise ParseError(f"{url}: not a sitemap (no XML root element)")
     kind = {"sitemapindex": "index", "urlset": "urlset"}.get(_local(root))
@@ -111,6 +106,24 @@ def _parse(data: bytes, url: str) -> tuple[str, list[_Record]]:
             lang = lang or (_child_text(news, "language") or "").strip().split("-")[0].lower() or None
         records.append(_Record(SitemapEntry(loc, _iso(_child_text(el, "lastmod")), title, date), publication, lang))
     return kind, records
+
+
+_BARE_AMP = re.compile(rb"&(?!#\d+;|#x[0-9a-fA-F]+;|[A-Za-z][\w.-]*;)")
+
+
+def _xml_root(data: bytes, url: str):
+    """Parse strictly; a merely broken document (bare "&" in URLs, truncation) is repaired
+    or read leniently; one that trips an entity or size limit is refused."""
+    options = dict(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+    fixed = _BARE_AMP.sub(b"&amp;", data)
+    for doc, recover in ((data, False), (fixed, False), (fixed, True)):
+        try:
+            return etree.fromstring(doc, etree.XMLParser(recover=recover, **options))
+        except etree.XMLSyntaxError as err:
+            if re.search(r"amplification|loop|limit|huge", str(err), re.I):
+                raise ParseError(f"{url}: refused sitemap ({err})") from None
+            error = err
+    raise ParseError(f"{url}: not a sitemap ({error})")
 
 
 def _text_sitemap(data: bytes, url: str) -> list[_Record]:
@@ -142,7 +155,9 @@ def _child(el, name: str):
 
 def _child_text(el, name: str) -> str | None:
     child = _child(el, name)
-    return child.text.strip() if child is not None and child.text else None
+    if child is None or len(child):  # entity references or markup inside: not a plain value
+        return None
+    return child.text.strip() if child.text else None
 
 
 def _abs(value: str | None, base: str) -> str | None:
