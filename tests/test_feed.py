@@ -9,6 +9,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.test_page import FakeCtx, not_modified, ok
 from worker.errors import FetchError, ParseError
@@ -324,3 +326,29 @@ def test_follow_links_failure_keeps_the_entry():
     out = list(feed.fetch(Source(name="n", kind="feed", url=FEED_URL, follow_links=True), ctx))
     assert [o.kind for o in out[:2]] == ["fragment", "fragment"]  # the storm page 404s in the fake
     assert any("private address" in w for w in ctx.stats.warnings)
+
+
+def test_json_feed_dates_bom_and_bad_values():
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {"id": "1", "title": "RFC 822 date", "content_text": "x", "date_published": "Tue, 07 May 2024 09:30:00 +0200"},
+            {"id": "2", "title": "Broken date", "content_text": "x", "date_published": "yesterday-ish"},
+            {"id": "3", "title": ["not", "a", "string"], "content_html": 42, "summary": "Fallback summary."},
+        ],
+    }
+    data = b"\xef\xbb\xbf" + json.dumps(doc).encode()
+    one, two, three = parse_feed(data, "https://j.example/feed.json")[0]
+    assert one.hints.published_at == "2024-05-07T07:30:00Z"
+    assert two.hints.published_at is None
+    assert three.hints.headline == "Fallback summary." and three.hints.headline_derived
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.binary(max_size=400), st.text(max_size=400).map(lambda s: ("<rss><channel><item>" + s).encode())))
+def test_parse_feed_fails_only_with_parse_error(data):
+    try:
+        items, warnings = parse_feed(data, "https://x.example/f")
+    except ParseError:
+        return
+    assert all(isinstance(i, (RawItem, Skipped)) for i in items)

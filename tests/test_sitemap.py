@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.test_page import FakeCtx, not_modified, ok
 from worker.errors import FetchError, ParseError
@@ -186,3 +188,14 @@ def test_fetch_depth_is_bounded():
     assert [o.key for o in out] == ["http:" + u for u in reversed(chain[: sitemap.MAX_DEPTH + 1])]
     assert ctx.stats.warnings
     assert not any(isinstance(o, RawItem) for o in out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.binary(max_size=400), st.text(max_size=400).map(lambda s: ("<urlset><url><loc>" + s).encode())))
+def test_parse_sitemap_fails_only_with_parse_error(data):
+    try:
+        kind, entries = parse_sitemap(data, BASE)
+    except ParseError:
+        return
+    assert kind in ("index", "urlset")
+    assert all(e.loc.startswith(("http://", "https://")) for e in entries)

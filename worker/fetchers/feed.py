@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+from feedparser.datetimes import _parse_date
 from bs4 import BeautifulSoup
 
 from worker.clean.normalize import clean_line, decode
@@ -114,7 +115,7 @@ def _iso_rfc3339(value: object) -> str | None:
     try:
         dt = datetime.fromisoformat(value.strip().replace("z", "Z"))
     except ValueError:
-        st = feedparser._parse_date(value)  # the same lenient date parser feeds get
+        st = _parse_date(value)  # the same lenient date parser RSS and Atom dates get
         return _iso_struct(st)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
