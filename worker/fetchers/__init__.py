@@ -1,0 +1,57 @@
+"""Fetchers: thin I/O shells (``fetch(source, ctx)``) around pure ``parse_*`` functions.
+
+Every fetcher is ``fetch(source: Source, ctx: FetchContext) -> Iterator[RawItem | Skipped | Checkpoint]``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator, Protocol, Union
+
+from worker.models import Checkpoint, FetchStats, HttpResponse, RawItem, Skipped, Validators
+
+FetchOutput = Union[RawItem, Skipped, Checkpoint]
+FetchIterator = Iterator[FetchOutput]
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, */*;q=0.8"
+)
+SITEMAP_ACCEPT = "application/xml, text/xml;q=0.9, */*;q=0.8"
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
+
+
+class HttpClient(Protocol):
+    """What ``fetchers.http`` offers: one GET that maps every failure to ``FetchError``."""
+
+    def get(
+        self,
+        url: str,
+        *,
+        trusted: bool = True,
+        validators: Validators | None = None,
+        respect_robots: bool = True,
+        stats: FetchStats | None = None,
+        accept: str | None = None,
+    ) -> HttpResponse: ...
+
+
+class FetchContext(Protocol):
+    """What a fetcher may use during one source run."""
+
+    http: HttpClient
+    stats: FetchStats
+
+    def validators_for(self, url: str) -> Validators | None:
+        """The ETag / Last-Modified saved for ``url`` by the last successful run, if any."""
+        ...
+
+    def is_archived(self, headline: str) -> bool:
+        """True when the headline's hash is already in the archive."""
+        ...
+
+
+def http_checkpoint(url: str, validators: Validators) -> Checkpoint:
+    """The checkpoint that stores ``url``'s new cache validators (key ``http:<url>``)."""
+    value = json.dumps({"etag": validators.etag, "last_modified": validators.last_modified})
+    return Checkpoint("http:" + url, value)

@@ -1,0 +1,76 @@
+"""Article pages: configured URL lists, and the page fetching shared with the sitemap fetcher."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from worker.errors import FetchError
+from worker.fetchers import PAGE_ACCEPT, FetchContext, FetchIterator, http_checkpoint
+from worker.models import Hints, RawItem, Skipped, Source
+
+
+def read_urls_file(text: str) -> list[str]:
+    """One URL per line; blank lines and ``#`` comments (whole-line or trailing) ignored."""
+    urls = []
+    for line in text.splitlines():
+        line = line.split(" #", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+        if line:
+            urls.append(line)
+    return urls
+
+
+def page_urls(source: Source) -> list[str]:
+    """``source.urls`` then the lines of ``source.urls_file``, each once, in order."""
+    urls = list(source.urls)
+    if source.urls_file:
+        path = Path(source.urls_file)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as err:
+            raise FetchError(str(path), None, f"cannot read urls_file: {err}") from None
+        urls += read_urls_file(text)
+    return list(dict.fromkeys(u.strip() for u in urls if u.strip()))
+
+
+def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
+    """Fetch every configured page; one failing page becomes ``Skipped`` and never stops the rest."""
+    yield from fetch_pages(page_urls(source), source, ctx, trusted=source.trusted)
+
+
+def fetch_pages(
+    urls: Iterable[str],
+    source: Source,
+    ctx: FetchContext,
+    trusted: bool,
+    hints_by_url: Mapping[str, Hints] | None = None,
+) -> FetchIterator:
+    """For each URL: a conditional GET; 304 yields nothing; a failure yields ``Skipped``;
+    success yields ``RawItem(kind="html")`` and then that URL's ``Checkpoint``.
+
+    ``hints_by_url`` gives what is already known about a page (e.g. a news sitemap's title);
+    the final URL and the HTTP charset are always taken from the response.
+    """
+    for url in urls:
+        try:
+            resp = ctx.http.get(
+                url,
+                trusted=trusted,
+                validators=ctx.validators_for(url),
+                respect_robots=source.respect_robots,
+                stats=ctx.stats,
+                accept=PAGE_ACCEPT,
+            )
+        except FetchError as err:
+            yield Skipped(source.name, url, str(err))
+            continue
+        if resp.not_modified:
+            continue
+        if not resp.content:
+            yield Skipped(source.name, url, "empty response body")
+            continue
+        known = (hints_by_url or {}).get(url) or Hints()
+        hints = replace(known, url=resp.url or url, encoding=resp.encoding)
+        yield RawItem(source=source.name, locator=url, kind="html", content=resp.content, hints=hints)
+        yield http_checkpoint(url, resp.validators)
