@@ -6,15 +6,13 @@ import re
 
 from bs4 import BeautifulSoup
 
-from worker.clean.normalize import clean_line, decode
+from worker.clean.normalize import clean_line, decode, derive_headline
 from worker.errors import ParseError
 from worker.models import Article, Hints
 
 _TAG = re.compile(r"<(p|br|div|a|b|i|em|strong|span|img|ul|ol|li|h[1-6]|blockquote|figure|table)\b", re.I)
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "figcaption", "br")
 _DROP = ("script", "style", "noscript", "iframe", "form", "svg", "button", "object", "embed", "figure")
-_SENTENCE = re.compile(r"(.+?[.!?])(\s|$)")
-MAX_DERIVED = 120
 
 
 def fragment_text(content: str | bytes | None) -> str:
@@ -40,17 +38,6 @@ def fragment_text(content: str | bytes | None) -> str:
         if para:
             paragraphs.append(para)
     return "\n\n".join(paragraphs)
-
-
-def derive_headline(text: str) -> str:
-    """The first sentence of ``text``, cut on a word boundary at about 120 characters."""
-    first = clean_line(text.split("\n", 1)[0])
-    m = _SENTENCE.match(first)
-    sentence = m.group(1) if m else first
-    if len(sentence) > MAX_DERIVED:
-        cut = sentence[:MAX_DERIVED].rsplit(" ", 1)[0]
-        sentence = cut.rstrip(",;:-") + "…"
-    return sentence
 
 
 def clean_fragment(content: str | bytes | None, hints: Hints, *, source: str | None = None) -> Article:

@@ -16,6 +16,8 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_LATIN1 = {"latin_1", "iso8859-1", "ascii"}
+CP1252_MARGIN = 0.03  # detection "chaos" by which another guess must beat cp1252
 _DECLARED = re.compile(
     rb"""<\?xml[^>]*encoding=["']([A-Za-z0-9._:-]+)["']|<meta[^>]+charset=["']?([A-Za-z0-9._:-]+)""",
     re.I,
@@ -51,35 +53,63 @@ def sniff_encoding(data: bytes, declared: str | None = None) -> str | None:
     return None
 
 
-def decode(data: bytes | str, declared: str | None = None) -> str:
-    """Bytes to str: BOM, declared charset, in-document declaration, UTF-8, Western
-    Windows-1252 by shape, detection, cp1252.
+def _try(data: bytes, name: str | None) -> str | None:
+    """Decode strictly with ``name``; Latin-1 is read as its superset cp1252, as browsers do."""
+    codec = _codec(name)
+    if codec is None:
+        return None
+    for enc in ("cp1252", codec) if codec in _LATIN1 else (codec,):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return None
 
-    Never raises: undecodable bytes become U+FFFD as a last resort.
+
+def decode(data: bytes | str, declared: str | None = None) -> str:
+    """Bytes to str: BOM, valid UTF-8, the declared charset (HTTP), the document's own declaration
+    (XML or ``<meta charset>``), then detection that prefers Windows-1252 for Western text.
+
+    Valid UTF-8 wins over a declaration because servers and feeds often declare Latin-1 for
+    UTF-8 bytes; the reverse (Latin-1 bytes that happen to be valid UTF-8) practically never
+    occurs. Never raises: undecodable bytes become U+FFFD as a last resort.
     """
     if isinstance(data, str):
         return data
-    enc = sniff_encoding(data, declared)
-    if enc is not None:
-        try:
-            text = data.decode(enc)
-            return text[1:] if text.startswith("\ufeff") else text
-        except (UnicodeDecodeError, LookupError):
-            pass
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(name, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    m = _DECLARED.search(data[:4096])
+    in_document = (m.group(1) or m.group(2)).decode("ascii", "replace") if m else None
+    for name in (declared, in_document):
+        if (text := _try(data, name)) is not None:
+            return text
     if _looks_cp1252(data):  # detection misreads short Western texts (one 0x92 as Cyrillic)
-        return data.decode("cp1252", errors="replace")
+        return data.decode("cp1252")
+    return _detect(data)
+
+
+def _detect(data: bytes) -> str:
+    """charset-normalizer's guess, but cp1252, the web's most common legacy charset, wins unless
+    another guess reads clearly better (short Western texts otherwise come out as cp1250)."""
     try:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(data[:200_000]).best()
-        if best is not None and best.encoding:
-            return data.decode(best.encoding, errors="replace")
-    except Exception:  # detection is best effort; fall through to cp1252
-        pass
+        matches = list(from_bytes(data[:200_000]))
+    except Exception:  # detection is best effort
+        matches = []
+    if matches:
+        best = matches[0]
+        for m in matches:
+            if m.chaos <= best.chaos + CP1252_MARGIN and "cp1252" in (m.encoding, *m.could_be_from_charset):
+                if (text := _try(data, "cp1252")) is not None:
+                    return text
+        if (text := _try(data, best.encoding)) is not None:
+            return text
     return data.decode("cp1252", errors="replace")
 
 
@@ -90,3 +120,22 @@ def _looks_cp1252(data: bytes) -> bool:
         return False
     ascii_letters = sum(1 for b in data if 0x61 <= (b | 0x20) <= 0x7A)
     return sum(1 for b in high if b >= 0xC0) <= 0.3 * ascii_letters
+
+
+_SENTENCE_END = re.compile(r"[.!?…](?=\s|$)")
+HEADLINE_MAX = 120  # characters of a headline derived from text
+
+
+def derive_headline(text: str, limit: int = HEADLINE_MAX) -> str | None:
+    """A headline for an item that has none: the first sentence of its text (one that ends
+    after at least 20 characters, so "Mr." does not end it), cut on a word boundary near
+    ``limit`` with an ellipsis. None when there is no text."""
+    first = clean_line(text.strip().split("\n", 1)[0]) if text else ""
+    if not first:
+        return None
+    m = next((m for m in _SENTENCE_END.finditer(first) if m.end() >= 20), None)
+    sentence = first[: m.end()] if m else first
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit + 1].rsplit(" ", 1)[0] or sentence[:limit]
+    return cut.rstrip(" ,;:—–-") + "…"

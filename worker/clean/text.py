@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from worker.clean.normalize import clean_line, decode
+from worker.clean.normalize import clean_line, decode, derive_headline
 from worker.clean.text_dates import parse_date_line
 from worker.errors import ParseError
 from worker.models import Article, Hints
@@ -44,7 +44,6 @@ _BOILERPLATE = frozenset(
 _JUNK_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
 _MAX_HEADLINE = 250
 _MAX_DEK = 300
-_DERIVED_HEADLINE = 120
 _HEADER_SPAN = 12
 
 
@@ -86,7 +85,7 @@ def clean_text(text: str | bytes, *, hints: Hints | None = None, source: str | N
     if headline is None and hints.headline and clean_line(hints.headline):
         headline, derived = hints.headline, hints.headline_derived
     elif headline is None:
-        headline, derived = _first_sentence(body_paras[0]), True
+        headline, derived = derive_headline(body_paras[0]) or body_paras[0], True
     return Article(
         headline=clean_line(headline),
         body="\n\n".join(body_paras),
@@ -254,16 +253,6 @@ def _is_place(place: str) -> bool:
     """The place of a dateline: its first part in capitals ("KABUL", "NEW YORK"), two letters or more."""
     city = place.split(",")[0]
     return sum(c.isalpha() for c in city) >= 2 and city.upper() == city
-
-
-def _first_sentence(p: str) -> str:
-    """The paragraph's first sentence, cut on a word boundary at about 120 characters."""
-    m = next((m for m in _SENTENCE_END.finditer(p) if m.end() >= 20), None)
-    sentence = p[: m.end()] if m else p
-    if len(sentence) > _DERIVED_HEADLINE:
-        cut = sentence[: _DERIVED_HEADLINE + 1].rsplit(" ", 1)[0] or sentence[:_DERIVED_HEADLINE]
-        sentence = cut.rstrip(" ,;:—–-")
-    return sentence
 
 
 def _same(p: str, headline: str | None) -> bool:
