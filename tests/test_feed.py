@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from tests.test_page import FakeCtx, not_modified, ok
 from worker.errors import FetchError, ParseError
 from worker.fetchers import feed
-from worker.fetchers.feed import derive_headline, parse_feed, plain_text
+from worker.clean.normalize import derive_headline
+from worker.fetchers.entries import plain_text
+from worker.fetchers.feed import parse_feed
 from worker.models import Checkpoint, RawItem, Skipped, Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -164,7 +166,9 @@ def test_bytes_that_look_like_a_path_are_never_opened():
 def test_plain_text_and_derive_headline():
     assert plain_text("<p>A &amp;amp; B</p><p>C</p>") == "A & B C"
     assert plain_text("Tom&#8217;s <b>big</b> day") == "Tom’s big day"
-    assert derive_headline("One. Two.") == "One."
+    assert derive_headline("The council voted on Tuesday to close the pier. More later.") == (
+        "The council voted on Tuesday to close the pier.")
+    assert derive_headline("Mr. Smith went to Washington today. Then home.") == "Mr. Smith went to Washington today."
     assert derive_headline("") is None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 from datetime import datetime, timedelta, timezone
@@ -11,7 +10,6 @@ import pytest
 
 from tests.conftest import FIXTURES
 from worker import pipeline
-from worker.archive import Archive
 from worker.errors import FetchError
 from worker.models import Checkpoint, Hints, RawItem, Skipped, Source
 from worker.pipeline import ingest, next_due

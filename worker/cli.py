@@ -6,10 +6,8 @@ Domain errors become ``click.ClickException`` here and only here: one line, no t
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import yaml
 from worker import log as logsetup
 from worker.config import config_dict, load_config, parse_duration
 from worker.errors import ArchiveError, ConfigError, WorkerError
-from worker.models import Config, Source
+from worker.models import Config
 
 DEFAULT_CONFIG = "config.yaml"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 
 # Typographic quotes, dashes and look-alikes mapped to ASCII before punctuation is dropped,
