@@ -89,6 +89,7 @@ SRC = {"name": "a", "kind": "files", "path": "in/"}
          "sources[0].path: no such file or folder"),
         ({"sources": [{"kind": "files", "path": "in/"}]}, "sources[0].name: required"),
         ({"sources": [{**SRC, "name": "a b"}]}, "sources[0].name: use letters, digits"),
+        ({"sources": [{**SRC, "name": False}]}, "sources[0].name: expected a string, got False (YAML reads on/off"),
         ({"sources": {"a": 1}}, "sources: expected a list of sources, got dict"),
         ({"sources": ["inbox"]}, "sources[0]: expected a mapping of keys, got str"),
         ({"sources": [{"name": "p", "kind": "page"}]}, "sources[0].urls: kind 'page' needs urls or urls_file"),

@@ -27,18 +27,19 @@ _DURATION = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_duration(value: Any, where: str) -> int:
-    """``90s``, ``15m``, ``2h``, ``1d``, ``1h30m`` or a number of seconds -> seconds."""
+def parse_duration(value: Any, where: str, *, zero: bool = False) -> int:
+    """``90s``, ``15m``, ``2h``, ``1d``, ``1h30m`` or a number of seconds -> seconds (> 0 unless ``zero``)."""
+    least = 0 if zero else 1
     if isinstance(value, bool):
         raise ConfigError(f"{where}: expected a duration like 15m, 2h or 90s, got {value!r}")
-    if isinstance(value, (int, float)) and value > 0:
+    if isinstance(value, (int, float)) and value >= least:
         return int(value)
     if isinstance(value, str):
         text = value.strip().lower()
         parts = _DURATION.findall(text)
         if parts and "".join(n + u for n, u in parts) == text:
             seconds = sum(int(n) * _UNITS[u] for n, u in parts)
-            if seconds > 0:
+            if seconds >= least:
                 return seconds
     raise ConfigError(f"{where}: expected a duration like 15m, 2h or 90s, got {value!r}")
 
@@ -51,7 +52,9 @@ def _typed(kind: type) -> Callable[[Any, str], Any]:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             ok, value = True, float(value)
         if not ok:
-            raise ConfigError(f"{where}: expected {names[kind]}, got {value!r}")
+            hint = " (YAML reads on/off/yes/no and bare numbers as values: put it in quotes)" if (
+                kind is str and isinstance(value, (bool, int, float))) else ""
+            raise ConfigError(f"{where}: expected {names[kind]}, got {value!r}{hint}")
         if kind in (int, float) and value < 0:
             raise ConfigError(f"{where}: must not be negative, got {value!r}")
         return value
@@ -116,7 +119,8 @@ _SECTION_CHECKS: dict[str, dict[str, Callable[[Any, str], Any]]] = {
         "backoff_factor": _typed(float), "robots_ttl": parse_duration,
     },
     "scheduler": {
-        "max_workers": _typed(int), "jitter": parse_duration, "shutdown_timeout": parse_duration,
+        "max_workers": _typed(int), "jitter": lambda v, w: parse_duration(v, w, zero=True),
+        "shutdown_timeout": lambda v, w: parse_duration(v, w, zero=True),
         "misfire_grace": parse_duration, "max_backoff": parse_duration, "heartbeat": parse_duration,
     },
 }

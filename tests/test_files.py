@@ -1,0 +1,108 @@
+"""The files fetcher: paths, folders and globs; .txt, .html, .jsonl/.json, feed files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.conftest import FIXTURES
+from worker.archive import Archive
+from worker.fetchers.files import expand, iso_utc, read_path
+from worker.models import Checkpoint, Known, RawItem, Skipped, Source
+from worker.pipeline import RunContext, ingest
+
+
+def outputs(path, archive, trigger="scheduled"):
+    ctx = RunContext(source=Source(name="f", kind="files", path=str(path)), archive=archive, http=None, trigger=trigger)
+    return list(read_path(path, "f", ctx))
+
+
+def test_expand_folder_glob_and_missing_inbox(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.txt").write_text("x")
+    (tmp_path / "a" / "sub").mkdir()
+    (tmp_path / "a" / "sub" / "two.html").write_text("x")
+    (tmp_path / "a" / ".hidden.txt").write_text("x")
+    (tmp_path / "a" / "odd.txt").mkdir()
+    got = [p.relative_to(tmp_path).as_posix() for p in expand(str(tmp_path / "a"))]
+    assert got == ["a/odd.txt", "a/one.txt", "a/sub/two.html"]
+    assert [p.name for p in expand(str(tmp_path / "a" / "**" / "*.html"))] == ["two.html"]
+    inbox = tmp_path / "new" / "inbox"
+    assert list(expand(str(inbox) + "/")) == [] and inbox.is_dir()
+
+
+def test_jsonl_key_mapping(tmp_path, archive):
+    rows = [
+        {"headline": "First", "body": "Body one.", "url": "https://x.example/1", "byline": "A. Writer",
+         "published_at": "2024-03-01T10:00:00+01:00", "lang": "en"},
+        {"title": "Second", "text": "<p>Para one.</p><p>Para two.</p>", "link": "https://x.example/2",
+         "authors": [{"name": "B"}, "C"], "date": "Fri, 01 Mar 2024 09:00:00 GMT"},
+        {"title": "Third", "content": "Body three.", "author": "D", "published": 1709283600},
+        ["not", "an", "object"],
+    ]
+    f = tmp_path / "a.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n\n")
+    out = outputs(f, archive)
+    items = [o for o in out if isinstance(o, RawItem)]
+    assert [i.hints.headline for i in items] == ["First", "Second", "Third"]
+    assert items[0].hints.published_at == "2024-03-01T09:00:00Z"
+    assert items[1].hints.byline == "B, C" and items[1].hints.url == "https://x.example/2"
+    assert items[1].hints.published_at == "2024-03-01T09:00:00Z"
+    assert items[2].hints.published_at == "2024-03-01T09:00:00Z"
+    assert [s.reason.split(":")[0] for s in out if isinstance(s, Skipped)] == [
+        "expected a JSON object, got list", "not a JSON object"]
+    assert isinstance(out[-1], Checkpoint)
+
+
+def test_json_document_list(tmp_path, archive):
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps([{"title": "One", "body": "x"}, {"title": "Two", "body": "y"}]))
+    r = ingest(Source(name="f", kind="files", path=str(f)), archive)
+    assert (r.new, r.skipped) == (2, 0)
+    assert archive.db["articles"].get(__import__("worker.dedupe").dedupe.headline_hash("Two"))["body"] == "y"
+
+
+def test_iso_utc():
+    assert iso_utc("2024-01-02") == "2024-01-02"
+    assert iso_utc("2024-01-02T03:04:05Z") == "2024-01-02T03:04:05Z"
+    assert iso_utc("not a date") is None and iso_utc(None) is None and iso_utc(True) is None
+
+
+def test_feed_file(tmp_path, archive):
+    shutil.copy(FIXTURES / "feeds" / "rss2.xml", tmp_path / "saved.rss")
+    r = ingest(Source(name="f", kind="files", path=str(tmp_path / "saved.rss")), archive)
+    assert r.status == "ok" and r.new >= 2 and r.skipped == 0
+
+
+def test_html_file(tmp_path, archive):
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>Council Votes To Close Pier</title></head><body><article><h1>Council "
+                    "Votes To Close Pier</h1>" + "<p>The council voted on Tuesday to close the old pier for "
+                    "repairs, citing safety concerns raised by engineers last year.</p>" * 5 + "</article></body></html>")
+    r = ingest(Source(name="f", kind="files", path=str(page)), archive)
+    assert (r.status, r.new) == ("ok", 1)
+    assert next(archive.db["articles"].rows)["headline"] == "Council Votes To Close Pier"
+
+
+def test_unchanged_files_in_a_backfill_become_known(tmp_path, archive):
+    shutil.copy(FIXTURES / "text" / "two-authors-captions.txt", tmp_path / "a.txt")
+    ingest(Source(name="f", kind="files", path=str(tmp_path)), archive, trigger="backfill")
+    assert outputs(tmp_path / "a.txt", archive) == []
+    known = outputs(tmp_path / "a.txt", archive, trigger="backfill")
+    assert len(known) == 1 and isinstance(known[0], Known) and len(known[0].headline_hashes) == 1
+
+
+def test_file_changing_while_read_is_not_checkpointed(tmp_path, archive, monkeypatch):
+    f = tmp_path / "a.txt"
+    shutil.copy(FIXTURES / "text" / "two-authors-captions.txt", f)
+    real = type(f).read_bytes
+
+    def read_and_append(self):
+        data = real(self)
+        with open(self, "ab") as fh:
+            fh.write(b"\nmore text arrives\n")
+        return data
+
+    monkeypatch.setattr(type(f), "read_bytes", read_and_append)
+    out = outputs(f, archive)
+    assert len(out) == 1 and isinstance(out[0], Skipped) and "changed while it was read" in out[0].reason
