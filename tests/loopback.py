@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import urlsplit
 
 import pytest
@@ -117,7 +118,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         req, route = owner._record(self.command, parts.path, parts.query, dict(self.headers.items()))
         try:
             reply = route.respond(req) if route is not None else Reply(404, b"not found")
-        except Exception as exc:  # a broken handler is a 500, not a hung client
+        except Exception as exc:  # noqa: BLE001 - a broken handler is a 500, not a hung client
             reply = Reply(500, f"loopback handler failed: {exc!r}".encode())
         self._write(reply, head)
 
@@ -179,7 +180,7 @@ class LoopbackServer:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> LoopbackServer:
+    def start(self) -> Self:
         if self._httpd is not None:
             return self
         self._httpd = _Server((self.host, self._port), _RequestHandler)
@@ -202,7 +203,7 @@ class LoopbackServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -14,7 +14,13 @@ from structlog.testing import capture_logs
 from urllib3.exceptions import MaxRetryError, NameResolutionError, ProtocolError
 
 from worker.errors import FetchError
-from worker.fetchers.http import Http, PrivateAddress, RobotsDisallowed, response_text, transport_reason
+from worker.fetchers.http import (
+    Http,
+    PrivateAddress,
+    RobotsDisallowed,
+    response_text,
+    transport_reason,
+)
 from worker.fetchers.http_body import CHUNK, BodyTooLarge, read_capped
 from worker.fetchers.http_netguard import is_public
 from worker.fetchers.http_retry import MAX_RETRY_AFTER, make_retry, retry_after_seconds
@@ -25,7 +31,7 @@ PUBLIC = "93.184.216.34"
 
 
 def settings(**kw) -> HttpSettings:
-    base = dict(per_host_delay=0.0, retries=0, backoff_factor=0.0, timeout=2.0, respect_robots=False)
+    base = {"per_host_delay": 0.0, "retries": 0, "backoff_factor": 0.0, "timeout": 2.0, "respect_robots": False}
     base.update(kw)
     return HttpSettings(**base)
 
@@ -195,7 +201,7 @@ def _refused() -> Exception:
     except ConnectionRefusedError as exc:
         try:
             raise urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection") from exc
-        except Exception as exc2:
+        except urllib3.exceptions.NewConnectionError as exc2:
             return requests.exceptions.ConnectionError(MaxRetryError(None, "/", exc2))
 
 

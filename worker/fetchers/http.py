@@ -9,34 +9,42 @@ status failure becomes ``FetchError`` here and only here.
 
 from __future__ import annotations
 
-import http.client
-import socket
-import ssl
 import threading
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from http import HTTPStatus
+from typing import Self
 from urllib.parse import urljoin
 
 import requests
 import structlog
-import urllib3.exceptions as u3
 from requests.adapters import HTTPAdapter
 from requests.utils import requote_uri
 
 from worker.clean.normalize import decode
 from worker.errors import FetchError
-from worker.fetchers.http_body import CHUNK, BodyDecodeError, BodyTooLarge, check_length, read_capped
-from worker.fetchers.http_netguard import Resolver, non_public_address, split_host, system_resolver
+from worker.fetchers.http_body import (
+    CHUNK,
+    BodyDecodeError,
+    BodyTooLarge,
+    check_length,
+    read_capped,
+)
+from worker.fetchers.http_errors import TRANSPORT_ERRORS, transport_reason
+from worker.fetchers.http_netguard import (
+    Resolver,
+    non_public_address,
+    split_host,
+    system_resolver,
+)
 from worker.fetchers.http_retry import make_retry, retry_after_seconds
 from worker.fetchers.http_robots import MAX_ROBOTS_BYTES, RobotsCache
 from worker.models import FetchStats, HttpResponse, HttpSettings, Validators
 
-__all__ = ["Http", "PrivateAddress", "RobotsDisallowed", "response_text"]
+__all__ = ["Http", "PrivateAddress", "RobotsDisallowed", "response_text", "transport_reason"]
 
 log = structlog.get_logger()
 
@@ -74,58 +82,9 @@ def _charset(content_type: str | None) -> str | None:
     charset = msg.get_param("charset")
     if isinstance(charset, tuple):  # RFC 2231 form
         charset = charset[2]
-    return charset.strip().strip("'\"") or None if charset else None
-
-
-def _exception_chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    stack: list[object] = [exc]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or any(item is s for s in seen):
-            continue
-        seen.append(item)
-        stack.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
-    return seen
-
-
-_CATEGORIES: tuple[tuple[str, tuple[type[BaseException], ...], bool], ...] = (
-    # (reason, exception types, add detail), first match in this order wins
-    ("dns lookup failed", (u3.NameResolutionError, socket.gaierror), False),
-    ("tls error", (ssl.SSLError, ssl.CertificateError, u3.SSLError, requests.exceptions.SSLError), True),
-    ("connection refused", (ConnectionRefusedError,), False),
-    ("read timed out", (requests.exceptions.ReadTimeout, u3.ReadTimeoutError), False),
-    ("content decoding failed", (u3.DecodeError, requests.exceptions.ContentDecodingError, zlib.error), True),
-    (
-        "invalid url",
-        (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
-         u3.LocationValueError),
-        True,
-    ),
-    ("connection failed", (u3.NewConnectionError,), True),
-    ("connect timed out", (requests.exceptions.ConnectTimeout, u3.ConnectTimeoutError), False),
-    (
-        "connection broken",
-        (u3.ProtocolError, requests.exceptions.ChunkedEncodingError, ConnectionError, http.client.HTTPException),
-        True,
-    ),
-    ("timed out", (TimeoutError, requests.exceptions.Timeout), False),
-)
-
-
-def transport_reason(exc: BaseException) -> str:
-    """A short, stable reason for a transport failure (e.g. ``read timed out``)."""
-    chain = _exception_chain(exc)
-    for reason, types, detailed in _CATEGORIES:
-        for item in chain:
-            if isinstance(item, types):
-                detail = str(item).strip()
-                return f"{reason}: {detail[:200]}" if detailed and detail else reason
-    detail = str(exc).strip()
-    return f"request failed: {detail[:200]}" if detail else "request failed"
-
-
-_TRANSPORT_ERRORS = (requests.RequestException, u3.HTTPError, http.client.HTTPException, OSError, ValueError)
+    if not charset:
+        return None
+    return charset.strip().strip("'\"") or None
 
 
 class Http:
@@ -206,7 +165,7 @@ class Http:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> Http:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -277,7 +236,7 @@ class Http:
         call.attempted = True
         try:
             return self._session.get(url, headers=headers, stream=True, allow_redirects=False, timeout=self._timeout)
-        except _TRANSPORT_ERRORS as exc:
+        except TRANSPORT_ERRORS as exc:
             raise FetchError(call.origin, None, transport_reason(exc)) from None
 
     def _finish(self, call: _Call, resp: requests.Response, cap: int, truncate: bool) -> HttpResponse:
@@ -312,7 +271,7 @@ class Http:
             raise FetchError(call.origin, None, str(exc)) from None
         except BodyDecodeError as exc:
             raise FetchError(call.origin, None, str(exc)) from None
-        except _TRANSPORT_ERRORS as exc:
+        except TRANSPORT_ERRORS as exc:
             raise FetchError(call.origin, None, transport_reason(exc)) from None
 
     def _log_disallowed(self, url: str, host: str) -> None:
@@ -339,5 +298,5 @@ def response_text(resp: HttpResponse) -> str:
     """
     try:
         return decode(resp.content, resp.encoding)
-    except Exception:  # decoding is best effort by contract
+    except Exception:  # noqa: BLE001 - decoding is best effort by contract
         return resp.content.decode("utf-8", errors="replace")
