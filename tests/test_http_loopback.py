@@ -408,3 +408,52 @@ def test_per_host_pacing_across_threads(loopback):
     h.get(other)
     assert time.monotonic() - before < delay
     h.close()
+
+
+def test_concurrent_gets_share_one_robots_fetch(loopback):
+    loopback.route("/robots.txt", handler=lambda req: (time.sleep(0.1), Reply(200, b"User-agent: *\nDisallow: /no\n"))[1])
+    for i in range(8):
+        loopback.route(f"/item{i}", body=b"item%d" % i)
+    h = client(respect_robots=True)
+    results: dict[int, bytes] = {}
+
+    def worker(i):
+        results[i] = h.get(loopback.url(f"/item{i}")).content
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    h.close()
+    assert results == {i: b"item%d" % i for i in range(8)}
+    assert loopback.count("/robots.txt") == 1
+
+
+# -- the loopback helper itself -----------------------------------------------------------------------
+
+
+def test_loopback_helper_routes_sequences_handlers_and_counts():
+    import requests
+
+    with LoopbackServer() as server:
+        server.route("/static", body="héllo", headers={"Content-Type": "text/plain; charset=utf-8"})
+        server.route("/seq", replies=[Reply(503), Reply(200, b"second")])
+        server.route("/fn", handler=lambda req: (201, f"{req.query}|{req.header('x-probe')}".encode()))
+        server.route("/broken", handler=lambda req: 1 / 0)
+        with requests.Session() as s:
+            assert s.get(server.url("/static")).text == "héllo"
+            assert s.head(server.url("/static")).headers["Content-Length"] == "6"
+            assert [s.get(server.url("/seq")).status_code for _ in range(3)] == [503, 200, 200]
+            fn = s.get(server.url("/fn?a=1"), headers={"X-Probe": "yes"})
+            assert (fn.status_code, fn.text) == (201, "a=1|yes")
+            assert s.get(server.url("/nothing")).status_code == 404
+            assert s.get(server.url("/broken")).status_code == 500
+        assert server.count("/seq") == 3 and server.count("/static") == 2 and server.count() == 8
+        assert [r.index for r in server.requests_for("/seq")] == [0, 1, 2]
+        server.reset()
+        assert server.count() == 0
+        port = server.port
+    server.stop()  # stopping twice is harmless
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # the port is closed
