@@ -14,6 +14,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 CORPUS = ROOT.parent / "shared" / "corpus"
 SEED = CORPUS / "text" / "nyt-taliban-qala-e-naw.txt"
 
+pytest_plugins = ["tests.loopback"]
+
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not here (a clone outside the workplace)")
 
 

@@ -74,16 +74,6 @@ def test_feed_file(tmp_path, archive):
     assert r.status == "ok" and r.new >= 2 and r.skipped == 0
 
 
-def test_html_file(tmp_path, archive):
-    page = tmp_path / "page.html"
-    page.write_text("<html><head><title>Council Votes To Close Pier</title></head><body><article><h1>Council "
-                    "Votes To Close Pier</h1>" + "<p>The council voted on Tuesday to close the old pier for "
-                    "repairs, citing safety concerns raised by engineers last year.</p>" * 5 + "</article></body></html>")
-    r = ingest(Source(name="f", kind="files", path=str(page)), archive)
-    assert (r.status, r.new) == ("ok", 1)
-    assert next(archive.db["articles"].rows)["headline"] == "Council Votes To Close Pier"
-
-
 def test_unchanged_files_in_a_backfill_become_known(tmp_path, archive):
     shutil.copy(FIXTURES / "text" / "two-authors-captions.txt", tmp_path / "a.txt")
     ingest(Source(name="f", kind="files", path=str(tmp_path)), archive, trigger="backfill")

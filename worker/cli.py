@@ -245,7 +245,7 @@ def status(c: Ctx, as_json, check, max_failing):
         for r in rows:
             if r["last_error"]:
                 click.echo(f"{r['source']}: {r['last_error']}")
-        for p in problems:
+        for p in problems if check else ():
             click.echo(f"problem: {p}")
     if check and problems:
         sys.exit(1)
