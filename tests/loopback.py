@@ -290,3 +290,24 @@ def loopback() -> Iterator[LoopbackServer]:
         yield server
     finally:
         server.stop()
+
+
+def serve_static(server: LoopbackServer, path: str, body: bytes, content_type: str = "application/xml",
+                 *, etag: bool = True, last_modified: str | None = "Wed, 01 May 2024 10:00:00 GMT") -> None:
+    """Serve ``body`` at ``path`` as a static file server does: ETag and Last-Modified, 304 on a
+    matching If-None-Match or If-Modified-Since."""
+    tag = '"%x"' % (hash(body) & 0xFFFFFFFF)
+
+    def handler(req: Request) -> Reply:
+        headers = {"Content-Type": content_type}
+        if etag:
+            headers["ETag"] = tag
+        if last_modified:
+            headers["Last-Modified"] = last_modified
+        if (etag and req.header("If-None-Match") == tag) or (
+            not etag and last_modified and req.header("If-Modified-Since") == last_modified
+        ):
+            return Reply(304, b"", headers)
+        return Reply(200, body, headers)
+
+    server.route(path, handler=handler)

@@ -108,11 +108,17 @@ class Archive:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
-        version = self._version()
-        if version > SCHEMA_VERSION:
-            raise ArchiveError(f"{self.path}: schema version {version} is newer than this worker ({SCHEMA_VERSION})")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self._write():
+        """Bring the schema to SCHEMA_VERSION, under the write lock (another connection may be
+        migrating the same new file at the same moment)."""
+        if self._version() == SCHEMA_VERSION:
+            return
+        with self._write():
+            version = self._version()
+            if version > SCHEMA_VERSION:
+                raise ArchiveError(
+                    f"{self.path}: schema version {version} is newer than this worker ({SCHEMA_VERSION})"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[target](self.db)
                 self.db.execute(f"PRAGMA user_version = {target}")
 

@@ -85,6 +85,8 @@ def run_source(config: Config, source: Source, http, trigger: str, stop: threadi
 def run_all_once(config: Config, http) -> list:
     """``worker run --once``: every enabled source once, in parallel, then return."""
     sources = [s for s in config.sources if s.enabled]
+    with Archive(config.archive) as archive:
+        archive.mark_interrupted()
     with ThreadPoolExecutor(max_workers=config.scheduler.max_workers) as pool:
         futures = [pool.submit(run_source, config, s, http, "scheduled") for s in sources]
         return [f.result() for f in futures]
