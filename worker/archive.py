@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import sqlite_utils
 
@@ -133,23 +135,19 @@ class Archive:
 
     # -- transactions -------------------------------------------------------------------
 
-    def _write(self):
-        """BEGIN IMMEDIATE ... COMMIT: take the write lock up front, so the busy timeout applies."""
-        archive = self
-
-        class _Tx:
-            def __enter__(self):
-                archive.db.conn.execute("BEGIN IMMEDIATE")
-                return archive.db
-
-            def __exit__(self, exc_type, exc, tb):
-                if exc_type is None:
-                    archive.db.conn.commit()
-                else:
-                    archive.db.conn.rollback()
-                return False
-
-        return _Tx()
+    @contextmanager
+    def _write(self) -> Iterator[sqlite_utils.Database]:
+        """One short write transaction. Within a process, writers take turns on a lock per
+        archive file (the one writer); across processes (a backfill beside the service),
+        BEGIN IMMEDIATE takes SQLite's write lock up front, so the busy timeout applies."""
+        with _writer_lock(self.path):
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.conn.rollback()
+                raise
+            self.db.conn.commit()
 
     # -- reads used while ingesting --------------------------------------------------------
 
@@ -314,6 +312,16 @@ class Archive:
             t: self.db.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0]
             for t in ("articles", "sightings", "runs")
         }
+
+
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    key = os.path.realpath(path)
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.Lock())
 
 
 def _article_row(article: Article, h: str, now: str) -> dict:
