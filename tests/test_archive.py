@@ -43,18 +43,24 @@ def test_store_new_duplicates_and_sightings(archive):
     first = art("Taliban Attack a Provincial Capital in Afghanistan\u2019s North", url="https://a.example/1")
     again = art("taliban attack a provincial capital in afghanistan's north", body="Other text", url="https://b.example/2")
     other = art("Another headline entirely", body="Nothing to see here.")
-    is_new = archive.store(run, "s", [(first, "loc1"), (again, "loc2"), (other, "loc3")],
-                           [(Checkpoint("file:/x", "1:2"), [headline_hash(first.headline)])],
-                           finish=finish(run))
-    assert is_new == [True, False, True]
+    is_new, resighted = archive.store(run, "s", [(first, "loc1"), (again, "loc2"), (other, "loc3")],
+                                      [(Checkpoint("file:/x", "1:2"), [headline_hash(first.headline)])],
+                                      finish=finish(run))
+    assert (is_new, resighted) == ([True, False, True], 0)
     rows = list(archive.db["articles"].rows)
     assert len(rows) == 2
     kept = archive.db["articles"].get(headline_hash(first.headline))
     assert kept["body"] == first.body and kept["url"] == "https://a.example/1"  # never overwritten
     assert kept["word_count"] == 6 and kept["first_seen_at"].endswith("Z")
     sightings = list(archive.db.query("SELECT url FROM sightings ORDER BY id"))
-    assert [s["url"] for s in sightings] == ["https://a.example/1", "https://b.example/2", "loc3"]
-    assert archive.fetch_state("s", "file:/x") == ("1:2", (headline_hash(first.headline),))
+    assert [s["url"] for s in sightings][:3] == ["https://a.example/1", "https://b.example/2", "loc3"]
+    assert archive.fetch_state("s", "file:/x") == "1:2"
+    assert archive.db.execute("SELECT headline_hash FROM produced WHERE key = 'file:/x'").fetchall() == [
+        (headline_hash(first.headline),)]
+    # a later run that knows the input unchanged records sightings of what it produced
+    later = archive.start_run("s", "backfill", "2024-01-01T00:00:00Z")
+    assert archive.store(later, "s", [], known=[("file:/x", "/x")], finish=finish(later)) == ([], 1)
+    assert archive.db["runs"].get(later)["duplicates"] == 1
     run_row = archive.db["runs"].get(run)
     assert (run_row["status"], run_row["new"], run_row["duplicates"]) == ("ok", 2, 1)
     assert archive.source_state("s")["articles"] == 2

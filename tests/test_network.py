@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 
 from tests.conftest import CORPUS, needs_corpus, run_cli
 from tests.loopback import LoopbackServer, serve_static

@@ -78,7 +78,7 @@ def test_broken_items_are_skipped_and_the_run_goes_on(archive, monkeypatch):
     monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher(items))
     r = ingest(Source(name="s", kind="feed", url="http://x.example/f"), archive)
     assert (r.status, r.seen, r.new, r.skipped) == ("ok", 5, 2, 3)
-    assert archive.fetch_state("s", "http:feed")[0] == "{}"
+    assert archive.fetch_state("s", "http:feed") == "{}"
 
 
 def test_a_cleaner_bug_skips_the_item_only(archive, monkeypatch):
@@ -106,7 +106,7 @@ def test_fetch_error_is_recorded_with_backoff_and_keeps_what_came_before(archive
     assert state["consecutive_failures"] == 1
     due = datetime.fromisoformat(state["next_due_at"])
     assert due >= datetime.now(timezone.utc) + timedelta(seconds=7100)  # never before Retry-After
-    assert archive.fetch_state("s", "http:page1")[0] == '{"etag": "a"}'
+    assert archive.fetch_state("s", "http:page1") == '{"etag": "a"}'
     monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher([raw("Again")]))
     assert ingest(source, archive).status == "ok"
     assert archive.source_state("s")["consecutive_failures"] == 0

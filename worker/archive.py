@@ -64,8 +64,10 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         pk="source",
     )
     db["fetch_state"].create(
-        {"source": str, "key": str, "value": str, "hashes": str, "updated_at": str}, pk=("source", "key")
+        {"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key")
     )
+    # what each input (a checkpoint key) produced: lets a re-run record sightings without re-reading
+    db["produced"].create({"source": str, "key": str, "headline_hash": str}, pk=("source", "key", "headline_hash"))
     db["meta"].create({"key": str, "value": str}, pk="key")
     db["articles"].create_index(["source"])
     db["articles"].create_index(["published_at"])
@@ -165,14 +167,10 @@ class Archive:
     def is_archived(self, headline: str) -> bool:
         return bool(self.known_hashes([headline_hash(headline)]))
 
-    def fetch_state(self, source: str, key: str) -> tuple[str, tuple[str, ...]] | None:
-        """A checkpoint's value and the headline hashes its input produced, or None."""
-        row = self.db.execute(
-            "SELECT value, hashes FROM fetch_state WHERE source = ? AND key = ?", [source, key]
-        ).fetchone()
-        if row is None:
-            return None
-        return row[0], tuple(h for h in (row[1] or "").split(",") if h)
+    def fetch_state(self, source: str, key: str) -> str | None:
+        """The value last checkpointed under ``key``, or None."""
+        row = self.db.execute("SELECT value FROM fetch_state WHERE source = ? AND key = ?", [source, key]).fetchone()
+        return row[0] if row else None
 
     # -- the writer ----------------------------------------------------------------------------
 
@@ -193,11 +191,12 @@ class Archive:
         known: Sequence[tuple[str, str]] = (),
         finish: RunResult | None = None,
         next_due_at: str | None = None,
-    ) -> list[bool]:
-        """One transaction: new articles, a sighting for every article and for every ``known``
-        (headline hash, locator) pair, checkpoints with the hashes their input produced, and (when
-        ``finish`` is given) the run row and the source's state. Returns, per article, whether it
-        was new. The run row's new/duplicates are ``finish``'s counts plus this batch's."""
+    ) -> tuple[list[bool], int]:
+        """One transaction: new articles; a sighting for every article, and for every article
+        that each ``known`` (checkpoint key, locator) input produced before; checkpoints with the
+        headline hashes their input produced; and, when ``finish`` is given, the run row and the
+        source's state. Returns, per article, whether it was new, and the number of known
+        sightings. The run row's new/duplicates are ``finish``'s counts plus this batch's."""
         now = utcnow()
         with self._write() as db:
             hashes = [headline_hash(a.headline) for a, _ in articles]
@@ -217,24 +216,31 @@ class Archive:
                      "content_hash": a.content_hash, "run_id": run_id}
                     for (a, locator), h in zip(articles, hashes)
                 )
-            for h, locator in known:
-                db.execute(
+            resighted = 0
+            for key, locator in known:
+                resighted += db.execute(
                     "INSERT INTO sightings (headline_hash, source, url, seen_at, content_hash, run_id) "
-                    "SELECT headline_hash, ?, coalesce(url, ?), ?, content_hash, ? FROM articles "
-                    "WHERE headline_hash = ?",
-                    [source, locator, now, run_id, h],
-                )
+                    "SELECT a.headline_hash, ?, coalesce(a.url, ?), ?, a.content_hash, ? "
+                    "FROM produced p JOIN articles a ON a.headline_hash = p.headline_hash "
+                    "WHERE p.source = ? AND p.key = ?",
+                    [source, locator, now, run_id, source, key],
+                ).rowcount
             if checkpoints:
                 db["fetch_state"].upsert_all(
-                    [{"source": source, "key": c.key, "value": c.value, "hashes": ",".join(hs), "updated_at": now}
-                     for c, hs in checkpoints],
+                    [{"source": source, "key": c.key, "value": c.value, "updated_at": now} for c, _ in checkpoints],
                     pk=("source", "key"),
+                )
+                db.conn.executemany(
+                    "INSERT OR IGNORE INTO produced (source, key, headline_hash) VALUES (?, ?, ?)",
+                    [(source, c.key, h) for c, hs in checkpoints for h in hs],
                 )
             if finish is not None:
                 added = sum(is_new)
-                finish = replace(finish, new=finish.new + added, duplicates=finish.duplicates + len(is_new) - added)
+                finish = replace(finish, new=finish.new + added,
+                                 duplicates=finish.duplicates + len(is_new) - added + resighted,
+                                 seen=finish.seen + resighted)
                 self._finish(run_id, finish, next_due_at)
-        return is_new
+        return is_new, resighted
 
     def _finish(self, run_id: int, r: RunResult, next_due_at: str | None) -> None:
         row = {k: v for k, v in asdict(r).items() if k not in ("run_id",)}
@@ -274,6 +280,13 @@ class Archive:
     def interrupt_run(self, run_id: int, result: RunResult) -> None:
         with self._write():
             self._finish(run_id, result, None)
+
+    def optimize(self) -> None:
+        """Merge the FTS index into one segment (after a large backfill), then let SQLite update
+        its query planner statistics."""
+        with self._write() as db:
+            db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
+        self.db.execute("PRAGMA optimize")
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as db:

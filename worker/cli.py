@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -143,29 +144,39 @@ def ingest(c: Ctx, names, all_):
 @click.option("--name", default="backfill", show_default=True, help="Source name recorded for these articles.")
 @click.option("--kind", type=click.Choice(["files", "feed", "sitemap", "page"]), default=None,
               help="Force the source kind of URLs (default: guessed).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes that clean in parallel (default: one per core).")
+@click.option("--optimize/--no-optimize", default=None,
+              help="Merge the full-text index afterwards (default: after 10,000 new articles).")
 @pass_ctx
-def backfill(c: Ctx, paths, name, kind):
+def backfill(c: Ctx, paths, name, kind, workers, optimize):
     """One-off import of files, folders, globs or URLs, without configuring a source.
+    Idempotent and resumable: a re-run passes over what is already stored.
 
-    Example: worker backfill ~/saved-articles/ 'exports/*.jsonl'
+    Example: worker backfill ~/saved-articles/ 'exports/*.jsonl' https://example.org/sitemap.xml
     """
     from worker.backfill import run_backfill
+    from worker.parallel import default_workers
 
     config = c.config(required=False)
+    t0 = time.monotonic()
     try:
         results = run_backfill(config, paths, name=name, kind=kind, http_factory=c.http,
-                               progress=sys.stderr.isatty())
+                               progress=sys.stderr.isatty(), workers=workers or default_workers(),
+                               optimize=optimize)
     except WorkerError as exc:
         raise click.ClickException(str(exc)) from None
-    _summary("backfill", results)
+    _summary("backfill", results, time.monotonic() - t0)
 
 
-def _summary(what: str, results) -> None:
+def _summary(what: str, results, seconds: float | None = None) -> None:
     seen = sum(r.seen for r in results)
     totals = {k: sum(getattr(r, k) for r in results) for k in ("new", "duplicates", "skipped")}
     errors = [r for r in results if r.status != "ok"]
     line = (f"{what}: {len(results)} run(s), {seen} seen, {totals['new']} new, {totals['duplicates']} duplicates, "
             f"{totals['skipped']} skipped")
+    if seconds is not None:
+        line += f" in {seconds:.1f}s"
     if errors:
         line += f", {len(errors)} failed (" + "; ".join(f"{r.source}: {r.error}" for r in errors) + ")"
     click.echo(line)

@@ -116,12 +116,12 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class Known:
-    """Articles an earlier run already stored from this input, which the fetcher did not re-read
-    (an unchanged file in a backfill). The pipeline records a sighting of each, nothing more."""
+    """An input an earlier run already stored (an unchanged file in a backfill), which the
+    fetcher did not read again. The archive records a sighting of each article it produced."""
 
     source: str
     locator: str
-    headline_hashes: tuple[str, ...]
+    key: str  # the input's checkpoint key
 
 
 @dataclass(frozen=True)

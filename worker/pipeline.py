@@ -2,7 +2,8 @@
 
 fetch -> RawItem* -> clean -> Article -> archive.store, in batches; errors are caught here once.
 One broken item is skipped and counted; one broken source is a failed run, recorded with its
-error and a backoff; neither stops anything else.
+error and a backoff; neither stops anything else. With ``workers`` > 1 the cleaning runs in a
+process pool while this process fetches and writes (see ``worker.parallel``).
 """
 
 from __future__ import annotations
@@ -18,20 +19,21 @@ from typing import Callable, Iterator
 import structlog
 
 from worker.archive import Archive
-from worker.timefmt import iso_z, utcnow
 from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
 from worker.clean.text import clean_text
-from worker.errors import FetchError, ParseError, WorkerError
 from worker.dedupe import headline_hash
+from worker.errors import FetchError, ParseError, WorkerError
 from worker.models import (
     Article, Checkpoint, FetchStats, Known, RawItem, RunResult, Skipped, Source, Validators,
 )
+from worker.timefmt import iso_z, utcnow
 
 log = structlog.get_logger("worker.pipeline")
 
 BATCH_SIZE = 200
 DEFAULT_INTERVAL = 3600  # backoff base for cron sources
+OnItem = Callable[[str, str], None]
 
 
 class Interrupted(Exception):
@@ -50,13 +52,7 @@ class RunContext:
 
     def saved(self, key: str) -> str | None:
         """The value a previous run checkpointed under ``key``."""
-        state = self.archive.fetch_state(self.source.name, key)
-        return state[0] if state else None
-
-    def produced(self, key: str) -> tuple[str, ...]:
-        """The headline hashes of the articles stored from the input checkpointed under ``key``."""
-        state = self.archive.fetch_state(self.source.name, key)
-        return state[1] if state else ()
+        return self.archive.fetch_state(self.source.name, key)
 
     def validators_for(self, url: str) -> Validators | None:
         raw = self.saved("http:" + url)
@@ -69,7 +65,7 @@ class RunContext:
         return self.archive.is_archived(headline)
 
 
-def fetcher_for(kind: str) -> Callable[[Source, RunContext], Iterator[RawItem | Skipped | Checkpoint]]:
+def fetcher_for(kind: str) -> Callable[[Source, RunContext], Iterator[RawItem | Skipped | Known | Checkpoint]]:
     if kind == "files":
         from worker.fetchers.files import fetch
     elif kind == "feed":
@@ -100,8 +96,21 @@ def to_article(item: RawItem, source: str) -> Article:
     return dataclasses.replace(article, source=source)
 
 
+def clean_one(item: RawItem, source: str) -> Article | str:
+    """``to_article``, with every failure turned into a reason (runs in pool workers too)."""
+    try:
+        return to_article(item, source)
+    except ParseError as exc:
+        return str(exc)
+    except RecursionError:
+        return "document nested too deeply to clean"
+    except Exception as exc:  # a cleaner bug must not stop the source
+        log.error("item_failed", source=source, url=item.locator, error=repr(exc), exc_info=True)
+        return f"internal error: {exc!r}"
+
+
 def next_due(source: Source, failures: int, max_backoff: int, retry_after: float | None, now: datetime) -> str:
-    """After a failure: now + interval x 2^failures (jittered, capped), never before Retry-After."""
+    """After a failure: now + interval x 2^(failures-1), jittered and capped, never before Retry-After."""
     interval = source.every or DEFAULT_INTERVAL
     delay = min(interval * 2 ** max(failures - 1, 0) * random.uniform(0.9, 1.1), max_backoff)
     if retry_after:
@@ -118,9 +127,12 @@ def ingest(
     stop: threading.Event | None = None,
     max_backoff: int = 86_400,
     batch_size: int = BATCH_SIZE,
-    on_item: Callable[[str, str], None] | None = None,
+    workers: int = 1,
+    on_item: OnItem | None = None,
 ) -> RunResult:
     """Run one source once and record it. Never raises for anything the source does."""
+    from worker.parallel import cleaned
+
     started_at = utcnow()
     t0 = time.monotonic()
     run_id = archive.start_run(source.name, trigger, started_at)
@@ -133,17 +145,25 @@ def ingest(
     status, error, http_status, retry_after = "ok", None, None, None
 
     def flush(finish: RunResult | None = None, due: str | None = None) -> None:
-        is_new = archive.store(run_id, source.name, pending, checkpoints, known, finish=finish, next_due_at=due)
-        for (article, locator), new in zip(pending, is_new):
+        is_new, resighted = archive.store(run_id, source.name, pending, checkpoints, known, finish=finish,
+                                          next_due_at=due)
+        for (_, locator), new in zip(pending, is_new):
             counts["new" if new else "duplicates"] += 1
             if on_item:
                 on_item("new" if new else "duplicate", locator)
+        counts["seen"] += resighted
+        counts["duplicates"] += resighted
+        if on_item:
+            for key, locator in known:
+                on_item("known", locator)
+            for checkpoint, _ in checkpoints:
+                on_item("checkpoint", checkpoint.key)
         pending.clear()
         known.clear()
         checkpoints.clear()
 
     try:
-        for out in fetcher_for(source.kind)(source, ctx):
+        for out, cleaned_item in cleaned(fetcher_for(source.kind)(source, ctx), source.name, workers):
             if stop is not None and stop.is_set():
                 raise Interrupted()
             if isinstance(out, Checkpoint):
@@ -151,27 +171,17 @@ def ingest(
                 produced = []
                 continue
             if isinstance(out, Known):
-                for h in out.headline_hashes:
-                    known.append((h, out.locator))
-                    produced.append(h)
-                    counts["seen"] += 1
-                    counts["duplicates"] += 1
-                    if on_item:
-                        on_item("duplicate", out.locator)
-                continue
-            counts["seen"] += 1
-            if isinstance(out, Skipped):
+                known.append((out.key, out.locator))
+            elif isinstance(out, Skipped):
+                counts["seen"] += 1
                 _skip(counts, source.name, out.locator, out.reason, on_item)
-                continue
-            try:
-                article = to_article(out, source.name)
-                pending.append((article, out.locator))
-                produced.append(headline_hash(article.headline))
-            except ParseError as exc:
-                _skip(counts, source.name, out.locator, str(exc), on_item)
-            except Exception as exc:  # a cleaner bug must not stop the source
-                log.error("item_failed", source=source.name, url=out.locator, error=repr(exc), exc_info=True)
-                _skip(counts, source.name, out.locator, f"internal error: {exc!r}", on_item)
+            elif isinstance(cleaned_item, str):
+                counts["seen"] += 1
+                _skip(counts, source.name, out.locator, cleaned_item, on_item)
+            else:
+                counts["seen"] += 1
+                pending.append((cleaned_item, out.locator))
+                produced.append(headline_hash(cleaned_item.headline))
             if len(pending) + len(known) >= batch_size:
                 flush()
     except Interrupted:
@@ -197,20 +207,19 @@ def ingest(
         failures = int(prev.get("consecutive_failures") or 0) + 1
         due = next_due(source, failures, max_backoff, retry_after, datetime.now(timezone.utc))
     flush(finish=result, due=due)  # the last batch, the run row and the source state together
-    result = dataclasses.replace(result, new=counts["new"], duplicates=counts["duplicates"])
-    duration_ms = int((time.monotonic() - t0) * 1000)
+    result = dataclasses.replace(result, seen=counts["seen"], new=counts["new"], duplicates=counts["duplicates"])
     for warning in stats.warnings:
         log.warning("source_warning", source=source.name, error=warning)
     event = log.info if status == "ok" else log.warning
     event(
         "run_finished", source=source.name, trigger=trigger, status=status, seen=result.seen, new=result.new,
         duplicates=result.duplicates, skipped=result.skipped, http_status=result.http_status,
-        not_modified=result.not_modified, duration_ms=duration_ms, error=error,
+        not_modified=result.not_modified, duration_ms=int((time.monotonic() - t0) * 1000), error=error,
     )
     return result
 
 
-def _skip(counts: dict, source: str, locator: str, reason: str, on_item) -> None:
+def _skip(counts: dict, source: str, locator: str, reason: str, on_item: OnItem | None) -> None:
     counts["skipped"] += 1
     log.warning("item_skipped", source=source, url=locator, error=reason)
     if on_item:

@@ -87,8 +87,8 @@ def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known |
         return
     key, stamp = "file:" + str(p.resolve()), f"{st.st_size}:{st.st_mtime_ns}"
     if ctx.saved(key) == stamp:
-        if ctx.trigger == "backfill" and (hashes := ctx.produced(key)):
-            yield Known(source, loc, hashes)
+        if ctx.trigger == "backfill":
+            yield Known(source, loc, key)
         return
     if suffix not in SUFFIXES:
         yield Skipped(source, loc, f"unsupported file type {suffix or '(none)'!r}")

@@ -1,0 +1,66 @@
+"""Cleaning in a process pool: same results and order as in-process, failures contained."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from worker import pipeline
+from worker.errors import FetchError
+from worker.models import Checkpoint, Hints, RawItem, Source
+from worker.parallel import CHUNK, cleaned
+
+
+def items(n: int) -> list[RawItem]:
+    return [RawItem("s", f"loc{i}", "fragment", f"Body of story {i}.", Hints(headline=f"Story number {i}"))
+            for i in range(n)]
+
+
+def test_pool_matches_in_process_and_keeps_order():
+    stream = [*items(CHUNK * 5 + 3), Checkpoint("k", "v")]
+    one = list(cleaned(iter(stream), "s", workers=1))
+    two = list(cleaned(iter(stream), "s", workers=2))
+    assert one == two
+    assert [o for o, _ in two] == stream
+    assert two[-1][1] is None and two[0][1].headline == "Story number 0"
+
+
+def test_a_failing_stream_still_yields_what_came_before():
+    def stream():
+        yield from items(CHUNK * 2 + 5)
+        raise FetchError("http://x.example/", 503, "Service Unavailable")
+
+    got = []
+    try:
+        for out, article in cleaned(stream(), "s", workers=2):
+            got.append(article.headline)
+    except FetchError:
+        pass
+    else:
+        raise AssertionError("the stream's error was swallowed")
+    assert len(got) == CHUNK * 2 + 5
+
+
+def test_a_worker_crash_costs_only_its_item(monkeypatch):
+    real = pipeline.to_article
+
+    def crashing(item, source):
+        if item.locator == "loc20":
+            os._exit(1)  # as a segfault in a C extension would
+        return real(item, source)
+
+    monkeypatch.setattr(pipeline, "to_article", crashing)
+    results = [a for _, a in cleaned(iter(items(CHUNK * 3)), "s", workers=2)]
+    assert results[20] == "the cleaner crashed on this item"
+    assert sum(isinstance(r, str) for r in results) == 1
+
+
+def test_ingest_with_workers_is_idempotent(tmp_path, archive):
+    f = tmp_path / "many.jsonl"
+    f.write_text("\n".join(json.dumps({"title": f"Headline {i}", "body": f"Text {i}."}) for i in range(300)))
+    source = Source(name="b", kind="files", path=str(f))
+    r = pipeline.ingest(source, archive, trigger="backfill", workers=2, batch_size=50)
+    assert (r.seen, r.new, r.skipped) == (300, 300, 0)
+    r = pipeline.ingest(source, archive, trigger="backfill", workers=2)
+    assert (r.seen, r.new, r.duplicates) == (300, 0, 300)
+    assert archive.db["sightings"].count == 600

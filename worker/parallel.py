@@ -1,0 +1,151 @@
+"""Cleaning across cores: the fetch stream in, (output, cleaned) pairs out, in the same order.
+
+The process that fetches also writes; only ``clean_one`` runs in the pool, on chunks of items,
+with a bounded number of chunks in flight, so memory stays flat however long the stream is.
+The pool starts only once a stream has more than one chunk of items, so small runs never pay
+for it. A worker that dies (a crash in a C extension, the OOM killer) costs only its items:
+they are retried one by one in a new pool and the one that kills it again is skipped.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Iterable, Iterator
+
+from worker.models import Article, RawItem
+
+CHUNK = 16  # items per task: large enough to amortize pickling, small enough to keep order cheap
+WINDOW = 3  # chunks in flight per worker
+
+Cleaned = Article | str | None  # an article, a reason it was skipped, or None for non-items
+
+
+def default_workers() -> int:
+    """One per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def clean_chunk(items: list[RawItem], source: str) -> list[Article | str]:
+    from worker.pipeline import clean_one
+
+    return [clean_one(item, source) for item in items]
+
+
+def _chunks(stream: Iterable[object]) -> Iterator[list[object]]:
+    """Consecutive outputs, each chunk holding up to CHUNK raw items (other outputs ride along).
+    When the stream fails, the outputs before the failure still come out first."""
+    chunk: list[object] = []
+    items = 0
+    try:
+        for out in stream:
+            chunk.append(out)
+            if isinstance(out, RawItem):
+                items += 1
+                if items >= CHUNK:
+                    yield chunk
+                    chunk, items = [], 0
+    except Exception:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
+        yield chunk
+
+
+def _zip(chunk: list[object], results: list[Article | str]) -> Iterator[tuple[object, Cleaned]]:
+    it = iter(results)
+    for out in chunk:
+        yield out, (next(it) if isinstance(out, RawItem) else None)
+
+
+def cleaned(stream: Iterable[object], source: str, workers: int = 1) -> Iterator[tuple[object, Cleaned]]:
+    """Pair every output of a fetcher with its cleaned article (or skip reason), in order.
+    An exception from the stream is raised after everything before it has come out."""
+    from worker.pipeline import clean_one
+
+    if workers <= 1:
+        for out in stream:
+            yield out, (clean_one(out, source) if isinstance(out, RawItem) else None)
+        return
+    pool: _Pool | None = None
+    inflight: deque[tuple[list[object], Future | None]] = deque()
+    failure: Exception | None = None
+    try:
+        try:
+            for chunk in _chunks(stream):
+                if inflight and pool is None:  # a second chunk: now the pool pays for itself
+                    pool = _Pool(workers)
+                    first, _ = inflight.popleft()
+                    inflight.appendleft((first, pool.submit(_items(first), source)))
+                while len(inflight) >= workers * WINDOW:
+                    yield from _collect(inflight.popleft(), pool, source)
+                inflight.append((chunk, pool.submit(_items(chunk), source) if pool else None))
+        except Exception as exc:  # the fetcher failed: what came before it is still stored
+            failure = exc
+        while inflight:
+            yield from _collect(inflight.popleft(), pool, source)
+    finally:
+        if pool is not None:
+            pool.close()
+    if failure is not None:
+        raise failure
+
+
+def _items(chunk: list[object]) -> list[RawItem]:
+    return [o for o in chunk if isinstance(o, RawItem)]
+
+
+def _collect(entry: tuple[list[object], Future | None], pool: "_Pool | None", source: str) -> Iterator[tuple[object, Cleaned]]:
+    chunk, future = entry
+    if future is None:  # the only chunk: cleaned here
+        results = clean_chunk(_items(chunk), source)
+    else:
+        try:
+            results = future.result()
+        except BrokenProcessPool:
+            assert pool is not None
+            pool.renew()
+            results = _one_by_one(_items(chunk), source, pool.context)
+    yield from _zip(chunk, results)
+
+
+class _Pool:
+    """A process pool that replaces itself when a worker dies."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=self.context)
+
+    def submit(self, items: list[RawItem], source: str) -> Future:
+        try:
+            return self.executor.submit(clean_chunk, items, source)
+        except BrokenProcessPool:
+            self.renew()
+            return self.executor.submit(clean_chunk, items, source)
+
+    def renew(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _one_by_one(items: list[RawItem], source: str, context) -> list[Article | str]:
+    """After a worker died: each item in a fresh single-process pool; the one that kills it is skipped."""
+    results: list[Article | str] = []
+    for item in items:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as solo:
+            try:
+                results.append(solo.submit(clean_chunk, [item], source).result()[0])
+            except BrokenProcessPool:
+                results.append("the cleaner crashed on this item")
+    return results
