@@ -12,7 +12,8 @@ Ranking is two-stage, so a word found in most of a large archive costs no more t
 2. bm25 over the window only, with the filters; the best ``limit`` rows win. bm25's statistics
    (document counts, average lengths) are the whole index's, so a row scores the same as it
    would in a full ranking. When the filters leave fewer than ``limit`` hits in the window, the
-   window grows (x8) until it holds enough or covers every match.
+   window grows (by the share of matches the filters passed) until it holds enough or covers
+   every match.
 
 Snippets are made for the final hits only.
 """
@@ -30,7 +31,7 @@ from worker.errors import WorkerError
 # bm25 weights in articles_fts column order: headline, dek, body, byline
 WEIGHTS = RANK_WEIGHTS
 MARK = ("[", "]")
-WINDOW = 20_000  # matches scored at most in the first pass (newest first)
+WINDOW = 5_000  # matches scored at most in the first pass (newest first)
 HIT_COLUMNS = ("headline", "byline", "source", "publication", "published_at", "first_seen_at", "url", "lang",
                "headline_hash")
 FTS_ERRORS = ("fts5", "syntax error", "no such column", "unterminated string", "malformed MATCH",
@@ -137,7 +138,8 @@ def ranked(conn: sqlite3.Connection, match: str, *, limit: int = 20, filters: Fi
         hits = _run(conn, sql, [*params, match, *([cutoff] if cutoff is not None else []), limit], raw)
         if cutoff is None or len(hits) >= limit:
             return hits
-        window *= 8
+        # the filters passed len(hits) of `window` matches: grow to what should hold `limit`
+        window = int(window * (8 if not hits else min(8.0, max(1.5, 1.3 * limit / len(hits)))))
 
 
 def search(conn: sqlite3.Connection, query: str, *, limit: int = 20, filters: Filters = Filters(),
