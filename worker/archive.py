@@ -23,9 +23,10 @@ from worker.errors import ArchiveError
 from worker.models import Article, Checkpoint, RunResult
 from worker.timefmt import utcnow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FTS_COLUMNS = ("headline", "dek", "body", "byline")
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+RANK_WEIGHTS = (10.0, 4.0, 1.0, 2.0)  # bm25 weights in FTS_COLUMNS order: the headline counts most
 BUSY_TIMEOUT_MS = 30_000
 ARTICLE_COLUMNS = (
     "headline_hash", "headline", "byline", "published_at", "dek", "body", "url", "source",
@@ -80,7 +81,18 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
     db["runs"].create_index(["status"])
 
 
-MIGRATIONS = {1: _migrate_1}
+def _migrate_2(db: sqlite_utils.Database) -> None:
+    """FTS5's persistent rank weights the headline (as ``worker search`` does), so ``ORDER BY rank``
+    in sqlite-utils, Datasette and plain SQL ranks alike; date filters use an index."""
+    weights = ", ".join(str(w) for w in RANK_WEIGHTS)
+    db.execute(f"INSERT INTO articles_fts(articles_fts, rank) VALUES ('rank', 'bm25({weights})')")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_published_or_seen "
+               "ON articles (coalesce(published_at, first_seen_at))")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_source_published_or_seen "
+               "ON articles (source, coalesce(published_at, first_seen_at))")
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
 
 
 class Archive:
@@ -103,8 +115,11 @@ class Archive:
                     self.db.enable_wal()
                 self.db.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
-            elif self._version() != SCHEMA_VERSION:
-                raise ArchiveError(f"{self.path}: not an archive of schema version {SCHEMA_VERSION}")
+            elif (version := self._version()) != SCHEMA_VERSION:
+                raise ArchiveError(
+                    f"{self.path}: archive schema version {version}, this worker reads {SCHEMA_VERSION}"
+                    + (" (any ingest or backfill migrates it)" if 0 < version < SCHEMA_VERSION else "")
+                )
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"{self.path}: cannot open archive ({exc})") from None
 
@@ -281,13 +296,6 @@ class Archive:
         with self._write():
             self._finish(run_id, result, None)
 
-    def optimize(self) -> None:
-        """Merge the FTS index into one segment (after a large backfill), then let SQLite update
-        its query planner statistics."""
-        with self._write() as db:
-            db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
-        self.db.execute("PRAGMA optimize")
-
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as db:
             db["meta"].upsert({"key": key, "value": value}, pk="key")
@@ -325,6 +333,15 @@ class Archive:
             t: self.db.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0]
             for t in ("articles", "sightings", "runs")
         }
+
+    # -- maintenance ------------------------------------------------------------------------
+
+    def optimize(self) -> None:
+        """Merge the full-text index into one b-tree (after a large backfill: faster searches),
+        then refresh the query planner's statistics."""
+        with self._write() as db:
+            db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
+        self.db.execute("PRAGMA optimize")
 
 
 _WRITER_LOCKS: dict[str, threading.Lock] = {}

@@ -6,6 +6,8 @@ Domain errors become ``click.ClickException`` here and only here: one line, no t
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -182,18 +184,28 @@ def _summary(what: str, results, seconds: float | None = None) -> None:
     click.echo(line)
 
 
+def _filter_options(f):
+    """--source, --since, --until, --lang: shared by search and export."""
+    f = click.option("--lang", default=None, help="Only this language (en also matches en-GB).")(f)
+    f = click.option("--until", default=None, metavar="DATE",
+                     help="Published on or before (ISO date; first seen when no date).")(f)
+    f = click.option("--since", default=None, metavar="DATE",
+                     help="Published on or after (ISO date; first seen when no date).")(f)
+    f = click.option("--source", default=None, help="Only articles first stored from this source.")(f)
+    return f
+
+
 @cli.command()
 @click.argument("query")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--source", default=None, help="Only this source.")
-@click.option("--since", default=None, metavar="DATE", help="Published on or after (ISO date).")
-@click.option("--until", default=None, metavar="DATE", help="Published on or before (ISO date).")
-@click.option("--lang", default=None, help="Only this language (e.g. en).")
-@click.option("--raw", is_flag=True, help="Pass FTS5 syntax through: NEAR(), prefix*, headline:word.")
+@_filter_options
+@click.option("--raw", is_flag=True, help="Pass FTS5 syntax through: NEAR(), prefix*, headline:word, OR, NOT.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
 @pass_ctx
 def search(c: Ctx, query, limit, source, since, until, lang, raw, as_json):
-    """Search the archive; best matches first, the match [highlighted].
+    """Search the archive: best matches first (bm25, the headline counts most), the match [marked].
+
+    Words are searched as given, all of them (hyphens and quotes are fine); word* is a prefix.
 
     Example: worker search 'qala-e-naw taliban' --since 2021-01-01
     """
@@ -211,11 +223,22 @@ def search(c: Ctx, query, limit, source, since, until, lang, raw, as_json):
         return
     if not hits:
         click.echo("no matches")
-    for hit in hits:
+        return
+    width = max(20, min(shutil.get_terminal_size((100, 20)).columns, 160))
+    src_w = min(max(len(h["source"] or "") for h in hits), 20)
+    for n, hit in enumerate(hits, 1):
         date = (hit["published_at"] or "")[:10] or "(no date)"
-        click.echo(click.style(hit["headline"], bold=True))
-        click.echo(f"  {hit['source']} · {date} · {hit['url'] or ''}".rstrip(" ·"))
-        click.echo(f"  {hit['snippet']}")
+        prefix = f"{n:>2}  {date:<10}  {(hit['source'] or '')[:src_w]:<{src_w}}  "
+        click.echo(prefix + click.style(_clip(hit["headline"], width - len(prefix)), bold=True))
+        indent = " " * 4
+        click.echo(indent + _clip(" ".join(hit["snippet"].split()), width - len(indent)))
+        if hit["url"]:
+            click.echo(indent + click.style(_clip(hit["url"], width - len(indent)), dim=True))
+    click.echo(f"{len(hits)} match{'es' if len(hits) != 1 else ''}" + (" (--limit reached)" if len(hits) == limit else ""))
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
 
 
 @cli.command()
@@ -302,6 +325,70 @@ def check_config(c: Ctx):
     click.echo(yaml.safe_dump(config_dict(config), sort_keys=False, allow_unicode=True).rstrip())
     click.echo(f"# ok: {len(config.sources)} source(s), {sum(s.enabled for s in config.sources)} enabled",
                err=True)
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file (default: standard output).")
+@_filter_options
+@click.option("--raw", is_flag=True, help="QUERY is FTS5 syntax (as in search --raw).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many articles.")
+@pass_ctx
+def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit):
+    """Export articles (every column) as JSON Lines or CSV, oldest stored first, streaming.
+
+    With QUERY, only the articles that match it; the same filters as search.
+
+    Example: worker export --format csv --source nyt-world --since 2024-01-01 -o nyt-2024.csv
+    """
+    from worker.export import rows, write
+    from worker.search import Filters, SearchError
+
+    with c.archive(readonly=True) as archive:
+        records = rows(archive.db.conn, query, filters=Filters(source=source, since=since, until=until, lang=lang),
+                       raw=raw, limit=limit)
+        try:
+            if output:
+                with open(output, "w", encoding="utf-8", newline="") as out:
+                    n = write(out, fmt, records)
+                click.echo(f"export: {n} article(s) to {output}", err=True)
+            else:
+                write(sys.stdout, fmt, records)
+        except SearchError as exc:
+            raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:  # `worker export | head`
+            sys.stderr.close()
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--metadata", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Datasette metadata (default: metadata.yml beside the archive, else archive/metadata.yml).")
+@click.argument("datasette_args", nargs=-1, type=click.UNPROCESSED)
+@pass_ctx
+def serve(c: Ctx, host, port, metadata, datasette_args):
+    """Browse and search the archive in Datasette (read-only; needs the [datasette] extra).
+
+    Arguments after the options go to datasette as they are.
+
+    Example: worker serve --port 8001 --setting sql_time_limit_ms 3000
+    """
+    from worker.serve import command, find_metadata
+
+    archive = Path(c.config(required=False).archive)
+    try:
+        meta = Path(metadata) if metadata else find_metadata(archive)
+        cmd = command(archive, host=host, port=port, metadata=meta, extra=datasette_args)
+    except WorkerError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"serve: http://{host}:{port}/ ({archive}, read-only; Ctrl-C stops)", err=True)
+    try:
+        os.execv(cmd[0], cmd)
+    except OSError as exc:
+        raise click.ClickException(f"cannot start datasette: {exc}") from None
 
 
 def main() -> None:

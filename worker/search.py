@@ -1,8 +1,21 @@
 """Full-text search over the archive: bm25 with the headline weighted above the body.
 
 User queries are plain words by default: each word is quoted, so hyphens, quotes and FTS
-operators in them can never be a syntax error. ``raw=True`` passes FTS5 syntax through
-(NEAR, prefix*, column filters) and turns a syntax error into a clear ``SearchError``.
+operators in them can never be a syntax error (``word*`` stays a prefix search). ``raw=True``
+passes FTS5 syntax through (NEAR, prefix*, column filters) and turns a syntax error into a
+clear ``SearchError``.
+
+Ranking is two-stage, so a word found in most of a large archive costs no more than a rare one:
+
+1. the window: the newest ``window`` matches, read in rowid order from the index (cheap: no
+   scoring). A query with fewer matches than that is ranked over all of them, exactly.
+2. bm25 over the window only, with the filters; the best ``limit`` rows win. bm25's statistics
+   (document counts, average lengths) are the whole index's, so a row scores the same as it
+   would in a full ranking. When the filters leave fewer than ``limit`` hits in the window, the
+   window grows (by the share of matches the filters passed) until it holds enough or covers
+   every match.
+
+Snippets are made for the final hits only.
 """
 
 from __future__ import annotations
@@ -10,16 +23,23 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
+from datetime import date, timedelta
 
+from worker.archive import RANK_WEIGHTS
 from worker.errors import WorkerError
 
 # bm25 weights in articles_fts column order: headline, dek, body, byline
-WEIGHTS = (10.0, 4.0, 1.0, 2.0)
+WEIGHTS = RANK_WEIGHTS
 MARK = ("[", "]")
+WINDOW = 5_000  # matches scored at most in the first pass (newest first)
+HIT_COLUMNS = ("headline", "byline", "source", "publication", "published_at", "first_seen_at", "url", "lang",
+               "headline_hash")
+FTS_ERRORS = ("fts5", "syntax error", "no such column", "unterminated string", "malformed MATCH",
+              "unknown special query")
 
 
 class SearchError(WorkerError):
-    """A query SQLite's FTS5 cannot run."""
+    """A query SQLite's FTS5 cannot run, or one with nothing to search for."""
 
 
 @dataclass(frozen=True)
@@ -30,62 +50,113 @@ class Filters:
     lang: str | None = None
 
 
+_WORD = re.compile(r"[\w][\w'’.\-]*(\*?)")
+
+
 def quote_query(query: str) -> str:
-    """Plain words -> an FTS5 query of quoted tokens (implicit AND); '' when nothing is searchable."""
-    words = re.findall(r"[\w][\w'’.\-]*", query)
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+    """Plain words -> an FTS5 query of quoted tokens (implicit AND); '' when nothing is searchable.
+
+    ``Qala-e-Naw`` becomes the phrase ``"Qala-e-Naw"``; a trailing ``*`` keeps a prefix search."""
+    out = []
+    for m in _WORD.finditer(query):
+        word = m.group(0).rstrip("*").rstrip(".'’-") or m.group(0).rstrip("*")
+        out.append('"' + word.replace('"', '""') + '"' + m.group(1))
+    return " ".join(out)
 
 
-def _where(filters: Filters) -> tuple[str, list]:
+def match_expression(query: str, raw: bool = False) -> str:
+    """The FTS5 MATCH string for a user query; SearchError when there is nothing to search."""
+    match = query.strip() if raw else quote_query(query)
+    if not match:
+        raise SearchError(f"nothing to search for in {query!r}: give at least one word")
+    return match
+
+
+def where_sql(filters: Filters, alias: str = "a") -> tuple[str, list]:
+    """SQL conditions (joined by AND, '' when none) and their parameters for ``filters``."""
+    p = f"{alias}." if alias else ""
     clauses, params = [], []
     if filters.source:
-        clauses.append("a.source = ?")
+        clauses.append(f"{p}source = ?")
         params.append(filters.source)
     if filters.lang:
-        clauses.append("(a.lang = ? OR a.lang LIKE ? || '-%')")
+        clauses.append(f"({p}lang = ? OR {p}lang LIKE ? || '-%')")
         params += [filters.lang, filters.lang]
     if filters.since:
-        clauses.append("coalesce(a.published_at, a.first_seen_at) >= ?")
-        params.append(filters.since)
+        clauses.append(f"coalesce({p}published_at, {p}first_seen_at) >= ?")
+        params.append(_check_date(filters.since, "since"))
     if filters.until:
-        clauses.append("coalesce(a.published_at, a.first_seen_at) < ?")
-        params.append(_next_day(filters.until))
-    return (" AND " + " AND ".join(clauses)) if clauses else "", params
+        clauses.append(f"coalesce({p}published_at, {p}first_seen_at) < ?")
+        params.append(_next_day(_check_date(filters.until, "until")))
+    return " AND ".join(clauses), params
 
 
-def _next_day(value: str) -> str:
-    """--until 2024-01-31 includes that whole day."""
-    from datetime import date, timedelta
-
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return (date.fromisoformat(value) + timedelta(days=1)).isoformat()
+def _check_date(value: str, name: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2}([T ][\d:.]+Z?)?)?)?", value):
+        raise SearchError(f"--{name} {value!r}: give an ISO date such as 2024-01-31")
     return value
 
 
-def search(conn: sqlite3.Connection, query: str, *, limit: int = 20, filters: Filters = Filters(),
-           raw: bool = False) -> list[dict]:
-    """Ranked hits: headline, byline, source, publication, published_at, url, snippet, rank."""
-    match = query.strip() if raw else quote_query(query)
-    if not match:
-        return []
-    where, params = _where(filters)
-    weights = ", ".join(str(w) for w in WEIGHTS)
-    sql = f"""
-        SELECT a.headline, a.byline, a.source, a.publication, a.published_at, a.first_seen_at,
-               a.url, a.lang, a.headline_hash,
-               snippet(articles_fts, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) AS snippet,
-               bm25(articles_fts, {weights}) AS rank
-        FROM articles_fts
-        JOIN articles a ON a.rowid = articles_fts.rowid
-        WHERE articles_fts MATCH ?{where}
-        ORDER BY rank
-        LIMIT ?
-    """
+def _next_day(value: str) -> str:
+    """--until 2024-01-31 includes that whole day (2024-01 that whole month, 2024 that year)."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return (date.fromisoformat(value) + timedelta(days=1)).isoformat()
+    if re.fullmatch(r"\d{4}-\d{2}", value):
+        y, m = int(value[:4]), int(value[5:])
+        return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
+    if re.fullmatch(r"\d{4}", value):
+        return f"{int(value) + 1:04d}"
+    return value
+
+
+def _run(conn: sqlite3.Connection, sql: str, params: list, raw: bool) -> list[tuple]:
     try:
-        cur = conn.execute(sql, [match, *params, limit])
+        return conn.execute(sql, params).fetchall()
     except sqlite3.OperationalError as exc:
-        if raw and ("fts5" in str(exc) or "syntax" in str(exc) or "no such column" in str(exc)):
-            raise SearchError(f"not a valid FTS5 query ({exc}); leave out --raw to search the words") from None
+        if any(e in str(exc) for e in FTS_ERRORS):
+            hint = "; leave out --raw to search the words as they are" if raw else ""
+            raise SearchError(f"not a valid FTS5 query ({exc}){hint}") from None
         raise
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def ranked(conn: sqlite3.Connection, match: str, *, limit: int = 20, filters: Filters = Filters(),
+           window: int | None = WINDOW, raw: bool = True) -> list[tuple[int, float]]:
+    """(rowid, bm25) of the best ``limit`` matches, best first (see the module's docstring)."""
+    where, params = where_sql(filters)
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    join = f"JOIN articles a ON a.rowid = articles_fts.rowid AND {where} " if where else ""
+    while True:
+        cutoff = None
+        if window is not None:
+            row = _run(conn, "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
+                             "ORDER BY rowid DESC LIMIT 1 OFFSET ?", [match, window - 1], raw)
+            cutoff = row[0][0] if row else None
+        sql = (f"SELECT articles_fts.rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts {join}"
+               f"WHERE articles_fts MATCH ?{' AND articles_fts.rowid >= ?' if cutoff is not None else ''} "
+               "ORDER BY score LIMIT ?")
+        hits = _run(conn, sql, [*params, match, *([cutoff] if cutoff is not None else []), limit], raw)
+        if cutoff is None or len(hits) >= limit:
+            return hits
+        # the filters passed len(hits) of `window` matches: grow to what should hold `limit`
+        window = int(window * (8 if not hits else min(8.0, max(1.5, 1.3 * limit / len(hits)))))
+
+
+def search(conn: sqlite3.Connection, query: str, *, limit: int = 20, filters: Filters = Filters(),
+           raw: bool = False, window: int | None = WINDOW) -> list[dict]:
+    """Ranked hits: headline, byline, source, publication, published_at, first_seen_at, url, lang,
+    headline_hash, snippet (the match [marked]), rank (bm25: lower is better)."""
+    match = match_expression(query, raw)
+    hits = ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)
+    out = []
+    for rowid, score in hits:
+        row = conn.execute(
+            f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, "
+            f"snippet(articles_fts, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) "
+            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+            "WHERE articles_fts MATCH ? AND articles_fts.rowid = ?",
+            [match, rowid],
+        ).fetchone()
+        if row is not None:
+            out.append({**dict(zip(HIT_COLUMNS, row[:-1])), "snippet": row[-1], "rank": round(score, 4)})
+    return out

@@ -1,6 +1,7 @@
 """A sqlite-utils plugin, installed with the worker: ``sqlite-utils search`` on an FTS5 table
 retries a query that is not valid FTS5 syntax (``Qala-e-Naw``, a lone ``"``) as quoted words,
-as Datasette's default search mode does, instead of failing with "no such column: e".
+as Datasette's default search mode does, instead of failing with "no such column: e". A query
+with no words at all returns no rows.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def register_commands(cli: click.Group) -> None:
         except click.ClickException as exc:
             if not any(e in str(exc) for e in FTS_ERRORS):
                 raise
-            kwargs["quote"] = True
+            from worker.search import quote_query
+
+            kwargs["q"] = quote_query(kwargs.get("q") or "") or '""'  # no words: an empty phrase matches nothing
             return ctx.invoke(original, *args, **kwargs)
 
     callback._quotes_on_error = True

@@ -1,0 +1,189 @@
+"""Search speed on a large archive: p50 and p95 of ``worker.search.search`` (in-process).
+
+Builds (once, then re-used) an archive of ``--n`` articles made of real article text from
+``../shared/corpus`` recombined: every body is sentences drawn from the corpus (a few sentences
+are common, most are rare, as words are in news), every headline is unique. Rows go in with
+direct bulk inserts in the archive's own schema (``Archive`` makes it; FTS triggers index it),
+then FTS ``optimize`` runs, as after any large backfill.
+
+Example:
+    python benchmarks/search.py                      # 1,000,000 articles, cached in the temp folder
+    python benchmarks/search.py --n 50000 --db /tmp/bench-50k.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from worker.archive import Archive  # noqa: E402
+from worker.dedupe import headline_hash  # noqa: E402
+from worker.search import Filters, search  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+SOURCES = [f"source-{i:02d}" for i in range(20)]
+LANGS = ["en"] * 8 + ["de", "fr"]
+SEED = 20240101
+
+
+def corpus_sentences() -> list[str]:
+    """Every sentence (6 to 60 words) of the corpus's plain-text bodies (and the expected bodies beside pages)."""
+    texts = [p.read_text("utf-8", "replace") for p in sorted(CORPUS.glob("text/*.txt"))]
+    texts += [p.read_text("utf-8", "replace") for p in sorted(CORPUS.glob("pages/*/*.txt"))]
+    for p in sorted(CORPUS.glob("pages/goose3/*.json")):
+        try:
+            texts.append(json.loads(p.read_text("utf-8"))["expected"].get("cleaned_text") or "")
+        except (ValueError, KeyError):
+            pass
+    sentences = []
+    for text in texts:
+        for s in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text)):
+            if 6 <= len(s.split()) <= 60:
+                sentences.append(s.strip())
+    return list(dict.fromkeys(sentences))
+
+
+def build(path: Path, n: int, words: int = 500) -> None:
+    if not CORPUS.exists():
+        sys.exit(f"the corpus is not at {CORPUS}")
+    rng = random.Random(SEED)
+    sentences = corpus_sentences()
+    rng.shuffle(sentences)
+    # Zipf-like: sentence k is drawn with weight 1/(k+1)^1.5, so a word's document frequency ranges
+    # from most of the archive down to a few dozen articles.
+    weights = [1.0 / (k + 1) ** 1.5 for k in range(len(sentences))]
+    cum, total = [], 0.0
+    for w in weights:
+        total += w
+        cum.append(total)
+    vocab = sorted({w for s in sentences for w in re.findall(r"[A-Za-z]{4,}", s)})
+    per_body = max(1, words // 22)
+    start = datetime(2021, 1, 1, tzinfo=timezone.utc)
+    print(f"building {n:,} articles from {len(sentences):,} corpus sentences into {path}", file=sys.stderr)
+    tmp = path.with_suffix(".building")
+    for p in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
+        p.unlink(missing_ok=True)
+    archive = Archive(tmp)
+    db = archive.db
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("PRAGMA cache_size = -1000000")
+    t0 = time.monotonic()
+    batch, seen = [], set()
+    i = 0
+    while i < n:
+        headline = " ".join(rng.choice(vocab) for _ in range(rng.randint(6, 10))).capitalize()
+        h = headline_hash(headline)
+        if h in seen:
+            continue
+        seen.add(h)
+        picks = list(dict.fromkeys(rng.choices(sentences, cum_weights=cum, k=per_body * 2)))[:per_body]
+        body = "\n\n".join(" ".join(picks[j : j + 3]) for j in range(0, len(picks), 3))
+        published = start + timedelta(seconds=rng.randrange(3 * 365 * 86400))
+        source = SOURCES[min(int(rng.paretovariate(1.2)) - 1, len(SOURCES) - 1)]
+        batch.append({
+            "headline_hash": h, "headline": headline, "byline": None, "published_at": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "dek": picks[0][:200], "body": body, "url": f"https://example.org/{i}", "source": source,
+            "publication": source.replace("source", "Publication"), "dateline": None, "lang": rng.choice(LANGS),
+            "word_count": len(body.split()), "content_hash": h[:16], "headline_derived": 0,
+            "first_seen_at": (published + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        })
+        i += 1
+        if len(batch) == 5000 or i == n:
+            with db.conn:
+                db["articles"].insert_all(batch, batch_size=5000)
+            batch = []
+            if i % 50_000 == 0 or i == n:
+                print(f"  {i:,} articles, {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    archive.optimize()
+    archive.close()
+    tmp.rename(path)
+    print(f"built in {time.monotonic() - t0:.0f} s, {path.stat().st_size / 1e9:.2f} GB", file=sys.stderr)
+
+
+def doc_freq(conn: sqlite3.Connection, word: str) -> int:
+    return conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [f'"{word}"']).fetchone()[0]
+
+
+def pick_words(conn: sqlite3.Connection, total: int) -> dict[str, list[str]]:
+    """Real words by how many articles hold them: common (in over 20 % of the archive, from the
+    most drawn sentences) and rare (the ten rarest words of the least drawn sentences)."""
+    rng = random.Random(SEED)
+    sentences = corpus_sentences()
+    rng.shuffle(sentences)  # the order build() drew them in: the first are the most common
+
+    def words(chunk):
+        return sorted({w.lower() for s in chunk for w in re.findall(r"[A-Za-z]{5,}", s)})
+
+    common = [w for w in words(sentences[:4]) if doc_freq(conn, w) > total * 0.2][:10]
+    rare = sorted((doc_freq(conn, w), w) for w in words(sentences[-80:]))
+    rare = [w for df, w in rare if 0 < df <= total * 0.01][:10]
+    return {"common": common, "rare": rare}
+
+
+def measure(conn, queries: list[str], filters: Filters, repeat: int) -> tuple[float, float, int]:
+    times, hits = [], 0
+    for _ in range(repeat):
+        for q in queries:
+            t = time.perf_counter()
+            hits += len(search(conn, q, limit=20, filters=filters))
+            times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return statistics.median(times), p95, hits // max(1, repeat * len(queries))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1_000_000, help="articles (default 1,000,000)")
+    ap.add_argument("--db", type=Path, default=None, help="archive to build or re-use (default: temp folder)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each query (default 5)")
+    ap.add_argument("--rebuild", action="store_true", help="build again even when --db exists")
+    args = ap.parse_args()
+    path = args.db or Path(tempfile.gettempdir()) / f"worker-search-bench-{args.n}.db"
+    if args.rebuild or not path.exists():
+        build(path, args.n)
+    archive = Archive(path, readonly=True)
+    conn = archive.db.conn
+    total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    words = pick_words(conn, total)
+    two = {k: [f"{a} {b}" for a, b in zip(v, v[1:] + v[:1])] for k, v in words.items()}
+    busiest = conn.execute("SELECT source FROM articles GROUP BY source ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    quiet = conn.execute("SELECT source FROM articles GROUP BY source ORDER BY count(*) LIMIT 1").fetchone()[0]
+    cases = [
+        ("common word", words["common"], Filters()),
+        ("common, two words", two["common"], Filters()),
+        ("rare word", words["rare"], Filters()),
+        ("common + --source (busiest)", words["common"], Filters(source=busiest)),
+        ("common + --source (quietest)", words["common"], Filters(source=quiet)),
+        ("common + --since/--until (1 month)", words["common"], Filters(since="2022-03-01", until="2022-03-31")),
+        ("common + --lang de", words["common"], Filters(lang="de")),
+        ("rare + --source + --since", words["rare"], Filters(source=busiest, since="2022-01-01")),
+    ]
+    for q in words["common"][:1] + words["rare"][:1]:  # warm the page cache
+        search(conn, q)
+    print(f"archive: {path} ({total:,} articles, {path.stat().st_size / 1e9:.2f} GB)")
+    print(f"common words (df): {', '.join(f'{w} ({doc_freq(conn, w):,})' for w in words['common'][:4])}, ...")
+    print(f"rare words (df): {', '.join(f'{w} ({doc_freq(conn, w):,})' for w in words['rare'][:4])}, ...")
+    print(f"{'case':38} {'p50 ms':>8} {'p95 ms':>8} {'hits':>5}")
+    for name, queries, filters in cases:
+        if not queries:
+            continue
+        p50, p95, hits = measure(conn, queries, filters, args.repeat)
+        print(f"{name:38} {p50:8.1f} {p95:8.1f} {hits:5d}")
+    archive.close()
+
+
+if __name__ == "__main__":
+    main()

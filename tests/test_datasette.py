@@ -1,0 +1,146 @@
+"""A real Datasette, started by `worker serve` on a pipeline-built archive with archive/metadata.yml,
+answers over HTTP: search (plain words and Qala-e-Naw), facets, every canned query."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.query_archive import ROOT, build_archive
+
+pytest.importorskip("datasette")
+METADATA = ROOT / "archive" / "metadata.yml"
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(base: str, path: str, **params) -> dict:
+    url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    # the archive file is named news.db on purpose: serve keys the metadata to its database name
+    path = build_archive(tmp_path_factory.mktemp("ds") / "news.db")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "worker", "--archive", str(path), "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--metadata", str(METADATA), "--setting", "sql_time_limit_ms", "5000"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(base, "/-/versions.json")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"datasette did not start: {proc.stdout.read().decode()}")
+                time.sleep(0.2)
+        yield base, path
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stdout.close()
+
+
+def search(base, q, **params):
+    return get(base, "/news/articles.json", _search=q, _shape="objects", **params)["rows"]
+
+
+def test_search_plain_word_and_hyphenated_name(server):
+    base, _ = server
+    assert {r["headline"] for r in search(base, "taliban")} == {
+        "Taliban talks stall in Doha as fighting spreads",
+        "Fighters enter Qala-e-Naw as the provincial capital comes under siege"}
+    assert [r["url"] for r in search(base, "Qala-e-Naw")] == ["https://wire.example/qala-e-naw-siege"]
+    assert {r["url"] for r in search(base, "frost OR wall", _searchmode="raw")} == {
+        "https://wire.example/frost", "https://wire.example/sea-wall"}
+
+
+def test_facets_and_metadata(server):
+    base, _ = server
+    data = get(base, "/news/articles.json", _search="taliban")
+    facets = data["facet_results"]
+    assert {"source", "publication", "lang", "published_at"} <= set(facets)
+    assert {f["value"] for f in facets["source"]["results"]} == {"wire", "local"}
+    assert {f["value"] for f in facets["published_at"]["results"]} == {"2021-07-07", "2021-07-09"}
+    meta = get(base, "/-/metadata.json")
+    assert meta["title"] == "News archive"
+    assert "news" in meta["databases"]
+    tables = {t["name"]: t for t in get(base, "/news.json")["tables"]}
+    assert tables["articles"]["fts_table"] == "articles_fts"
+    for hidden in ("articles_fts", "articles_fts_data", "fetch_state", "meta"):
+        assert tables[hidden]["hidden"], hidden
+    assert not tables["articles"]["hidden"]
+    sorted_rows = get(base, "/news/articles.json", _sort_desc="published_at", _shape="objects")["rows"]
+    assert sorted_rows[0]["published_at"] == "2022-04-02T07:15:00Z"
+    get(base, "/news/articles.json", _sort="first_seen_at")
+
+
+def test_every_canned_query_returns_rows(server):
+    base, _ = server
+    queries = yaml.safe_load(METADATA.read_text())["databases"]["archive"]["queries"]
+    assert set(queries) == {"stories_carried_by_several_sources", "articles_per_source_per_day",
+                            "failing_sources", "latest_articles"}
+    results = {name: get(base, f"/news/{name}.json", _shape="objects")["rows"] for name in queries}
+    assert all(results.values()), {k: len(v) for k, v in results.items()}
+    carried = results["stories_carried_by_several_sources"]
+    assert carried[0]["headline"] == "Fighters enter Qala-e-Naw as the provincial capital comes under siege"
+    assert sorted(carried[0]["carried_by"].split(",")) == ["local", "wire"]
+    assert [r["source"] for r in results["failing_sources"]] == ["broken-feed"]
+    assert results["failing_sources"][0]["last_error"] == "HTTP 503 Service Unavailable"
+    assert len(results["latest_articles"]) == 7
+    assert {"day", "source", "articles"} <= set(results["articles_per_source_per_day"][0])
+
+
+def test_sql_reads_and_the_archive_keeps_growing(server):
+    """Datasette's normal (mutable, read-only connection) mode sees articles the worker adds."""
+    base, path = server
+    assert get(base, "/news.json", sql="select count(*) as n from articles", _shape="objects")["rows"] == [{"n": 7}]
+    from worker.archive import Archive
+    from worker.models import Source
+    from worker.pipeline import ingest
+
+    extra = path.parent / "later"
+    extra.mkdir()
+    (extra / "later.jsonl").write_text(json.dumps({
+        "headline": "Ferry service resumes after the storm", "body": "The island ferry sailed again on Sunday.",
+        "published_at": "2022-05-01T08:00:00Z"}) + "\n", encoding="utf-8")
+    with Archive(path) as archive:
+        assert ingest(Source(name="later", kind="files", path=str(extra)), archive).new == 1
+    assert [r["headline"] for r in search(base, "ferry")] == ["Ferry service resumes after the storm"]
+
+
+def test_serve_without_datasette_says_so(tmp_path):
+    """With datasette not importable, serve fails with one clear line."""
+    path = build_archive(tmp_path / "a.db")
+    code = ("import sys; sys.modules['datasette'] = None; from worker.cli import main; "
+            f"sys.argv = ['worker', '--archive', {str(path)!r}, 'serve']; main()")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "Datasette is not installed" in out.stderr and "[datasette]" in out.stderr
+    assert "Traceback" not in out.stderr

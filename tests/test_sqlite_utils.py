@@ -1,0 +1,82 @@
+"""The archive as it is works with the real sqlite-utils command: search (ranked like worker
+search, hyphenated names through the worker's plugin) and query."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+
+from tests.query_archive import ROOT, build_archive
+
+# With the worker installed, its entry point registers the plugin and `python -m sqlite_utils` is
+# the real command. In a bare checkout, the same command runs with the plugin registered first.
+INSTALLED = any(ep.value == "worker.sqlite_utils_plugin" for ep in entry_points(group="sqlite_utils"))
+REGISTER = ("import sqlite_utils.plugins as p, worker.sqlite_utils_plugin as w; p.pm.register(w); "
+            "from sqlite_utils.cli import cli; cli(prog_name='sqlite-utils')")
+
+
+@pytest.fixture(scope="module")
+def archive_path(tmp_path_factory):
+    return build_archive(tmp_path_factory.mktemp("su") / "archive.db")
+
+
+def sqlite_utils(*args, plugin=True):
+    if plugin and not INSTALLED:
+        cmd = [sys.executable, "-c", REGISTER, *args]
+    else:
+        cmd = [sys.executable, "-m", "sqlite_utils", *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_search_plain_word_ranks_headline_first(archive_path):
+    out = sqlite_utils("search", str(archive_path), "articles", "taliban", "-c", "headline", "--limit", "5",
+                       plugin=False)
+    assert out.returncode == 0, out.stderr
+    assert [r["headline"] for r in json.loads(out.stdout)] == [
+        "Taliban talks stall in Doha as fighting spreads",
+        "Fighters enter Qala-e-Naw as the provincial capital comes under siege",
+    ]
+
+
+def test_search_hyphenated_name_with_the_plugin(archive_path):
+    out = sqlite_utils("search", str(archive_path), "articles", "Qala-e-Naw", "-c", "headline", "-c", "source")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [
+        {"headline": "Fighters enter Qala-e-Naw as the provincial capital comes under siege", "source": "wire"}]
+
+
+def test_search_hyphenated_name_without_the_plugin_fails_cleanly(archive_path):
+    """What the plugin is for: bare sqlite-utils reads Qala-e-Naw as FTS5 column syntax."""
+    if INSTALLED:
+        pytest.skip("the worker's plugin is installed here")
+    out = sqlite_utils("search", str(archive_path), "articles", "Qala-e-Naw", plugin=False)
+    assert out.returncode != 0 and "no such column" in out.stderr
+
+
+def test_search_operators_only_and_quote_flag(archive_path):
+    out = sqlite_utils("search", str(archive_path), "articles", "AND OR", "-c", "headline")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout or "[]") == []
+    out = sqlite_utils("search", str(archive_path), "articles", "Qala-e-Naw", "--quote", "-c", "url", plugin=False)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [{"url": "https://wire.example/qala-e-naw-siege"}]
+
+
+def test_query(archive_path):
+    out = sqlite_utils("query", str(archive_path),
+                       "select source, count(*) as n from articles group by source order by source", plugin=False)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [{"source": "local", "n": 3}, {"source": "wire", "n": 4}]
+    out = sqlite_utils("query", str(archive_path),
+                       "select count(distinct source) as sources from sightings where headline_hash = "
+                       "(select headline_hash from articles where url like '%qala-e-naw-siege')", plugin=False)
+    assert json.loads(out.stdout) == [{"sources": 2}]
+
+
+def test_search_lone_quote(archive_path):
+    out = sqlite_utils("search", str(archive_path), "articles", '"', "-c", "headline")
+    assert out.returncode == 0, out.stderr

@@ -1,0 +1,67 @@
+"""Export articles as JSON Lines or CSV, for moving the data elsewhere.
+
+Rows stream from one SQLite cursor straight to the output, in archive order (oldest stored
+first), so an export of the whole archive never holds more than one row in memory. The same
+filters as ``worker search``; with a query, only the matching articles (FTS5, not ranked).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from typing import IO, Iterator
+
+from worker.search import Filters, SearchError, match_expression, where_sql
+
+FORMATS = ("jsonl", "csv")
+COLUMNS = (
+    "headline_hash", "headline", "byline", "published_at", "dek", "body", "url", "source", "publication",
+    "dateline", "lang", "word_count", "content_hash", "headline_derived", "first_seen_at",
+)
+
+
+def rows(conn: sqlite3.Connection, query: str | None = None, *, filters: Filters = Filters(), raw: bool = False,
+         limit: int | None = None) -> Iterator[dict]:
+    """Matching articles, one dict at a time."""
+    where, params = where_sql(filters)
+    clauses = [where] if where else []
+    select = ", ".join(f"a.{c}" for c in COLUMNS)
+    if query is not None:
+        sql = f"SELECT {select} FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
+        clauses.insert(0, "articles_fts MATCH ?")
+        params.insert(0, match_expression(query, raw))
+        order = "articles_fts.rowid"
+    else:
+        sql = f"SELECT {select} FROM articles a"
+        order = "a.rowid"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += f" ORDER BY {order}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    try:
+        cur = conn.execute(sql, params)
+        for row in cur:
+            yield dict(zip(COLUMNS, row))
+    except sqlite3.OperationalError as exc:
+        if query is not None and ("fts5" in str(exc) or "no such column" in str(exc) or "syntax" in str(exc)):
+            raise SearchError(f"not a valid FTS5 query ({exc}); leave out --raw to search the words as they are") from None
+        raise
+
+
+def write(out: IO[str], fmt: str, records: Iterator[dict]) -> int:
+    """Write ``records`` to ``out`` as JSON Lines or CSV (with a header row); returns the count."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    n = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for n, record in enumerate(records, 1):
+            writer.writerow(record)
+    else:
+        for n, record in enumerate(records, 1):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return n
