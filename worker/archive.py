@@ -214,7 +214,7 @@ class Archive:
         sightings. The run row's new/duplicates are ``finish``'s counts plus this batch's."""
         now = utcnow()
         with self._write() as db:
-            hashes = [headline_hash(a.headline) for a, _ in articles]
+            hashes = [a.headline_hash for a, _ in articles]
             stored = self.known_hashes(hashes)
             fresh, is_new = [], []
             for (article, locator), h in zip(articles, hashes):
@@ -225,12 +225,11 @@ class Archive:
                     fresh.append(_article_row(article, h, now))
             if fresh:
                 db["articles"].insert_all(fresh, ignore=True)
-            if articles:
-                db["sightings"].insert_all(
-                    {"headline_hash": h, "source": source, "url": a.url or locator, "seen_at": now,
-                     "content_hash": a.content_hash, "run_id": run_id}
-                    for (a, locator), h in zip(articles, hashes)
-                )
+            db.conn.executemany(
+                "INSERT INTO sightings (headline_hash, source, url, seen_at, content_hash, run_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(h, source, a.url or locator, now, a.content_hash, run_id) for (a, locator), h in zip(articles, hashes)],
+            )
             resighted = 0
             for key, locator in known:
                 resighted += db.execute(
@@ -241,9 +240,9 @@ class Archive:
                     [source, locator, now, run_id, source, key],
                 ).rowcount
             if checkpoints:
-                db["fetch_state"].upsert_all(
-                    [{"source": source, "key": c.key, "value": c.value, "updated_at": now} for c, _ in checkpoints],
-                    pk=("source", "key"),
+                db.conn.executemany(
+                    "INSERT OR REPLACE INTO fetch_state (source, key, value, updated_at) VALUES (?, ?, ?, ?)",
+                    [(source, c.key, c.value, now) for c, _ in checkpoints],
                 )
                 db.conn.executemany(
                     "INSERT OR IGNORE INTO produced (source, key, headline_hash) VALUES (?, ?, ?)",

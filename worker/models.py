@@ -6,6 +6,7 @@ Source (config) -> RawItem (fetched bytes + hints) -> Article (normalized) -> Ru
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from dataclasses import dataclass, field
 
 
@@ -82,13 +83,25 @@ class Article:
     lang: str | None = None
     headline_derived: bool = False
 
-    @property
+    # computed once, where the article is made (a pool worker), and pickled along with it
+    @cached_property
     def word_count(self) -> int:
         return len(self.body.split())
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         return hashlib.sha256(self.body.encode("utf-8")).hexdigest()
+
+    @cached_property
+    def headline_hash(self) -> str:
+        from worker.dedupe import headline_hash
+
+        return headline_hash(self.headline)
+
+    def computed(self) -> "Article":
+        """The same article with its derived values computed (before it crosses processes)."""
+        self.word_count, self.content_hash, self.headline_hash  # noqa: B018 - fills the caches
+        return self
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from worker.archive import Archive
 from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
 from worker.clean.text import clean_text
-from worker.dedupe import headline_hash
 from worker.errors import FetchError, ParseError, WorkerError
 from worker.models import (
     Article, Checkpoint, FetchStats, Known, RawItem, RunResult, Skipped, Source, Validators,
@@ -99,7 +98,7 @@ def to_article(item: RawItem, source: str) -> Article:
 def clean_one(item: RawItem, source: str) -> Article | str:
     """``to_article``, with every failure turned into a reason (runs in pool workers too)."""
     try:
-        return to_article(item, source)
+        return to_article(item, source).computed()
     except ParseError as exc:
         return str(exc)
     except RecursionError:
@@ -181,7 +180,7 @@ def ingest(
             else:
                 counts["seen"] += 1
                 pending.append((cleaned_item, out.locator))
-                produced.append(headline_hash(cleaned_item.headline))
+                produced.append(cleaned_item.headline_hash)
             if len(pending) + len(known) >= batch_size:
                 flush()
     except Interrupted:

@@ -26,9 +26,9 @@ _DECLARED = re.compile(
 
 def clean_line(text: str) -> str:
     """NFC, invisible characters dropped, runs of spaces (incl. NBSP) collapsed, trimmed."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    text = _CONTROL.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    if not text.isascii():  # ASCII is already NFC and has none of the invisible characters
+        text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    return _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
 
 
 def _codec(name: str | None) -> str | None:

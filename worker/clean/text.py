@@ -42,6 +42,8 @@ _BOILERPLATE = frozenset(
      "share full article", "listen to this article", "read more"]
 )  # fmt: skip
 _JUNK_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
+_WHITESPACE = re.compile(r"\s+")
+_NOT_PLAIN = re.compile(r"[^\x20-\x7e\s]")
 _MAX_HEADLINE = 250
 _MAX_DEK = 300
 _HEADER_SPAN = 12
@@ -68,9 +70,10 @@ def clean_text(text: str | bytes, *, hints: Hints | None = None, source: str | N
         captions.discard(0)
     header, dek, start = _header(paras, start, credits, captions)
 
+    repeat = _key(headline) if headline else None  # the headline repeated at the end is dropped
     body_paras = [
         p for i, p in enumerate(paras[start:], start)
-        if i not in credits and i not in captions and not _same(p, headline)
+        if i not in credits and i not in captions and not (repeat and _key(p) == repeat)
         and p.casefold().rstrip(".:") not in _BOILERPLATE
     ]  # fmt: skip
     dateline, agency = None, None
@@ -108,11 +111,13 @@ def _to_text(data: str | bytes, declared: str | None) -> str:
     text = decode(data, declared)
     if "\x00" in text:
         raise ParseError("binary content: NUL bytes")
-    visible = [c for c in text if not c.isspace()]
+    visible = len(_WHITESPACE.sub("", text))
     if not visible:
         raise ParseError("empty text: whitespace only")
-    junk = sum(1 for c in visible if c == "\ufffd" or unicodedata.category(c) in _JUNK_CATEGORIES)
-    if junk > 0.1 * len(visible):
+    # only characters outside printable ASCII can be junk: look at those alone
+    odd = _NOT_PLAIN.findall(text)
+    junk = sum(1 for c in odd if c == "\ufffd" or unicodedata.category(c) in _JUNK_CATEGORIES) if len(odd) > 0.1 * visible else 0
+    if junk > 0.1 * visible:
         raise ParseError("binary content: mostly non-text characters")
     return re.sub(r"[\ud800-\udfff]", "", text)
 
@@ -253,10 +258,6 @@ def _is_place(place: str) -> bool:
     """The place of a dateline: its first part in capitals ("KABUL", "NEW YORK"), two letters or more."""
     city = place.split(",")[0]
     return sum(c.isalpha() for c in city) >= 2 and city.upper() == city
-
-
-def _same(p: str, headline: str | None) -> bool:
-    return headline is not None and _key(p) == _key(headline)
 
 
 def _key(s: str) -> str:

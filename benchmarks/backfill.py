@@ -1,0 +1,237 @@
+"""Backfill throughput and memory: `worker backfill` against the obvious script, in one run.
+
+    python benchmarks/backfill.py                 # 10,000 HTML pages, 100,000 .txt and JSONL articles
+    python benchmarks/backfill.py --pages 2000 --articles 20000 --skip-anchor
+
+Cases, each in its own subprocess (peak memory is the peak of the summed resident memory of the
+process and its children, sampled every 20 ms):
+
+  html      the HTML pages of ../shared/corpus/pages, copied to --pages files, each copy with a
+            unique headline: `worker backfill DIR`
+  anchor    the same files through the obvious script: trafilatura.bare_extraction per page,
+            sqlite-utils insert_all into an FTS5 table kept in step by triggers
+  txt       --articles plain-text articles, one file each: `worker backfill DIR`
+  jsonl     the same articles as one JSON Lines file: `worker backfill FILE`
+  ceiling   sqlite-utils insert_all of the same articles, already clean, into the archive schema
+  txt-10k   the first 10,000 of the text files (memory at 10,000 vs --articles files)
+
+Prints a table and the ratios the issue asks for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html as htmlmod
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+sys.path.insert(0, str(ROOT))
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+
+def make_pages(dest: Path, n: int) -> int:
+    """Copies of the corpus pages, each with its headline made unique; returns the source page count."""
+    from worker.clean import clean_html
+
+    pages = sorted((CORPUS / "pages").rglob("*.html"))
+    usable = []
+    for p in pages:
+        data = p.read_bytes()
+        art = clean_html(data, None)
+        if art is not None and art.headline:
+            usable.append((p, data, art.headline))
+    dest.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        p, data, headline = usable[i % len(usable)]
+        k = i // len(usable)
+        text = data.decode("utf-8", "surrogateescape")
+        new = f"{headline} ({k})"
+        for old in (headline, htmlmod.escape(headline, quote=False), htmlmod.escape(headline)):
+            text = text.replace(old, new)
+        (dest / f"{i:06d}-{p.stem}.html").write_bytes(text.encode("utf-8", "surrogateescape"))
+    return len(usable)
+
+
+def sentences() -> list[str]:
+    out = []
+    for txt in sorted((CORPUS / "pages").rglob("*.txt")):
+        for line in txt.read_text(encoding="utf-8", errors="replace").split("\n"):
+            line = line.strip()
+            if 60 < len(line) < 400 and line.isascii():
+                out.append(line)
+    return out or ["The council voted on Tuesday to close the old pier for repairs, citing safety concerns."]
+
+
+def make_articles(dest: Path, jsonl: Path, n: int) -> None:
+    rnd = random.Random(7)
+    pool = sentences()
+    dest.mkdir(parents=True, exist_ok=True)
+    with jsonl.open("w", encoding="utf-8") as out:
+        for i in range(n):
+            paras = ["  ".join(rnd.sample(pool, 2)) for _ in range(rnd.randint(6, 14))]
+            headline = f"Report {i}: " + " ".join(rnd.choice(pool).split()[:8]).rstrip(",.;")
+            byline = rnd.choice(["Maria Lopez", "Daniel Okafor", "Ana Silva and Tom Reed"])
+            text = f"{headline}\n\nBy {byline}\n\nThe Daily Record\n\nWASHINGTON — " + "\n\n".join(paras) + "\n"
+            (dest / f"{i:06d}.txt").write_text(text, encoding="utf-8")
+            out.write(json.dumps({"headline": headline, "byline": byline, "body": "\n\n".join(paras),
+                                  "url": f"https://example.org/{i}", "published_at": "2024-01-01T00:00:00Z"}) + "\n")
+
+
+# -- measurement ----------------------------------------------------------------------------------
+
+def tree_rss_kb(pid: int) -> int:
+    """Summed VmRSS of a process and all its descendants, in kB."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                stack.extend(int(c) for c in fh.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+    """(seconds, peak MB of the process tree, stdout) of one subprocess."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    peak = 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_kb(proc.pid))
+            time.sleep(0.02)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    out, _ = proc.communicate()
+    done.set()
+    t.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with {proc.returncode}")
+    return time.monotonic() - t0, peak / 1024, out
+
+
+ANCHOR = r'''
+import sys, glob, sqlite_utils, trafilatura
+db = sqlite_utils.Database(sys.argv[2])
+db["articles"].create({"url": str, "title": str, "author": str, "date": str, "text": str}, pk="url")
+db["articles"].enable_fts(["title", "text", "author"], fts_version="FTS5", create_triggers=True)
+def rows():
+    for path in sorted(glob.glob(sys.argv[1] + "/*.html")):
+        with open(path, "rb") as fh:
+            doc = trafilatura.bare_extraction(fh.read(), include_comments=False, with_metadata=True)
+        if doc is None:
+            continue
+        doc = doc if isinstance(doc, dict) else doc.as_dict()
+        yield {"url": path, "title": doc.get("title"), "author": doc.get("author"), "date": doc.get("date"),
+               "text": doc.get("text")}
+db["articles"].insert_all(rows(), batch_size=100)
+print(db["articles"].count)
+'''
+
+CEILING = r'''
+import sys, json, hashlib, datetime
+sys.path.insert(0, sys.argv[3])
+from worker.archive import Archive
+from worker.dedupe import headline_hash
+archive = Archive(sys.argv[2])
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def rows():
+    with open(sys.argv[1], encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            yield {"headline_hash": headline_hash(d["headline"]), "headline": d["headline"], "byline": d["byline"],
+                   "body": d["body"], "url": d["url"], "source": "ceiling", "published_at": d["published_at"],
+                   "word_count": len(d["body"].split()), "content_hash": hashlib.sha256(d["body"].encode()).hexdigest(),
+                   "headline_derived": 0, "first_seen_at": now}
+archive.db["articles"].insert_all(rows(), batch_size=500)
+print(archive.db["articles"].count)
+'''
+
+
+def worker_cmd(db: Path, *paths: Path) -> list[str]:
+    return [sys.executable, "-m", "worker", "--log-format", "json", "--log-level", "warning",
+            "--archive", str(db), "backfill", "--no-optimize", *map(str, paths)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pages", type=int, default=10_000)
+    ap.add_argument("--articles", type=int, default=100_000)
+    ap.add_argument("--workdir", type=Path, default=None, help="keep inputs here between runs")
+    ap.add_argument("--skip-anchor", action="store_true")
+    args = ap.parse_args()
+    if not CORPUS.is_dir():
+        raise SystemExit(f"the development corpus is not at {CORPUS}")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="backfill-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    pages, texts, jsonl = work / f"pages-{args.pages}", work / f"texts-{args.articles}", work / f"articles-{args.articles}.jsonl"
+    if not pages.is_dir():
+        make_pages(pages, args.pages)
+    if not texts.is_dir() or not jsonl.exists():
+        make_articles(texts, jsonl, args.articles)
+    texts10k = work / "texts-10k"
+    if args.articles > 10_000 and not texts10k.is_dir():
+        texts10k.mkdir()
+        for p in sorted(texts.iterdir())[:10_000]:
+            os.link(p, texts10k / p.name)
+    dbs = work / "dbs"
+    shutil.rmtree(dbs, ignore_errors=True)
+    dbs.mkdir()
+
+    rows = []
+
+    def case(name, cmd, n, unit):
+        secs, peak, out = measure(cmd, ROOT)
+        rows.append((name, n, unit, secs, n / secs, peak, out.strip().splitlines()[-1] if out.strip() else ""))
+        print(f"  {name}: {n / secs:.0f} {unit}/s, {peak:.0f} MB", file=sys.stderr)
+
+    case("worker html", worker_cmd(dbs / "html.db", pages), args.pages, "pages")
+    if not args.skip_anchor:
+        case("anchor: trafilatura + sqlite-utils", [sys.executable, "-c", ANCHOR, str(pages), str(dbs / "anchor.db")],
+             args.pages, "pages")
+    case("worker txt", worker_cmd(dbs / "txt.db", texts), args.articles, "articles")
+    case("worker jsonl", worker_cmd(dbs / "jsonl.db", jsonl), args.articles, "articles")
+    case("ceiling: insert_all into FTS5", [sys.executable, "-c", CEILING, str(jsonl), str(dbs / "ceil.db"), str(ROOT)],
+         args.articles, "articles")
+    if args.articles > 10_000:
+        case("worker txt (10,000 files)", worker_cmd(dbs / "txt10k.db", texts10k), 10_000, "articles")
+
+    print(f"\n{'case':38} {'items':>8} {'seconds':>8} {'per s':>8} {'peak MB':>8}  result")
+    for name, n, unit, secs, rate, peak, out in rows:
+        print(f"{name:38} {n:8d} {secs:8.1f} {rate:8.0f} {peak:8.0f}  {out[:60]}")
+    by = {r[0]: r for r in rows}
+    if "anchor: trafilatura + sqlite-utils" in by:
+        w, a = by["worker html"], by["anchor: trafilatura + sqlite-utils"]
+        print(f"\nhtml pages/s vs the anchor: {w[4] / a[4]:.2f}x (bar: >= 2.0x); peak memory {w[5]:.0f} MB vs {a[5]:.0f} MB")
+    c = by["ceiling: insert_all into FTS5"]
+    for name in ("worker txt", "worker jsonl"):
+        print(f"{name} vs the raw FTS5 insert ceiling: {by[name][4] / c[4]:.2f} (bar: >= 0.5)")
+    if "worker txt (10,000 files)" in by:
+        print(f"peak memory at 10,000 files {by['worker txt (10,000 files)'][5]:.0f} MB, "
+              f"at {args.articles:,} files {by['worker txt'][5]:.0f} MB")
+    print(f"\ninputs kept in {work}")
+
+
+if __name__ == "__main__":
+    main()
