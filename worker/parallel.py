@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 
 from worker.models import Article, RawItem
 
-CHUNK = 16  # items per task: large enough to amortize pickling, small enough to keep order cheap
+CHUNK = 64  # items per task: large enough to amortize pickling, small enough to keep order cheap
 WINDOW = 3  # chunks in flight per worker
 
 Cleaned = Article | str | None  # an article, a reason it was skipped, or None for non-items
