@@ -146,7 +146,7 @@ class Http:
             if stats is not None and call.attempted:
                 with self._lock:
                     stats.requests += 1
-                    if exc.status is not None:
+                    if exc.status is not None and stats.http_status is None:
                         stats.http_status = exc.status
             raise
         if resp.not_modified:
@@ -155,11 +155,12 @@ class Http:
                 encoding=resp.encoding, not_modified=True, validators=validators or resp.validators,
             )
         if stats is not None:
-            with self._lock:
+            with self._lock:  # a run's status is its first request's; not modified if all were
                 stats.requests += 1
                 stats.bytes += len(resp.content)
-                stats.http_status = resp.status
-                stats.not_modified = resp.not_modified
+                first = stats.http_status is None
+                stats.http_status = resp.status if first else stats.http_status
+                stats.not_modified = resp.not_modified and (first or stats.not_modified)
         return resp
 
     def close(self) -> None:
