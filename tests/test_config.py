@@ -27,13 +27,13 @@ def error_of(tmp_path, data) -> str:
     return msg
 
 
-def test_the_shipped_config_is_valid_and_only_the_inbox_runs():
+def test_the_shipped_config_is_valid():
     config = load_config(ROOT / "config.yaml")
     assert config.archive == str(ROOT / "archive" / "archive.db")
-    enabled = [s for s in config.sources if s.enabled]
-    assert [s.name for s in enabled] == ["inbox"]
-    assert enabled[0].path.endswith("archive/inbox/")
+    assert all(s.enabled for s in config.sources)
+    assert config.sources[0].name == "inbox" and config.sources[0].path.endswith("archive/inbox/")
     assert {s.kind for s in config.sources} == {"files", "feed"}
+    assert all(s.url.startswith("https://") for s in config.sources if s.kind == "feed")
 
 
 def test_defaults_come_from_the_models(tmp_path):
