@@ -150,5 +150,5 @@ def test_backoff_doubles_and_is_capped():
     s = Source(name="s", kind="feed", url="http://x", every=900)
     now = datetime(2024, 1, 1, tzinfo=timezone.utc)
     delays = [(datetime.fromisoformat(next_due(s, n, 86400, None, now)) - now).total_seconds() for n in (1, 2, 3, 10)]
-    assert 800 <= delays[0] <= 1000 and 1600 <= delays[1] <= 2000 and 3200 <= delays[2] <= 4000
+    assert 1600 <= delays[0] <= 2000 and 3200 <= delays[1] <= 4000 and 6400 <= delays[2] <= 8000
     assert delays[3] == 86400

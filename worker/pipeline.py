@@ -109,9 +109,9 @@ def clean_one(item: RawItem, source: str) -> Article | str:
 
 
 def next_due(source: Source, failures: int, max_backoff: int, retry_after: float | None, now: datetime) -> str:
-    """After a failure: now + interval x 2^(failures-1), jittered and capped, never before Retry-After."""
+    """After a failure: now + interval x 2^failures, jittered and capped, never before Retry-After."""
     interval = source.every or DEFAULT_INTERVAL
-    delay = min(interval * 2 ** max(failures - 1, 0) * random.uniform(0.9, 1.1), max_backoff)
+    delay = min(interval * 2 ** failures * random.uniform(0.9, 1.1), max_backoff)
     if retry_after:
         delay = max(delay, retry_after)
     return iso_z(now + timedelta(seconds=delay))
