@@ -1,9 +1,113 @@
-"""HTML article pages (placeholder; see issues 2 and 4)."""
+"""HTML article pages: metadata and main text, as one normalized ``Article``.
+
+The whole page is parsed once with ``lxml.html``; metadata and the choice of the
+article container happen on that tree. Only the chosen, pruned container is
+serialized and handed to BeautifulSoup, which produces the text
+(see ``html_select`` and ``html_text``).
+"""
 
 from __future__ import annotations
 
+import re
+
+import lxml.html
+from lxml import etree
+
+from worker.clean import html_select, html_text, metadata
+from worker.clean.normalize import clean_line, decode
+from worker.errors import ParseError
 from worker.models import Article, Hints
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+_MIN_BODY = 150  # characters: less than this is not an article
+_TRUNCATED = re.compile(r"(?:\.\.\.|…|\[\.\.\.\]|read more)\s*$", re.I)
+
+
+def _parse(text: str):
+    text = _XML_DECL.sub("", text, count=1).replace("\x00", "")
+    if not text.strip():
+        return None
+    try:
+        root = lxml.html.document_fromstring(text, parser=_PARSER)
+    except (etree.ParserError, ValueError, TypeError):
+        return None
+    return root
+
+
+def _ld_body(ld: dict | None) -> str | None:
+    value = (ld or {}).get("articleBody")
+    if isinstance(value, list):
+        value = "\n\n".join(v for v in value if isinstance(v, str))
+    if not isinstance(value, str) or len(value) < 400 or _TRUNCATED.search(value):
+        return None
+    if "<" in value and re.search(r"</?(?:p|div|br|h\d)\b", value, re.I):
+        return html_text.render(value)
+    paras = [clean_line(p) for p in re.split(r"\n\s*\n|\r\n|\n", value)]
+    return "\n\n".join(p for p in paras if p) or None
+
+
+def _body(root, headline: str | None, byline: str | None) -> str | None:
+    html_select.strip_junk(root)
+    container, stats = html_select.choose_container(root)
+    if container is None:
+        return None
+    html_select.tidy(container, stats)
+    fragment = etree.tostring(container, encoding="unicode", method="html")
+    return html_text.render(fragment, headline=headline, byline=byline) or None
+
+
+def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
+    root = _parse(text)
+    if root is None:
+        return None
+    meta = metadata.read_meta(root, url)
+    bylines = html_select.dom_bylines(root)
+    times = html_select.time_values(root)
+    publication = metadata.publication(meta) or hints.publication
+    headline = metadata.choose_headline(meta, publication)
+    byline = metadata.byline_from(meta, bylines)
+    body = _body(root, headline, byline)
+    ld_body = _ld_body(meta.ld)
+    if ld_body and (not body or len(body) < 0.6 * len(ld_body)):
+        body = ld_body
+    if not body or len(body) < _MIN_BODY:
+        return None
+    derived = False
+    if not headline:
+        headline = hints.headline
+        derived = hints.headline_derived
+    if not headline:
+        first = body.split("\n", 1)[0]
+        headline, derived = (first[:117] + "…" if len(first) > 120 else first), True
+    return Article(
+        headline=headline,
+        body=body,
+        byline=byline or hints.byline,
+        published_at=metadata.published_from(meta, times, url) or hints.published_at,
+        dek=metadata.description(meta) or hints.dek,
+        url=metadata.canonical_url(meta, url or hints.url),
+        source=None,
+        publication=publication,
+        dateline=None,
+        lang=metadata.language(meta) or hints.lang,
+        headline_derived=derived,
+    )
 
 
 def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None = None) -> Article | None:
-    return None
+    """The article of an HTML page, or None when the page has no article text.
+
+    Raises ``ParseError`` only for input that is neither text nor bytes.
+    """
+    hints = hints or Hints()
+    if isinstance(html, (bytes, bytearray, memoryview)):
+        text = decode(bytes(html), hints.encoding)
+    elif isinstance(html, str):
+        text = html
+    else:
+        raise ParseError(f"expected HTML text or bytes, got {type(html).__name__}")
+    try:
+        return _extract(text, url, hints)
+    except RecursionError:
+        raise ParseError("HTML nested too deeply to read") from None

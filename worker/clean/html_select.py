@@ -1,0 +1,293 @@
+"""Choosing the article container on an ``lxml.html`` tree, and pruning what is not article.
+
+Stages: ``strip_junk`` (script, style, forms, hidden and boilerplate-named blocks),
+``choose_container`` (paragraphs score their ancestors, link-heavy candidates lose,
+sibling blocks of the winner that read like article text join it), ``tidy`` (link
+lists, share bars and other boilerplate left inside the container). Everything here
+walks the tree iteratively, so deeply nested pages cannot exhaust the stack.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+DROP_TAGS = frozenset(
+    "script style noscript svg iframe template object embed canvas button input select textarea "
+    "video audio map math dialog link meta head title base picture source".split()
+)
+BOILER_TAGS = frozenset({"nav", "aside", "footer", "header", "menu", "figure", "figcaption"})
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote dd div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section table tbody thead tfoot tr td th ul body".split()
+)
+PARA_TAGS = frozenset({"p", "pre", "blockquote"})
+_NEGATIVE = re.compile(
+    r"comment|share|sharing|social|related|recommend|newsletter|subscri|signup|sign-up|promo|advert|"
+    r"(?:^|[-_ ])ads?(?:$|[-_ ])|adsense|dfp|banner|cookie|consent|gdpr|sidebar|widget|footer|masthead|"
+    r"navigation|(?:^|[-_ ])nav(?:$|[-_ ]|bar)|menu|breadcrumb|popular|most-?read|trending|(?:^|[-_ ])tags?(?:$|[-_ ])|"
+    r"taglist|author-?bio|(?:^|[-_ ])bio(?:$|[-_ ])|byline|dateline|caption|credit|toolbar|pagination|pager|"
+    r"(?:^|[-_ ])skip|modal|popup|overlay|outbrain|taboola|disqus|rating|survey|(?:^|[-_ ])poll|"
+    r"teaser-list|more-?stories|read-?more|read-?next|up-?next|follow|print-?only|hidden|visually-?hidden|"
+    r"sr-only|screen-?reader|copyright|disclaimer|login|register|paywall-?prompt|inline-?cta|(?:^|[-_ ])cta(?:$|[-_ ])|"
+    r"meta(?:$|[-_ ])|(?:^|[-_ ])info(?:box)?(?:$|[-_ ])|timestamp|author-?info|contributor",
+    re.I,
+)
+_POSITIVE = re.compile(
+    r"article|(?:^|[-_ ])body|content|entry|main|post|text|story|hentry|prose|rich-?text|blog|"
+    r"(?:^|[-_ ])copy(?:$|[-_ ])|paragraph|maintext|news-?detail",
+    re.I,
+)
+_STRONG = re.compile(
+    r"article-?body|articlebody|story-?body|entry-?content|post-?content|article-?content|article-?text|"
+    r"story-?content|content-?body|post-?body|body-?text|article__body|article-?main|main-?text|"
+    r"td-post-content|single-?content|itemfulltext|news-?text",
+    re.I,
+)
+_COMMAS = re.compile(r"[,，、。;；]")
+
+
+def _attrs(el) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+
+
+def class_weight(el) -> int:
+    names = _attrs(el)
+    if not names:
+        return 0
+    weight = 0
+    if _NEGATIVE.search(names):
+        weight -= 25
+    if _POSITIVE.search(names):
+        weight += 25
+    if _STRONG.search(names):
+        weight += 25
+    if el.get("itemprop") == "articleBody":
+        weight += 50
+    return weight
+
+
+def _hidden(el) -> bool:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
+
+
+def _text_len(s: str | None) -> int:
+    return len(" ".join(s.split())) if s else 0
+
+
+class Stats:
+    """Per-element text lengths, computed bottom-up in one pass."""
+
+    def __init__(self, root):
+        self.text: dict = {}
+        self.link: dict = {}
+        self.para: dict = {}
+        self.commas: dict = {}
+        self.paras: dict = {}
+        for el in reversed(list(root.iter(etree.Element))):
+            own = _text_len(el.text)
+            text, link, para, commas, paras = own, 0, 0, len(_COMMAS.findall(el.text or "")), 0
+            for child in el:
+                tail = _text_len(child.tail) if child.tail else 0
+                text += self.text.get(child, 0) + tail
+                link += self.link.get(child, 0)
+                para += self.para.get(child, 0)
+                paras += self.paras.get(child, 0)
+                commas += self.commas.get(child, 0) + (len(_COMMAS.findall(child.tail)) if child.tail else 0)
+            tag = el.tag
+            if tag == "a":
+                link = text
+            if tag in PARA_TAGS and text >= 20:
+                para, paras = text, paras + 1
+            self.text[el], self.link[el], self.para[el] = text, link, para
+            self.commas[el], self.paras[el] = commas, paras
+
+    def density(self, el) -> float:
+        t = self.text.get(el, 0)
+        return self.link.get(el, 0) / t if t else 0.0
+
+
+def strip_junk(root) -> None:
+    """Remove script-like elements, hidden blocks and boilerplate containers that are not the article."""
+    for el in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
+        _drop(el)
+    for el in list(root.iter(*DROP_TAGS)):
+        _drop(el)
+    stats = Stats(root)
+    total = stats.para.get(root, 0) or 1
+    doomed = []
+    for el in root.iter(etree.Element):
+        if el.tag in ("html", "body"):
+            continue
+        share = stats.para.get(el, 0) / total
+        if _hidden(el) and share < 0.5:
+            doomed.append(el)
+        elif el.tag == "form" and share < 0.5:
+            doomed.append(el)
+        elif el.tag in BOILER_TAGS and share < 0.3:
+            doomed.append(el)
+        elif _attrs(el) and share < 0.3 and el.tag not in ("article", "main", "p"):
+            names = _attrs(el)
+            if _NEGATIVE.search(names) and not _STRONG.search(names) and el.get("itemprop") != "articleBody":
+                doomed.append(el)
+        elif (el.get("role") or "") in ("navigation", "complementary", "banner", "contentinfo", "dialog"):
+            if share < 0.3:
+                doomed.append(el)
+    for el in doomed:
+        _drop(el)
+
+
+def _drop(el) -> None:
+    """Remove an element but keep its tail text in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail and el.tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _is_paragraph(el, stats: Stats) -> bool:
+    if el.tag in PARA_TAGS or el.tag == "td":
+        return True
+    if el.tag in ("div", "section", "article", "span", "font", "center") and stats.text.get(el, 0) >= 25:
+        return not any(child.tag in BLOCK_TAGS for child in el)
+    return False
+
+
+def _tag_bonus(tag: str) -> float:
+    if tag in ("div", "article", "section", "main"):
+        return 5 + (10 if tag in ("article", "main") else 0)
+    if tag in ("pre", "td", "blockquote"):
+        return 3
+    if tag in ("address", "ol", "ul", "dl", "dd", "dt", "li", "form"):
+        return -3
+    if tag in ("h1", "h2", "h3", "h4", "h5", "h6", "th"):
+        return -5
+    return 0
+
+
+def choose_container(root):
+    """The element that holds the article text, or None when no part of the page reads like one."""
+    stats = Stats(root)
+    scores: dict = {}
+    for el in root.iter(etree.Element):
+        if not _is_paragraph(el, stats):
+            continue
+        text = stats.text[el] - stats.link[el]
+        if text < 25:
+            continue
+        score = 1 + stats.commas[el] + min(text // 100, 3)
+        node, level = el.getparent(), 0
+        while node is not None and level < 5:
+            if node not in scores:
+                scores[node] = _tag_bonus(node.tag) + class_weight(node)
+            scores[node] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
+            node, level = node.getparent(), level + 1
+    if not scores:
+        return None, stats
+    ranked = sorted(scores, key=lambda e: scores[e] * (1 - stats.density(e)), reverse=True)
+    top = ranked[0]
+    top_score = scores[top] * (1 - stats.density(top))
+    # several strong candidates under one ancestor: the article is that ancestor
+    near = [e for e in ranked[1:6] if scores[e] * (1 - stats.density(e)) >= 0.75 * top_score]
+    if len(near) >= 2:
+        node = top.getparent()
+        while node is not None and node.tag not in ("body", "html"):
+            if sum(1 for e in near if _contains(node, e)) >= 2:
+                top = node
+                break
+            node = node.getparent()
+    # climb while the parent holds much more paragraph text of a similar kind
+    parent = top.getparent()
+    while parent is not None and parent.tag not in ("body", "html"):
+        if stats.para.get(parent, 0) > 1.25 * stats.para.get(top, 0) + 80 and stats.density(parent) < 0.3 \
+                and stats.para.get(parent, 0) > 0.5 * stats.text.get(parent, 1):
+            top, parent = parent, parent.getparent()
+        else:
+            break
+    if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
+        return None, stats
+    return top, stats
+
+
+def _contains(ancestor, el) -> bool:
+    node = el
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.getparent()
+    return False
+
+
+def tidy(container, stats: Stats) -> None:
+    """Drop link lists, empty shells and other non-article blocks left inside the container."""
+    total = stats.text.get(container, 0) or 1
+    doomed = []
+    for el in container.iter(etree.Element):
+        if el is container:
+            continue
+        tag, text = el.tag, stats.text.get(el, 0)
+        if tag in ("h1",):
+            doomed.append(el)
+            continue
+        if tag not in ("div", "section", "ul", "ol", "table", "dl", "p", "span", "header", "center", "li"):
+            continue
+        dens = stats.density(el)
+        if tag == "p" or tag == "li":
+            if text and dens > 0.7 and text < 250 and tag == "p":
+                doomed.append(el)
+            continue
+        weight = class_weight(el)
+        if weight < 0 and text < 0.3 * total:
+            doomed.append(el)
+        elif dens > 0.5 and text < 0.3 * total:
+            doomed.append(el)
+        elif tag in ("ul", "ol") and dens > 0.35 and stats.commas.get(el, 0) < 3:
+            doomed.append(el)
+        elif dens > 0.25 and weight < 25 and stats.paras.get(el, 0) < 2 and text < 0.2 * total \
+                and stats.commas.get(el, 0) < 5 and tag not in ("p", "span"):
+            doomed.append(el)
+    for el in doomed:
+        if el.getparent() is not None:
+            _drop(el)
+
+
+def dom_bylines(root) -> list[str]:
+    """Texts of elements that name the author (rel=author, itemprop=author, byline classes)."""
+    found = []
+    for el in root.iter(etree.Element):
+        names = _attrs(el).lower()
+        if el.get("rel") == "author" or el.get("itemprop") == "author" or re.search(
+            r"byline|author(?!-?(?:bio|info|image|avatar|photo|pic))", names
+        ):
+            text = " ".join(el.text_content().split())
+            if 2 < len(text) < 120:
+                found.append(text)
+        if len(found) >= 5:
+            break
+    return found
+
+
+def time_values(root) -> list[str]:
+    """Datetime values of ``<time>`` and itemprop datePublished elements, most telling first."""
+    first, rest = [], []
+    for el in root.iter("time", "span", "div", "p", "abbr"):
+        value = el.get("datetime") or (el.get("content") if el.get("itemprop") == "datePublished" else None)
+        if el.tag != "time" and el.get("itemprop") != "datePublished":
+            continue
+        value = value or (el.get("title") if el.tag == "abbr" else None) or el.text_content()
+        if not value:
+            continue
+        telling = el.get("pubdate") is not None or el.get("itemprop") == "datePublished" or re.search(
+            r"publish|posted|created", _attrs(el), re.I)
+        (first if telling else rest).append(value.strip())
+    return first + rest

@@ -1,0 +1,142 @@
+"""Article text from the chosen container's HTML, with BeautifulSoup.
+
+Paragraphs are separated by blank lines; subheadings are paragraphs of their own;
+list items and table rows are lines; ``<br>`` breaks a line and two of them a
+paragraph. Lines that are boilerplate (share prompts, "Advertisement", repeated
+bylines and dates, the headline again) are dropped. The walk is iterative.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+from worker.clean.normalize import clean_line
+
+_BLOCKS = frozenset(
+    "address article aside blockquote dd div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 "
+    "header hr main nav ol p pre section table ul body html center".split()
+)
+_LINES = frozenset({"li", "tr", "dt", "dd"})
+_SKIP = frozenset({"script", "style", "noscript", "svg", "iframe", "form", "template", "button", "select",
+                   "textarea", "figcaption", "head", "title"})
+_BREAK = "\x00"  # a line break inside a paragraph
+_PARA = "\x01"  # a paragraph break
+
+_BOILER = re.compile(
+    r"^(?:advertisement|anzeige|publicité|publicidad|werbung|sponsored|"
+    r"(?:share|teilen|partager|compartir)(?: (?:this|on|via|article|story))?\b.{0,40}|"
+    r"(?:read|see|click) (?:more|also|here)\b.{0,80}|related(?: articles| stories| content| coverage)?:?.{0,80}|"
+    r"(?:sign up|subscribe|follow us|like us)\b.{0,120}|(?:follow|join) (?:us|the conversation)\b.{0,80}|"
+    r"(?:image|photo|picture|foto|bild)(?: credit)?s?:.{0,120}|(?:getty images|reuters|ap photo|afp)(?:/.{0,60})?|"
+    r"(?:\w+ )?(?:reporting|editing|additional reporting) by .{0,120}|"
+    r"(?:updated|published|posted|last (?:updated|modified)|stand|aktualisiert|veröffentlicht|mis à jour)"
+    r"(?: on| at| am| le)?:? .{0,60}|"
+    r"(?:copyright|©|\(c\)) .{0,160}|all rights reserved.{0,60}|"
+    r"(?:email|e-mail|print|tweet|facebook|twitter|whatsapp|linkedin|pinterest|reddit|comments?)"
+    r"(?:\s*[|/·•]?\s*(?:email|e-mail|print|tweet|facebook|twitter|whatsapp|linkedin|pinterest|reddit|"
+    r"comments?|share))*|"
+    r"(?:\d+ )?(?:min(?:ute)?s? read|comments?)|"
+    r"(?:skip|jump) to .{0,40}|loading\W*|"
+    r"this (?:article|story|content) (?:is|was) (?:available|originally|published|brought).{0,160})$",
+    re.I,
+)
+_DATE_ONLY = re.compile(
+    r"^(?:(?:\w+day,? )?(?:\d{1,2}\.? ?\w+\.? \d{4}|\w+\.? \d{1,2},? \d{4}|\d{1,4}[./-]\d{1,2}[./-]\d{1,4})"
+    r"(?:,? (?:at |um |à )?\d{1,2}[:.h]\d{2}(?: ?[ap]\.?m\.?)?(?: \w{2,4})?)?(?: uhr)?)$",
+    re.I,
+)
+
+
+def _walk(root: Tag) -> list[str]:
+    """Flatten the tree into text pieces and break markers, without recursion."""
+    out: list[str] = []
+    stack: list = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str) and not isinstance(node, NavigableString):
+            out.append(node)  # a marker pushed for an element's end
+            continue
+        if isinstance(node, Comment):
+            continue
+        if isinstance(node, NavigableString):
+            if type(node) is NavigableString:
+                out.append(node)
+            continue
+        name = node.name
+        if name in _SKIP:
+            continue
+        if name == "br":
+            out.append(_BREAK)
+            continue
+        if name == "pre":
+            out.append(_PARA)
+            out.append(node.get_text().replace("\n", _BREAK))
+            out.append(_PARA)
+            continue
+        marker = _PARA if name in _BLOCKS else _BREAK if name in _LINES else (" " if name in ("td", "th") else None)
+        if marker:
+            out.append(marker)
+            stack.append(marker)
+        stack.extend(reversed(node.contents))
+    return out
+
+
+def _paragraphs(pieces: list[str]) -> list[str]:
+    text = "".join(p if p in (_BREAK, _PARA) else re.sub(r"\s+", " ", p) for p in pieces)
+    paras: list[str] = []
+    for block in text.split(_PARA):
+        lines: list[str] = []
+        for raw in block.split(_BREAK):
+            line = clean_line(raw)
+            if line:
+                lines.append(line)
+            elif lines:  # an empty line: two <br> in a row end a paragraph
+                paras.append("\n".join(lines))
+                lines = []
+        if lines:
+            paras.append("\n".join(lines))
+    return paras
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", " ", text.casefold()).strip()
+
+
+def render(html: str, *, headline: str | None = None, byline: str | None = None) -> str:
+    """The article text of an HTML fragment: paragraphs separated by blank lines."""
+    soup = BeautifulSoup(html, "lxml")
+    paras = _paragraphs(_walk(soup))
+    drop = {k for k in (_key(headline or ""),) if k}
+    author_keys = [_key(n) for n in (byline or "").split(", ") if n.strip()]
+    kept: list[str] = []
+    for i, para in enumerate(paras):
+        lines = [ln for ln in para.split("\n") if not _boiler_line(ln, author_keys)]
+        if not lines:
+            continue
+        para = "\n".join(lines)
+        key = _key(para)
+        if not key or key in drop:
+            continue
+        kept.append(para)
+    # trailing short boilerplate after the article text ("Tags:", lone links, one-word lines)
+    while kept and len(kept[-1]) < 25 and not kept[-1].endswith((".", "!", "?", '"', "”", "“")):
+        kept.pop()
+    return "\n\n".join(kept)
+
+
+def _boiler_line(line: str, author_keys: list[str]) -> bool:
+    if len(line) > 200:
+        return False
+    if _BOILER.match(line) or _DATE_ONLY.match(line):
+        return True
+    key = _key(line)
+    if not key or not re.search(r"\w", line):
+        return True
+    if author_keys and len(line) < 120:
+        stripped = re.sub(r"^(?:by|von|par|por|door|di)\s+", "", key)
+        if stripped in author_keys or (re.match(r"^(?:by|von|par|por)\s", key) and
+                                       any(a and a in key for a in author_keys)):
+            return True
+    return False

@@ -1,0 +1,271 @@
+"""Article metadata from a parsed page: JSON-LD, OpenGraph and meta tags, microdata, <time>.
+
+Works on an ``lxml.html`` tree; returns plain strings. The headline is chosen by
+agreement between its sources; the byline is cleaned of "By", dates and job titles.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from worker.clean.dates import date_from_url, parse_date
+from worker.clean.normalize import clean_line
+
+ARTICLE_TYPES = frozenset(
+    "article newsarticle blogposting reportagenewsarticle analysisnewsarticle opinionnewsarticle "
+    "reviewnewsarticle backgroundnewsarticle askpublicnewsarticle socialmediaposting liveblogposting "
+    "scholarlyarticle techarticle report posting".split()
+)
+_PAGE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "qapage", "medicalwebpage"})
+_DATE_META = (
+    "article:published_time", "og:article:published_time", "og:published_time", "datepublished",
+    "publishdate", "publish-date", "publish_date", "pubdate", "parsely-pub-date", "sailthru.date",
+    "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "date",
+    "article.published", "published-date", "og:pubdate", "cxenseparse:recs:publishtime",
+    "article_date_original", "originalpublicationdate", "displaydate", "date_published",
+)
+_AUTHOR_META = ("author", "article:author", "dc.creator", "dcterms.creator", "sailthru.author",
+                "parsely-author", "byl", "citation_author", "twitter:creator")
+
+
+@dataclass
+class Meta:
+    """What the page says about itself (raw strings, cleaned later)."""
+
+    tags: dict[str, str] = field(default_factory=dict)  # lower-case name/property -> content
+    ld: dict | None = None  # the page's article object from JSON-LD
+    ld_publisher: str | None = None
+    title: str | None = None
+    h1s: list[str] = field(default_factory=list)
+    lang: str | None = None
+    canonical: str | None = None
+
+
+def _ld_objects(data, out: list[dict], depth: int = 0) -> None:
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            _ld_objects(item, out, depth + 1)
+    elif isinstance(data, dict):
+        out.append(data)
+        for key in ("@graph", "mainEntity", "itemListElement"):
+            if key in data:
+                _ld_objects(data[key], out, depth + 1)
+
+
+def _types(obj: dict) -> set[str]:
+    t = obj.get("@type", "")
+    return {str(x).lower().rsplit("/", 1)[-1] for x in (t if isinstance(t, list) else [t])}
+
+
+def _name(value) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return _name(value.get("name"))
+    if isinstance(value, list) and value:
+        return _name(value[0])
+    return None
+
+
+def read_json_ld(scripts: list[str]) -> tuple[dict | None, str | None]:
+    """The article object among the page's JSON-LD blocks, and its publisher's name."""
+    objects: list[dict] = []
+    for raw in scripts:
+        raw = raw.strip().removeprefix("<!--").removesuffix("-->").strip().rstrip(";")
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        _ld_objects(data, objects)
+    article = next((o for o in objects if _types(o) & ARTICLE_TYPES), None)
+    if article is None:
+        article = next((o for o in objects if _types(o) & _PAGE_TYPES and o.get("datePublished")), None)
+    publisher = None
+    if article is not None:
+        publisher = _name(article.get("publisher"))
+    if publisher is None:
+        org = next((o for o in objects if _types(o) & {"organization", "newsmediaorganization"}), None)
+        publisher = _name(org) if org else None
+    return article, publisher
+
+
+def read_meta(root, url: str | None) -> Meta:
+    meta = Meta()
+    for el in root.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = el.get("content")
+        if key and content and content.strip() and key not in meta.tags:
+            meta.tags[key] = content.strip()
+        if (el.get("http-equiv") or "").lower() == "content-language" and content:
+            meta.tags.setdefault("content-language", content.strip())
+    scripts = [s.text or "" for s in root.iter("script") if "ld+json" in (s.get("type") or "").lower()]
+    meta.ld, meta.ld_publisher = read_json_ld(scripts)
+    title = root.find(".//title")
+    if title is not None:
+        meta.title = clean_line(title.text_content())
+    meta.h1s = [t for h in root.iter("h1") if (t := clean_line(h.text_content()))][:5]
+    meta.lang = root.get("lang") or root.get("xml:lang") or meta.tags.get("content-language")
+    for link in root.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            meta.canonical = link.get("href").strip()
+            break
+    return meta
+
+
+# ---------------------------------------------------------------- headline
+
+_SEPARATORS = re.compile(r"\s+[|–—•·»«:/\\-]\s+|\s+-{2}\s+|\s*\|\s*|\s::\s")
+
+
+def _key(text: str | None) -> str:
+    return re.sub(r"\W+", " ", (text or "").casefold()).strip()
+
+
+def choose_headline(meta: Meta, site: str | None) -> str | None:
+    """The headline the sources agree on: JSON-LD, og:title, twitter:title, <h1>, <title>."""
+    sources: list[str] = []
+    ld = meta.ld or {}
+    for value in (_name(ld.get("headline")), _name(ld.get("name")), meta.tags.get("og:title"),
+                  meta.tags.get("twitter:title"), meta.tags.get("dc.title"), meta.tags.get("title")):
+        if value and (v := clean_line(value)):
+            sources.append(v)
+    title = meta.title or ""
+    pieces = [p for p in (clean_line(x) for x in _SEPARATORS.split(title)) if p] if title else []
+    candidates = list(dict.fromkeys(meta.h1s[:3] + sources + ([title] if title else []) + pieces))
+    if not candidates:
+        return None
+    keys = [_key(c) for c in sources + meta.h1s[:3] + ([title] if title else [])]
+    site_key = _key(site)
+
+    def score(c: str) -> tuple:
+        k = _key(c)
+        if not k or k == site_key or len(k) < 3:
+            return (-1, 0, 0)
+        exact = sum(1 for other in keys if other == k)
+        inside = sum(1 for other in keys if other != k and k in other)
+        in_h1 = c in meta.h1s
+        return (exact * 2 + inside + (1 if in_h1 else 0), len(k.split()) >= 3, in_h1)
+
+    best = max(candidates, key=score)
+    if score(best)[0] <= 0:
+        best = sources[0] if sources else (pieces[0] if pieces else (meta.h1s[0] if meta.h1s else title))
+    return _strip_site(best, site) or None
+
+
+def _strip_site(text: str, site: str | None) -> str:
+    parts = _SEPARATORS.split(text)
+    if len(parts) > 1 and site:
+        sk = _key(site)
+        kept = [p for p in parts if _key(p) != sk and not (sk and _key(p) in sk and len(_key(p)) > 2)]
+        if kept and len(kept) < len(parts):
+            return clean_line(" - ".join(kept)) if len(kept) > 1 else clean_line(kept[0])
+    return text
+
+
+# ---------------------------------------------------------------- byline
+
+_BY = re.compile(r"^\s*(?:written\s+|posted\s+|reported\s+)?(?:by|von|par|por|di|door|av|af)\s*[:\s]\s*", re.I)
+_JOB = re.compile(
+    r"\s*(?:[,|–—-]|\bis\b|\bfor\b)\s*(?:a\s+|the\s+)?(?:\w+\s+){0,3}(?:correspondent|reporter|editor|writer|"
+    r"columnist|contributor|journalist|staff|redakteur\w*|autor\w*|reporter\w*|korrespondent\w*|"
+    r"rédact\w*|journaliste|chief|producer|analyst|photographer)\b.*$",
+    re.I,
+)
+_NOT_NAME = re.compile(r"https?:|www\.|@|\d{4}|\d{1,2}:\d{2}|updated|published|min read|facebook|twitter", re.I)
+
+
+def clean_byline(raw: str | list | None) -> str | None:
+    """Author names joined with ", ": no "By", dates, job titles or duplicates."""
+    if not raw:
+        return None
+    items = raw if isinstance(raw, list) else [raw]
+    names: list[str] = []
+    for item in items:
+        text = clean_line(str(item))
+        text = re.split(r"\s+(?:on|am|le|el|il)\s+\S*\d|\s*[|•·]\s*|\s+\d{1,2}[./]\d{1,2}[./]\d{2,4}", text)[0]
+        text = _BY.sub("", text)
+        text = _JOB.sub("", text)
+        for part in re.split(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", text):
+            part = part.strip(" .:-–—")
+            part = _BY.sub("", part)
+            if not part or _NOT_NAME.search(part) or len(part) > 60 or len(part.split()) > 5:
+                continue
+            if part.casefold() not in (n.casefold() for n in names):
+                names.append(part)
+    return ", ".join(names) or None
+
+
+def byline_from(meta: Meta, dom_bylines: list[str]) -> str | None:
+    ld = meta.ld or {}
+    authors = ld.get("author") or ld.get("creator")
+    if authors:
+        people = authors if isinstance(authors, list) else [authors]
+        named = [_name(a) for a in people if not (isinstance(a, dict) and "organization" in _types(a))]
+        if byline := clean_byline([n for n in named if n]):
+            return byline
+    for key in _AUTHOR_META:
+        value = meta.tags.get(key)
+        if value and not value.startswith("@") and (byline := clean_byline(value)):
+            return byline
+    for raw in dom_bylines:
+        if byline := clean_byline(raw):
+            return byline
+    return None
+
+
+# ---------------------------------------------------------------- dates, lang, url
+
+
+def published_from(meta: Meta, time_values: list[str], url: str | None) -> str | None:
+    ld = meta.ld or {}
+    for value in (ld.get("datePublished"), ld.get("dateCreated"), ld.get("uploadDate")):
+        if isinstance(value, str) and (found := parse_date(value)):
+            return found
+    for key in _DATE_META:
+        if found := parse_date(meta.tags.get(key)):
+            return found
+    for value in time_values:
+        if found := parse_date(value):
+            return found
+    return date_from_url(url)
+
+
+def language(meta: Meta) -> str | None:
+    raw = meta.lang or meta.tags.get("og:locale") or (meta.ld or {}).get("inLanguage")
+    if not isinstance(raw, str):
+        return None
+    m = re.match(r"^\s*([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|\d{3}|[A-Za-z]{4}))?\b", raw)
+    if not m:
+        return None
+    lang = m.group(1).lower()
+    return f"{lang}-{m.group(2).upper() if len(m.group(2)) == 2 else m.group(2)}" if m.group(2) else lang
+
+
+def canonical_url(meta: Meta, url: str | None) -> str | None:
+    for raw in (meta.canonical, meta.tags.get("og:url")):
+        if raw:
+            absolute = urljoin(url or "", raw.strip())
+            if absolute.startswith(("http://", "https://")):
+                return absolute
+    return url
+
+
+def description(meta: Meta) -> str | None:
+    ld = meta.ld or {}
+    for value in (ld.get("description"), meta.tags.get("og:description"), meta.tags.get("description"),
+                  meta.tags.get("twitter:description"), meta.tags.get("dc.description")):
+        if isinstance(value, str) and (text := clean_line(value)):
+            return text
+    return None
+
+
+def publication(meta: Meta) -> str | None:
+    for value in (meta.tags.get("og:site_name"), meta.ld_publisher, meta.tags.get("application-name")):
+        if isinstance(value, str) and (text := clean_line(value)):
+            return text
+    return None
