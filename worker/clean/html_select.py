@@ -88,12 +88,15 @@ class Stats:
         self.para: dict = {}
         self.commas: dict = {}
         self.paras: dict = {}
+        self.inline: dict = {}  # text outside block children
         for el in reversed(list(root.iter(etree.Element))):
             own = _text_len(el.text)
             text, link, para, commas, paras = own, 0, 0, len(_COMMAS.findall(el.text or "")), 0
+            inline = own
             for child in el:
                 tail = _text_len(child.tail) if child.tail else 0
                 text += self.text.get(child, 0) + tail
+                inline += tail + (0 if child.tag in BLOCK_TAGS else self.inline.get(child, 0))
                 link += self.link.get(child, 0)
                 para += self.para.get(child, 0)
                 paras += self.paras.get(child, 0)
@@ -105,6 +108,7 @@ class Stats:
                 para, paras = text, paras + 1
             self.text[el], self.link[el], self.para[el] = text, link, para
             self.commas[el], self.paras[el] = commas, paras
+            self.inline[el] = inline
 
     def density(self, el) -> float:
         t = self.text.get(el, 0)
@@ -118,12 +122,15 @@ def strip_junk(root) -> None:
     for el in list(root.iter(*DROP_TAGS)):
         _drop(el)
     stats = Stats(root)
-    total = stats.para.get(root, 0) or 1
+    total_text = stats.text.get(root, 0) or 1
+    by_para = stats.para.get(root, 0) > 0.25 * total_text
+    measure = stats.para if by_para else stats.text
+    total = measure.get(root, 0) or 1
     doomed = []
     for el in root.iter(etree.Element):
         if el.tag in ("html", "body"):
             continue
-        share = stats.para.get(el, 0) / total
+        share = measure.get(el, 0) / total
         if _hidden(el) and share < 0.5:
             doomed.append(el)
         elif el.tag == "form" and share < 0.5:
@@ -163,6 +170,9 @@ def _is_paragraph(el, stats: Stats) -> bool:
     return False
 
 
+_LOOSE_TEXT = frozenset({"div", "section", "article", "td", "main", "center", "font", "span"})
+
+
 def _tag_bonus(tag: str) -> float:
     if tag in ("div", "article", "section", "main"):
         return 5 + (10 if tag in ("article", "main") else 0)
@@ -180,13 +190,19 @@ def choose_container(root):
     stats = Stats(root)
     scores: dict = {}
     for el in root.iter(etree.Element):
-        if not _is_paragraph(el, stats):
+        if _is_paragraph(el, stats):
+            text, node = stats.text[el] - stats.link[el], el.getparent()
+            commas = stats.commas[el]
+        elif el.tag in _LOOSE_TEXT and stats.inline.get(el, 0) >= 50:
+            # text written straight into a block (between <br>s): a paragraph of that block
+            text, node = stats.inline[el], el
+            commas = 1 + text // 150
+        else:
             continue
-        text = stats.text[el] - stats.link[el]
         if text < 25:
             continue
-        score = 1 + stats.commas[el] + min(text // 100, 3)
-        node, level = el.getparent(), 0
+        score = 1 + commas + min(text // 100, 3)
+        level = 0
         while node is not None and level < 5:
             if node not in scores:
                 scores[node] = _tag_bonus(node.tag) + class_weight(node)
@@ -243,7 +259,7 @@ def tidy(container, stats: Stats) -> None:
             continue
         dens = stats.density(el)
         if tag == "p" or tag == "li":
-            if text and dens > 0.7 and text < 250 and tag == "p":
+            if text and dens > 0.7 and text < 250 and tag == "p" and not _is_url(el):
                 doomed.append(el)
             continue
         weight = class_weight(el)
@@ -259,6 +275,10 @@ def tidy(container, stats: Stats) -> None:
     for el in doomed:
         if el.getparent() is not None:
             _drop(el)
+
+
+def _is_url(el) -> bool:
+    return bool(re.match(r"\s*(?:https?://|www\.)", el.text_content()))
 
 
 def dom_bylines(root) -> list[str]:
