@@ -9,6 +9,7 @@ serialized and handed to BeautifulSoup, which produces the text
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
@@ -47,10 +48,19 @@ def _ld_body(ld: dict | None) -> str | None:
     return "\n\n".join(p for p in paras if p) or None
 
 
-def _body(root, headline: str | None, byline: str | None) -> str | None:
+def _is_site_root(url: str | None) -> bool:
+    if not url:
+        return False
+    path = urlsplit(url).path
+    return path in ("", "/") or bool(re.fullmatch(r"/(?:index\.\w+|home|[a-z]{2}(?:-[a-z]{2})?)/?", path, re.I))
+
+
+def _body(root, headline: str | None, byline: str | None, is_article: bool) -> str | None:
     html_select.strip_junk(root)
     container, stats = html_select.choose_container(root)
     if container is None:
+        return None
+    if not is_article and html_select.looks_like_index(container, stats):
         return None
     html_select.tidy(container, stats)
     fragment = etree.tostring(container, encoding="unicode", method="html")
@@ -67,7 +77,10 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     publication = metadata.publication(meta) or hints.publication
     headline = metadata.choose_headline(meta, publication)
     byline = metadata.byline_from(meta, bylines)
-    body = _body(root, headline, byline)
+    typed = bool(meta.ld) or meta.tags.get("og:type", "").lower() in ("article", "news", "blog", "post")
+    if not typed and _is_site_root(metadata.canonical_url(meta, url)):
+        return None  # a site's front page
+    body = _body(root, headline, byline, typed)
     ld_body = _ld_body(meta.ld)
     if ld_body and (not body or len(body) < 0.6 * len(ld_body)):
         body = ld_body

@@ -235,6 +235,22 @@ def choose_container(root):
     return top, stats
 
 
+def looks_like_index(container, stats: Stats) -> bool:
+    """A list of teasers (headings that are links, truncated blurbs) rather than one article."""
+    headings = linked = 0
+    for el in container.iter("h2", "h3", "h4", "h5"):
+        if stats.text.get(el, 0):
+            headings += 1
+            linked += stats.density(el) > 0.8
+    if linked >= 4 and linked > 0.5 * headings:
+        return True
+    blurbs = 0
+    for el in container.iter("p", "div", "span"):
+        text = (el.text_content() if stats.inline.get(el, 0) >= 60 else "").rstrip()
+        blurbs += text.endswith(("…", "...")) and len(text) > 60
+    return blurbs >= 3
+
+
 def _contains(ancestor, el) -> bool:
     node = el
     while node is not None:
