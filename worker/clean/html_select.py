@@ -24,16 +24,22 @@ BLOCK_TAGS = frozenset(
 )
 PARA_TAGS = frozenset({"p", "pre", "blockquote"})
 _NEGATIVE = re.compile(
-    r"comment|share|sharing|social|related|recommend|newsletter|subscri|signup|sign-up|promo|advert|"
-    r"(?:^|[-_ ])ads?(?:$|[-_ ])|adsense|dfp|banner|cookie|consent|gdpr|sidebar|widget|footer|masthead|"
-    r"navigation|(?:^|[-_ ])nav(?:$|[-_ ]|bar)|menu|breadcrumb|popular|most-?read|trending|(?:^|[-_ ])tags?(?:$|[-_ ])|"
-    r"taglist|author-?bio|(?:^|[-_ ])bio(?:$|[-_ ])|byline|dateline|caption|credit|toolbar|pagination|pager|"
-    r"(?:^|[-_ ])skip|modal|popup|overlay|outbrain|taboola|disqus|rating|survey|(?:^|[-_ ])poll|"
-    r"teaser-list|more-?stories|read-?more|read-?next|up-?next|follow|print-?only|hidden|visually-?hidden|"
-    r"sr-only|screen-?reader|copyright|disclaimer|login|register|paywall-?prompt|inline-?cta|(?:^|[-_ ])cta(?:$|[-_ ])|"
+    r"comment|share|sharing|social|related|recommend|newsletter|subscri|signup|sign-up|advert|"
+    r"adsense|cookie|consent|gdpr|sidebar|footer|masthead|outbrain|taboola|disqus|"
+    r"navigation|(?:^|[-_ ])nav(?:$|[-_ ]|bar)|menu|breadcrumb|popular|most-?read|trending|"
+    r"author-?bio|toolbar|pagination|pager|(?:^|[-_ ])skip|modal|popup|overlay|survey|(?:^|[-_ ])poll|"
+    r"teaser-list|more-?stories|read-?more|read-?next|up-?next|sr-only|screen-?reader|visually-?hidden|"
+    r"copyright|disclaimer|login|register|paywall-?prompt|inline-?cta|(?:^|[-_ ])cta(?:$|[-_ ])",
+    re.I,
+)
+# names that also appear on blocks holding article text: pruned only when they hold little of it
+_WEAK_NEGATIVE = re.compile(
+    r"(?:^|[-_ ])ads?(?:$|[-_ ])|dfp|banner|promo|widget|(?:^|[-_ ])tags?(?:$|[-_ ])|taglist|"
+    r"(?:^|[-_ ])bio(?:$|[-_ ])|byline|dateline|caption|credit|follow|print-?only|hidden|rating|"
     r"meta(?:$|[-_ ])|(?:^|[-_ ])info(?:box)?(?:$|[-_ ])|timestamp|author-?info|contributor",
     re.I,
 )
+_MODIFIER = re.compile(r"--[\w-]+")
 _POSITIVE = re.compile(
     r"article|(?:^|[-_ ])body|content|entry|main|post|text|story|hentry|prose|rich-?text|blog|"
     r"(?:^|[-_ ])copy(?:$|[-_ ])|paragraph|maintext|news-?detail",
@@ -49,7 +55,9 @@ _COMMAS = re.compile(r"[,，、。;；]")
 
 
 def _attrs(el) -> str:
-    return f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+    """Class and id, without BEM modifiers (``block--ads`` says what is near, not what it is)."""
+    names = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+    return _MODIFIER.sub("", names) if "--" in names else names
 
 
 def class_weight(el) -> int:
@@ -57,7 +65,7 @@ def class_weight(el) -> int:
     if not names:
         return 0
     weight = 0
-    if _NEGATIVE.search(names):
+    if _NEGATIVE.search(names) or _WEAK_NEGATIVE.search(names):
         weight -= 25
     if _POSITIVE.search(names):
         weight += 25
@@ -139,7 +147,9 @@ def strip_junk(root) -> None:
             doomed.append(el)
         elif _attrs(el) and share < 0.3 and el.tag not in ("article", "main", "p"):
             names = _attrs(el)
-            if _NEGATIVE.search(names) and not _STRONG.search(names) and el.get("itemprop") != "articleBody":
+            if _STRONG.search(names) or el.get("itemprop") == "articleBody":
+                continue
+            if _NEGATIVE.search(names) or (_WEAK_NEGATIVE.search(names) and measure.get(el, 0) < 300):
                 doomed.append(el)
         elif (el.get("role") or "") in ("navigation", "complementary", "banner", "contentinfo", "dialog"):
             if share < 0.3:
