@@ -75,7 +75,8 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     bylines = html_select.dom_bylines(root)
     times = html_select.time_values(root)
     publication = metadata.publication(meta) or hints.publication
-    headline = metadata.choose_headline(meta, publication)
+    host = urlsplit(metadata.canonical_url(meta, url) or "").hostname or ""
+    headline = metadata.choose_headline(meta, publication, host.removeprefix("www."))
     byline = metadata.byline_from(meta, bylines)
     typed = bool(meta.ld) or meta.tags.get("og:type", "").lower() in ("article", "news", "blog", "post")
     if not typed and _is_site_root(metadata.canonical_url(meta, url)):

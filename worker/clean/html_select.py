@@ -35,7 +35,7 @@ _NEGATIVE = re.compile(
 # names that also appear on blocks holding article text: pruned only when they hold little of it
 _WEAK_NEGATIVE = re.compile(
     r"(?:^|[-_ ])ads?(?:$|[-_ ])|dfp|banner|promo|widget|(?:^|[-_ ])tags?(?:$|[-_ ])|taglist|"
-    r"(?:^|[-_ ])bio(?:$|[-_ ])|byline|dateline|caption|credit|follow|print-?only|hidden|rating|"
+    r"(?:^|[-_ ])bio(?:$|[-_ ])|byline|dateline|caption|credit|follow|print-?only|rating|"
     r"meta(?:$|[-_ ])|(?:^|[-_ ])info(?:box)?(?:$|[-_ ])|timestamp|author-?info|contributor",
     re.I,
 )
@@ -309,18 +309,20 @@ def _is_url(el) -> bool:
 
 def dom_bylines(root) -> list[str]:
     """Texts of elements that name the author (rel=author, itemprop=author, byline classes)."""
-    found = []
+    found, telling = [], []
     for el in root.iter(etree.Element):
-        names = _attrs(el).lower()
+        names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
         if el.get("rel") == "author" or el.get("itemprop") == "author" or re.search(
-            r"byline|author(?!-?(?:bio|info|image|avatar|photo|pic))", names
+            r"byline|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))", names
         ):
+            if re.search(r"comment|caption|credit|related|footer|sidebar", names):
+                continue
             text = " ".join(el.text_content().split())
-            if 2 < len(text) < 120:
-                found.append(text)
-        if len(found) >= 5:
+            if 2 < len(text) < 120 and not re.match(r"(?:photo|image|picture|foto|bild)", text, re.I):
+                (telling if re.match(r"(?:by|von|par|por)\s", text, re.I) else found).append(text)
+        if len(found) + len(telling) >= 8:
             break
-    return found
+    return telling + found
 
 
 def time_values(root) -> list[str]:

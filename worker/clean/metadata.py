@@ -26,6 +26,8 @@ _DATE_META = (
     "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "date",
     "article.published", "published-date", "og:pubdate", "cxenseparse:recs:publishtime",
     "article_date_original", "originalpublicationdate", "displaydate", "date_published",
+    "dc:date", "dc:date.issued", "dcterms:issued", "citation_publication_date", "citation_date",
+    "bepress_citation_date", "citation_online_date", "prism.publicationdate",
 )
 _AUTHOR_META = ("author", "article:author", "dc.creator", "dcterms.creator", "sailthru.author",
                 "parsely-author", "byl", "citation_author", "twitter:creator")
@@ -119,52 +121,66 @@ def read_meta(root, url: str | None) -> Meta:
 
 # ---------------------------------------------------------------- headline
 
-_SEPARATORS = re.compile(r"\s+[|–—•·»«:/\\-]\s+|\s+-{2}\s+|\s*\|\s*|\s::\s")
+_SEPARATORS = re.compile(r"\s+[|–—•·»«/\\-]\s+|\s+-{2}\s+|\s*\|\s*|\s::\s")
 
 
 def _key(text: str | None) -> str:
     return re.sub(r"\W+", " ", (text or "").casefold()).strip()
 
 
-def choose_headline(meta: Meta, site: str | None) -> str | None:
-    """The headline the sources agree on: JSON-LD, og:title, twitter:title, <h1>, <title>."""
-    sources: list[str] = []
+def _one_line(text: str | None) -> str:
+    return clean_line(" ".join((text or "").split()))
+
+
+def _title_core(title: str, site: str | None, host: str | None) -> str:
+    """The <title> without the site name: the longest piece that is not the site."""
+    pieces = [p for p in (_one_line(x) for x in _SEPARATORS.split(title)) if p]
+    if len(pieces) < 2:
+        return title
+    kept = [p for p in pieces if not _is_site(p, site, host)]
+    return max(kept or pieces, key=len)
+
+
+def _is_site(text: str, site: str | None, host: str | None) -> bool:
+    k = _key(text)
+    if not k:
+        return True
+    for other in (_key(site), _key(host)):
+        if other and (k == other or (k in other and len(k) > 3) or (other in k and len(k) - len(other) < 6)):
+            return True
+    return False
+
+
+def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> str | None:
+    """The headline its sources agree on: JSON-LD, og:title, twitter:title, <h1>, <title>."""
     ld = meta.ld or {}
-    for value in (_name(ld.get("headline")), _name(ld.get("name")), meta.tags.get("og:title"),
-                  meta.tags.get("twitter:title"), meta.tags.get("dc.title"), meta.tags.get("title")):
-        if value and (v := clean_line(value)):
-            sources.append(v)
-    title = meta.title or ""
-    pieces = [p for p in (clean_line(x) for x in _SEPARATORS.split(title)) if p] if title else []
-    candidates = list(dict.fromkeys(meta.h1s[:3] + sources + ([title] if title else []) + pieces))
-    if not candidates:
+    named: list[tuple[str, str]] = []  # (source, text) in order of trust when nothing agrees
+    for source, value in (("ld", _name(ld.get("headline"))), ("og", meta.tags.get("og:title")),
+                          ("tw", meta.tags.get("twitter:title")), ("dc", meta.tags.get("dc.title")),
+                          ("ld-name", _name(ld.get("name")))):
+        if value and (v := _one_line(value)):
+            named.append((source, _title_core(v, site, host)))
+    title = _one_line(meta.title)
+    if title:
+        named.append(("title", _title_core(title, site, host)))
+    named.extend(("h1", h) for h in meta.h1s[:3])
+    named = [(src, text) for src, text in named if not _is_site(text, site, host)]
+    if not named:
         return None
-    keys = [_key(c) for c in sources + meta.h1s[:3] + ([title] if title else [])]
-    site_key = _key(site)
+    keys = [(src, _key(text)) for src, text in named]
 
-    def score(c: str) -> tuple:
-        k = _key(c)
-        if not k or k == site_key or len(k) < 3:
-            return (-1, 0, 0)
-        exact = sum(1 for other in keys if other == k)
-        inside = sum(1 for other in keys if other != k and k in other)
-        in_h1 = c in meta.h1s
-        return (exact * 2 + inside + (1 if in_h1 else 0), len(k.split()) >= 3, in_h1)
+    def support(i: int) -> int:
+        src, k = keys[i]
+        votes = set()
+        for j, (other_src, other) in enumerate(keys):
+            if j != i and other_src != src and other and (
+                    other == k or (len(k) >= 20 and (other.startswith(k) or k.startswith(other)))):
+                votes.add(other_src)
+        return len(votes)
 
-    best = max(candidates, key=score)
-    if score(best)[0] <= 0:
-        best = sources[0] if sources else (pieces[0] if pieces else (meta.h1s[0] if meta.h1s else title))
-    return _strip_site(best, site) or None
-
-
-def _strip_site(text: str, site: str | None) -> str:
-    parts = _SEPARATORS.split(text)
-    if len(parts) > 1 and site:
-        sk = _key(site)
-        kept = [p for p in parts if _key(p) != sk and not (sk and _key(p) in sk and len(_key(p)) > 2)]
-        if kept and len(kept) < len(parts):
-            return clean_line(" - ".join(kept)) if len(kept) > 1 else clean_line(kept[0])
-    return text
+    scores = [support(i) for i in range(len(named))]
+    best = max(range(len(named)), key=lambda i: (scores[i], named[i][0] == "h1" and scores[i] > 0, -i))
+    return named[best][1] or None
 
 
 # ---------------------------------------------------------------- byline
@@ -187,7 +203,8 @@ def clean_byline(raw: str | list | None) -> str | None:
     names: list[str] = []
     for item in items:
         text = clean_line(str(item))
-        text = re.split(r"\s+(?:on|am|le|el|il)\s+\S*\d|\s*[|•·]\s*|\s+\d{1,2}[./]\d{1,2}[./]\d{2,4}", text)[0]
+        text = re.split(r"\s+(?:on|am|le|el|il)\s+\S*\d|\s*[|•·]\s*|\s+\d{1,2}[./]\d{1,2}[./]\d{2,4}|"
+                        r"\s+[-–—]\s+(?=.*\d)|\s+[-–—]\s*$", text)[0]
         text = _BY.sub("", text)
         text = _JOB.sub("", text)
         for part in re.split(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", text):
