@@ -110,7 +110,7 @@ class Stats:
                 paras += self.paras.get(child, 0)
                 commas += self.commas.get(child, 0) + (len(_COMMAS.findall(child.tail)) if child.tail else 0)
             tag = el.tag
-            if tag == "a":
+            if tag == "a" and el.get("href") is not None:
                 link = text
             if tag in PARA_TAGS and text >= 20:
                 para, paras = text, paras + 1
@@ -123,6 +123,9 @@ class Stats:
         return self.link.get(el, 0) / t if t else 0.0
 
 
+_KEEP_NAMED = frozenset({"article", "main", "p", "h2", "h3", "h4", "h5", "h6"})
+
+
 def strip_junk(root) -> None:
     """Remove script-like elements, hidden blocks and boilerplate containers that are not the article."""
     for el in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
@@ -131,25 +134,25 @@ def strip_junk(root) -> None:
         _drop(el)
     stats = Stats(root)
     total_text = stats.text.get(root, 0) or 1
-    by_para = stats.para.get(root, 0) > 0.25 * total_text
-    measure = stats.para if by_para else stats.text
-    total = measure.get(root, 0) or 1
+    total_para = stats.para.get(root, 0) or 1
     doomed = []
     for el in root.iter(etree.Element):
         if el.tag in ("html", "body"):
             continue
-        share = measure.get(el, 0) / total
+        # the share of the page's text this element holds, counting paragraph text and all text
+        share = max(stats.para.get(el, 0) / total_para, stats.text.get(el, 0) / total_text)
+        measure_small = stats.para.get(el, 0) < 300 and stats.inline.get(el, 0) < 300
         if _hidden(el) and share < 0.5:
             doomed.append(el)
         elif el.tag == "form" and share < 0.5:
             doomed.append(el)
         elif el.tag in BOILER_TAGS and share < 0.3:
             doomed.append(el)
-        elif _attrs(el) and share < 0.3 and el.tag not in ("article", "main", "p"):
+        elif _attrs(el) and share < 0.3 and el.tag not in _KEEP_NAMED:
             names = _attrs(el)
             if _STRONG.search(names) or el.get("itemprop") == "articleBody":
                 continue
-            if _NEGATIVE.search(names) or (_WEAK_NEGATIVE.search(names) and measure.get(el, 0) < 300):
+            if _NEGATIVE.search(names) or (_WEAK_NEGATIVE.search(names) and measure_small):
                 doomed.append(el)
         elif (el.get("role") or "") in ("navigation", "complementary", "banner", "contentinfo", "dialog"):
             if share < 0.3:
@@ -220,11 +223,15 @@ def choose_container(root):
             node, level = node.getparent(), level + 1
     if not scores:
         return None, stats
-    ranked = sorted(scores, key=lambda e: scores[e] * (1 - stats.density(e)), reverse=True)
+    final = {e: v * (1 - stats.density(e)) for e, v in scores.items()}
+    for e in sorted(final, key=final.get, reverse=True)[:10]:
+        if _inside_boilerplate(e):
+            final[e] *= 0.3
+    ranked = sorted(final, key=final.get, reverse=True)
     top = ranked[0]
-    top_score = scores[top] * (1 - stats.density(top))
+    top_score = final[top]
     # several strong candidates under one ancestor: the article is that ancestor
-    near = [e for e in ranked[1:6] if scores[e] * (1 - stats.density(e)) >= 0.75 * top_score]
+    near = [e for e in ranked[1:6] if final[e] >= 0.75 * top_score]
     if len(near) >= 2:
         node = top.getparent()
         while node is not None and node.tag not in ("body", "html"):
@@ -259,6 +266,17 @@ def looks_like_index(container, stats: Stats) -> bool:
         text = (el.text_content() if stats.inline.get(el, 0) >= 60 else "").rstrip()
         blurbs += text.endswith(("…", "...")) and len(text) > 60
     return blurbs >= 3
+
+
+def _inside_boilerplate(el) -> bool:
+    """Whether the element sits in a sidebar, comment section, footer or the like."""
+    node = el
+    while node is not None and node.tag not in ("body", "html"):
+        if node.tag in ("aside", "footer", "nav") or (_attrs(node) and _NEGATIVE.search(_attrs(node))
+                                                      and not _STRONG.search(_attrs(node))):
+            return True
+        node = node.getparent()
+    return False
 
 
 def _contains(ancestor, el) -> bool:

@@ -30,7 +30,6 @@ _BOILER = re.compile(
     r"(?:read|see|click) (?:more|also|here)\b.{0,80}|related(?: articles| stories| content| coverage)?:?.{0,80}|"
     r"(?:sign up|subscribe|follow us|like us)\b.{0,120}|(?:follow|join) (?:us|the conversation)\b.{0,80}|"
     r"(?:image|photo|picture|foto|bild)(?: credit)?s?:.{0,120}|(?:getty images|reuters|ap photo|afp)(?:/.{0,60})?|"
-    r"(?:\w+ )?(?:reporting|editing|additional reporting) by .{0,120}|"
     r"(?:updated|published|posted|last (?:updated|modified)|stand|aktualisiert|veröffentlicht|mis à jour)"
     r"(?: on| at| am| le)?:? .{0,60}|"
     r"(?:copyright|©|\(c\)) .{0,160}|all rights reserved.{0,60}|"
@@ -38,8 +37,7 @@ _BOILER = re.compile(
     r"(?:\s*[|/·•]?\s*(?:email|e-mail|print|tweet|facebook|twitter|whatsapp|linkedin|pinterest|reddit|"
     r"comments?|share))*|"
     r"(?:\d+ )?(?:min(?:ute)?s? read|comments?)|"
-    r"(?:skip|jump) to .{0,40}|loading\W*|"
-    r"this (?:article|story|content) (?:is|was) (?:available|originally|published|brought).{0,160})$",
+    r"(?:skip|jump) to .{0,40}|loading\W*)$",
     re.I,
 )
 _DATE_ONLY = re.compile(
@@ -120,9 +118,6 @@ def render(html: str, *, headline: str | None = None, byline: str | None = None)
         if not key or key in drop:
             continue
         kept.append(para)
-    # trailing short boilerplate after the article text ("Tags:", lone links, one-word lines)
-    while kept and len(kept[-1]) < 25 and not kept[-1].endswith((".", "!", "?", '"', "”", "“")):
-        kept.pop()
     return "\n\n".join(kept)
 
 
