@@ -57,13 +57,14 @@ def _is_site_root(url: str | None) -> bool:
 
 def _body(root, headline: str | None, byline: str | None, is_article: bool) -> str | None:
     html_select.strip_junk(root)
-    container, stats = html_select.choose_container(root)
-    if container is None:
+    parts, stats = html_select.choose_container(root)
+    if not parts:
         return None
-    if not is_article and html_select.looks_like_index(container, stats):
+    if not is_article and any(html_select.looks_like_index(p, stats) for p in parts):
         return None
-    html_select.tidy(container, stats)
-    fragment = etree.tostring(container, encoding="unicode", method="html")
+    for part in parts:
+        html_select.tidy(part, stats)
+    fragment = "".join(etree.tostring(p, encoding="unicode", method="html", with_tail=False) for p in parts)
     return html_text.render(fragment, headline=headline, byline=byline) or None
 
 

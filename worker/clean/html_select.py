@@ -29,7 +29,7 @@ _NEGATIVE = re.compile(
     r"navigation|(?:^|[-_ ])nav(?:$|[-_ ]|bar)|menu|breadcrumb|popular|most-?read|trending|"
     r"author-?bio|toolbar|pagination|pager|(?:^|[-_ ])skip|modal|popup|overlay|survey|(?:^|[-_ ])poll|"
     r"teaser-list|more-?stories|read-?more|read-?next|up-?next|sr-only|screen-?reader|visually-?hidden|"
-    r"copyright|disclaimer|login|register|paywall-?prompt|inline-?cta|(?:^|[-_ ])cta(?:$|[-_ ])",
+    r"copyright|disclaimer|login|regist|paywall-?prompt|inline-?cta|(?:^|[-_ ])cta(?:$|[-_ ])",
     re.I,
 )
 # names that also appear on blocks holding article text: pruned only when they hold little of it
@@ -199,7 +199,8 @@ def _tag_bonus(tag: str) -> float:
 
 
 def choose_container(root):
-    """The element that holds the article text, or None when no part of the page reads like one."""
+    """The elements that hold the article text (the winner and its article-like siblings),
+    or an empty list when no part of the page reads like an article."""
     stats = Stats(root)
     scores: dict = {}
     for el in root.iter(etree.Element):
@@ -222,7 +223,7 @@ def choose_container(root):
             scores[node] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
             node, level = node.getparent(), level + 1
     if not scores:
-        return None, stats
+        return [], stats
     final = {e: v * (1 - stats.density(e)) for e, v in scores.items()}
     for e in sorted(final, key=final.get, reverse=True)[:10]:
         if _inside_boilerplate(e):
@@ -248,8 +249,46 @@ def choose_container(root):
         else:
             break
     if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
-        return None, stats
-    return top, stats
+        return [], stats
+    return _with_siblings(top, final, stats), stats
+
+
+_LEAD = re.compile(r"lead|intro|teaser|summary|standfirst|vorspann|(?:^|[-_ ])dek(?:$|[-_ ])|excerpt|abstract|"
+                   r"chapo|chapeau|entradilla|sapo", re.I)
+_SENTENCE_END = (".", "!", "?", ":", '"', "”", "“", "»", "«", "。", "！", "？")
+
+
+def _with_siblings(top, final: dict, stats: Stats) -> list:
+    """The winner plus the siblings that read like more of the same article (a lead, a split body)."""
+    parent = top.getparent()
+    if parent is None or parent.tag == "html":
+        return [top]
+    top_score = final.get(top, 0)
+    threshold = max(10.0, top_score * 0.2)
+    top_class = top.get("class")
+    parts = []
+    for sib in parent:
+        if not isinstance(sib.tag, str):
+            continue
+        if sib is top:
+            parts.append(sib)
+            continue
+        bonus = top_score * 0.2 if top_class and sib.get("class") == top_class else 0
+        if final.get(sib, 0) + bonus >= threshold and not _inside_boilerplate(sib) and \
+                stats.para.get(sib, 0) + stats.inline.get(sib, 0) >= min(200, 0.3 * stats.para.get(top, 0)):
+            parts.append(sib)
+            continue
+        if any(c.tag in BLOCK_TAGS for c in sib) or class_weight(sib) < 0:
+            continue
+        text, dens = stats.text.get(sib, 0), stats.density(sib)
+        if sib.tag == "p":
+            if (text > 80 and dens < 0.25) or (0 < text <= 80 and dens == 0 and
+                                                sib.text_content().rstrip().endswith(_SENTENCE_END)):
+                parts.append(sib)
+        elif sib.tag in ("div", "section") and top not in parts and text > 80 and dens < 0.25 \
+                and _LEAD.search(_attrs(sib)):
+            parts.append(sib)  # the lead paragraph, set apart before the body
+    return parts
 
 
 def looks_like_index(container, stats: Stats) -> bool:
