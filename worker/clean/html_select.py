@@ -141,7 +141,7 @@ def strip_junk(root) -> None:
             continue
         # the share of the page's text this element holds, counting paragraph text and all text
         share = max(stats.para.get(el, 0) / total_para, stats.text.get(el, 0) / total_text)
-        measure_small = stats.para.get(el, 0) < 300 and stats.inline.get(el, 0) < 300
+        measure_small = stats.para.get(el, 0) < 300 and stats.text.get(el, 0) - stats.link.get(el, 0) < 300
         if _hidden(el) and share < 0.5:
             doomed.append(el)
         elif el.tag == "form" and share < 0.5:
@@ -240,14 +240,16 @@ def choose_container(root):
                 top = node
                 break
             node = node.getparent()
-    # climb while the parent holds much more paragraph text of a similar kind
-    parent = top.getparent()
-    while parent is not None and parent.tag not in ("body", "html"):
-        if stats.para.get(parent, 0) > 1.25 * stats.para.get(top, 0) + 80 and stats.density(parent) < 0.3 \
-                and stats.para.get(parent, 0) > 0.5 * stats.text.get(parent, 1):
-            top, parent = parent, parent.getparent()
-        else:
+    # climb to an ancestor that holds much more paragraph text of the same kind (a body split in parts)
+    node, level, base = top.getparent(), 0, stats.para.get(top, 0)
+    while node is not None and node.tag not in ("body", "html") and level < 6:
+        para = stats.para.get(node, 0)
+        if para > 0.5 * stats.text.get(node, 1) and stats.density(node) < 0.3 and not _inside_boilerplate(node):
+            if para > 1.25 * base + 80:
+                top, base = node, para
+        elif para > base:
             break
+        node, level = node.getparent(), level + 1
     if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
         return [], stats
     return _with_siblings(top, final, stats), stats
@@ -278,10 +280,10 @@ def _with_siblings(top, final: dict, stats: Stats) -> list:
                 stats.para.get(sib, 0) + stats.inline.get(sib, 0) >= min(200, 0.3 * stats.para.get(top, 0)):
             parts.append(sib)
             continue
-        if any(c.tag in BLOCK_TAGS for c in sib) or class_weight(sib) < 0:
+        if class_weight(sib) < 0:
             continue
         text, dens = stats.text.get(sib, 0), stats.density(sib)
-        if sib.tag == "p":
+        if sib.tag == "p" and not any(c.tag in BLOCK_TAGS for c in sib):
             if (text > 80 and dens < 0.25) or (0 < text <= 80 and dens == 0 and
                                                 sib.text_content().rstrip().endswith(_SENTENCE_END)):
                 parts.append(sib)
