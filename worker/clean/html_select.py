@@ -36,7 +36,8 @@ _NEGATIVE = re.compile(
 _WEAK_NEGATIVE = re.compile(
     r"(?:^|[-_ ])ads?(?:$|[-_ ])|dfp|banner|promo|widget|(?:^|[-_ ])tags?(?:$|[-_ ])|taglist|"
     r"(?:^|[-_ ])bio(?:$|[-_ ])|byline|dateline|caption|credit|follow|print-?only|rating|"
-    r"meta(?:$|[-_ ])|(?:^|[-_ ])info(?:box)?(?:$|[-_ ])|timestamp|author-?info|contributor",
+    r"meta(?:$|[-_ ])|(?:^|[-_ ])info(?:box)?(?:$|[-_ ])|timestamp|author-?info|contributor|explore|"
+    r"(?:^|[-_ ])(?:img|image|photo|picture)(?:$|[-_ ])",
     re.I,
 )
 _MODIFIER = re.compile(r"--[\w-]+")
@@ -123,6 +124,7 @@ class Stats:
         return self.link.get(el, 0) / t if t else 0.0
 
 
+_LAYOUT = re.compile(r"layout|wrap|container|page|(?:^|[-_ ])(?:has|with|show|no)[-_]|single|template", re.I)
 _KEEP_NAMED = frozenset({"article", "main", "p", "h2", "h3", "h4", "h5", "h6"})
 
 
@@ -154,6 +156,9 @@ def strip_junk(root) -> None:
                 continue
             if _NEGATIVE.search(names) or (_WEAK_NEGATIVE.search(names) and measure_small):
                 doomed.append(el)
+        elif _attrs(el) and share < 0.5 and el.tag not in _KEEP_NAMED and _NEGATIVE.search(_attrs(el)) \
+                and not _STRONG.search(_attrs(el)) and not _LAYOUT.search(_attrs(el)):
+            doomed.append(el)  # a sidebar or comment section that outweighs a short article
         elif (el.get("role") or "") in ("navigation", "complementary", "banner", "contentinfo", "dialog"):
             if share < 0.3:
                 doomed.append(el)
@@ -244,6 +249,8 @@ def choose_container(root):
     node, level, base = top.getparent(), 0, stats.para.get(top, 0)
     while node is not None and node.tag not in ("body", "html") and level < 6:
         para = stats.para.get(node, 0)
+        if para > 1.25 * base + 80:
+            para -= _boilerplate_para(node, stats)
         if para > 0.5 * stats.text.get(node, 1) and stats.density(node) < 0.3 and not _inside_boilerplate(node):
             if para > 1.25 * base + 80:
                 top, base = node, para
@@ -307,6 +314,21 @@ def looks_like_index(container, stats: Stats) -> bool:
         text = (el.text_content() if stats.inline.get(el, 0) >= 60 else "").rstrip()
         blurbs += text.endswith(("…", "...")) and len(text) > 60
     return blurbs >= 3
+
+
+def _boilerplate_para(node, stats: Stats) -> int:
+    """Paragraph text inside boilerplate-named blocks under ``node`` (nested ones counted once)."""
+    total, skip_until = 0, None
+    for el in node.iter(etree.Element):
+        if skip_until is not None:
+            if _contains(skip_until, el):
+                continue
+            skip_until = None
+        if el is not node and (el.tag in ("aside", "nav", "footer") or (
+                _attrs(el) and _NEGATIVE.search(_attrs(el)) and not _STRONG.search(_attrs(el)))):
+            total += stats.para.get(el, 0)
+            skip_until = el
+    return total
 
 
 def _inside_boilerplate(el) -> bool:
