@@ -21,6 +21,14 @@ from worker.models import Article, Hints
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+_TOO_DEEP = etree.XPath("boolean(" + "/*" * 200 + ")")
+_BLOCK_TAG = re.compile(
+    r"</?(?:div|section|article|main|blockquote|ul|ol|li|dl|dd|dt|table|tbody|tr|td|th|center|form|fieldset)\b[^>]*>",
+    re.I,
+)
+_OTHER_TAG = re.compile(
+    r"</?(?!(?:p|br|h[1-6]|title|meta|link|script|style|head|body|html|a|time|pre)\b)[a-z][\w:-]*\b[^>]*>", re.I
+)
 _MIN_BODY = 150  # characters: less than this is not an article
 _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[\.\.\.\]|read more)\s*$", re.I)
 
@@ -31,6 +39,10 @@ def _parse(text: str):
         return None
     try:
         root = lxml.html.document_fromstring(text, parser=_PARSER)
+        if _TOO_DEEP(root):
+            # the parser stops descending at 256 levels and drops what lies deeper: flatten, parse again
+            flat = _BLOCK_TAG.sub("<p>", text)
+            root = lxml.html.document_fromstring(_OTHER_TAG.sub("", flat), parser=_PARSER)
     except (etree.ParserError, ValueError, TypeError):
         return None
     return root
