@@ -20,6 +20,7 @@ from worker.errors import ParseError
 from worker.models import Article, Hints
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
 _TOO_DEEP = etree.XPath("boolean(" + "/*" * 200 + ")")
 _BLOCK_TAG = re.compile(
@@ -34,7 +35,7 @@ _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[\.\.\.\]|read more)\s*$", re.I)
 
 
 def _parse(text: str):
-    text = _XML_DECL.sub("", text, count=1).replace("\x00", "")
+    text = _NOT_XML.sub("", _XML_DECL.sub("", text, count=1))
     if not text.strip():
         return None
     try:

@@ -212,6 +212,8 @@ def choose_container(root):
         if _is_paragraph(el, stats):
             text, node = stats.text[el] - stats.link[el], el.getparent()
             commas = stats.commas[el]
+            if el.tag not in PARA_TAGS and text >= 200 and sum(1 for _ in el.iter("br")) >= 2:
+                node = el  # several paragraphs split by <br>: a candidate in its own right
         elif el.tag in _LOOSE_TEXT and stats.inline.get(el, 0) >= 50:
             # text written straight into a block (between <br>s): a paragraph of that block
             text, node = stats.inline[el], el

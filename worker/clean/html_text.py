@@ -23,6 +23,8 @@ _SKIP = frozenset({"script", "style", "noscript", "svg", "iframe", "form", "temp
                    "textarea", "figcaption", "head", "title"})
 _BREAK = "\x00"  # a line break inside a paragraph
 _PARA = "\x01"  # a paragraph break
+_LINE = "\x02"  # the edge of a list item or table row: one line break however many meet
+_LINE_RUN = re.compile(f"[\\s{_LINE}{_BREAK}]*{_LINE}[\\s{_LINE}{_BREAK}]*")
 
 _BOILER = re.compile(
     r"^(?:advertisement|anzeige|publicité|publicidad|werbung|sponsored|"
@@ -79,7 +81,7 @@ def _walk(root: Tag) -> list[str]:
             out.append(node.get_text().replace("\n", _BREAK))
             out.append(_PARA)
             continue
-        marker = _PARA if name in _BLOCKS else _BREAK if name in _LINES else (" " if name in ("td", "th") else None)
+        marker = _PARA if name in _BLOCKS else _LINE if name in _LINES else (" " if name in ("td", "th") else None)
         if marker:
             out.append(marker)
             stack.append(marker)
@@ -88,7 +90,8 @@ def _walk(root: Tag) -> list[str]:
 
 
 def _paragraphs(pieces: list[str]) -> list[str]:
-    text = "".join(p if p in (_BREAK, _PARA) else re.sub(r"\s+", " ", p) for p in pieces)
+    text = "".join(p if p in (_BREAK, _PARA, _LINE) else re.sub(r"\s+", " ", p) for p in pieces)
+    text = _LINE_RUN.sub(_BREAK, text)
     paras: list[str] = []
     for block in text.split(_PARA):
         lines: list[str] = []
