@@ -11,6 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import scoring  # noqa: E402
+
 from worker.clean.dates import date_from_url, parse_date
 from worker.clean.html import clean_html
 from worker.clean.metadata import clean_byline
@@ -204,3 +207,20 @@ def test_date_from_url():
 )
 def test_clean_byline(raw, byline):
     assert clean_byline(raw) == byline
+
+
+# ---------------------------------------------------------------- the benchmark scorer
+
+
+def test_scorer_basics():
+    text = "one two three four five six seven eight"
+    assert scoring.shingle_counts(text, text) == (1.0, 0.0, 0.0)
+    assert scoring.prf([scoring.shingle_counts(text, text)]) == (1.0, 1.0, 1.0)
+    tp, fp, fn = scoring.shingle_counts(text, text + " nine ten")
+    assert fn == 0 and fp > 0
+    assert scoring.start_recall("one two three four five", text) == 1.0
+    assert scoring.snippet_hits("a  b\nc", ["a b c"], ["zzz"]) == (1, 1)
+    assert scoring.headline_ok("Title of the story", "Title of the Story")
+    assert scoring.headline_ok("Title of the story - Site", "Title of the story")
+    assert scoring.byline_ok("Anna und Ben", "Ben, Anna")
+    assert scoring.date_ok("2020-01-02", "2020-01-02T10:00:00+00:00")
