@@ -91,7 +91,7 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     publication = metadata.publication(meta) or hints.publication
     host = urlsplit(metadata.canonical_url(meta, url) or "").hostname or ""
     headline = metadata.choose_headline(meta, publication, host.removeprefix("www."))
-    byline = metadata.byline_from(meta, bylines)
+    byline = metadata.byline_from(meta, bylines, publication, host.removeprefix("www."))
     typed = bool(meta.ld) or meta.tags.get("og:type", "").lower() in ("article", "news", "blog", "post")
     if not typed and _is_site_root(metadata.canonical_url(meta, url)):
         return None  # a site's front page

@@ -121,6 +121,7 @@ def read_meta(root, url: str | None) -> Meta:
 
 # ---------------------------------------------------------------- headline
 
+_WEAK_SEPARATORS = re.compile(r"\s*[：｜]\s*|\s+:\s+")
 _SEPARATORS = re.compile(r"\s+[|–—•·»«/\\-]\s+|\s+-{2}\s+|\s*\|\s*|\s::\s")
 
 
@@ -135,10 +136,17 @@ def _one_line(text: str | None) -> str:
 def _title_core(title: str, site: str | None, host: str | None) -> str:
     """The <title> without the site name: the longest piece that is not the site."""
     pieces = [p for p in (_one_line(x) for x in _SEPARATORS.split(title)) if p]
-    if len(pieces) < 2:
-        return title
-    kept = [p for p in pieces if not _is_site(p, site, host)]
-    return max(kept or pieces, key=len)
+    if len(pieces) >= 2:
+        kept = [p for p in pieces if not _is_site(p, site, host)]
+        return max(kept or pieces, key=len)
+    # weaker separators (a full-width colon or bar, a spaced colon) only ever set off the site name itself
+    pieces = [p for p in (_one_line(x) for x in _WEAK_SEPARATORS.split(title)) if p]
+    if len(pieces) >= 2:
+        if _is_site(pieces[-1], site, host):
+            return _one_line(title[: title.rfind(pieces[-1])].rstrip(" ：｜:|"))
+        if _is_site(pieces[0], site, host):
+            return _one_line(title[title.find(pieces[0]) + len(pieces[0]):].lstrip(" ：｜:|"))
+    return title
 
 
 def _is_site(text: str, site: str | None, host: str | None) -> bool:
@@ -217,7 +225,17 @@ def clean_byline(raw: str | list | None) -> str | None:
     return ", ".join(names) or None
 
 
-def byline_from(meta: Meta, dom_bylines: list[str]) -> str | None:
+def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, host: str | None = None) -> str | None:
+    """Authors from JSON-LD, then author meta tags, then the page's byline elements; never the site itself."""
+    byline = _byline_from(meta, dom_bylines)
+    if byline and ", " in byline:  # "Jane Doe, CNN": the outlet after the authors
+        outlet = {_key(site), *(_key(label) for label in (host or "").split(".")[:-1])} - {""}
+        names = [n for n in byline.split(", ") if _key(n) not in outlet]
+        byline = ", ".join(names) or byline
+    return byline
+
+
+def _byline_from(meta: Meta, dom_bylines: list[str]) -> str | None:
     ld = meta.ld or {}
     authors = ld.get("author") or ld.get("creator")
     if authors:
