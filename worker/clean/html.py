@@ -1,6 +1,6 @@
 """HTML article pages: metadata and main text, as one normalized ``Article``.
 
-The whole page is parsed once with ``lxml.html``; metadata and the choice of the
+The whole page is parsed once with lxml; metadata and the choice of the
 article container happen on that tree. Only the chosen, pruned container is
 serialized and handed to BeautifulSoup, which produces the text
 (see ``html_select`` and ``html_text``).
@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import lxml.html
 from lxml import etree
 
 from worker.clean import html_select, html_text, metadata
@@ -21,7 +20,7 @@ from worker.models import Article, Hints
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
-_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
 _TOO_DEEP = etree.XPath("boolean(" + "/*" * 200 + ")")
 _BLOCK_TAG = re.compile(
     r"</?(?:div|section|article|main|blockquote|ul|ol|li|dl|dd|dt|table|tbody|tr|td|th|center|form|fieldset)\b[^>]*>",
@@ -39,14 +38,14 @@ def _parse(text: str):
     if not text.strip():
         return None
     try:
-        root = lxml.html.document_fromstring(text, parser=_PARSER)
+        root = etree.fromstring(text, parser=_PARSER)
         if _TOO_DEEP(root):
             # the parser stops descending at 256 levels and drops what lies deeper: flatten, parse again
             flat = _BLOCK_TAG.sub("<p>", text)
-            root = lxml.html.document_fromstring(_OTHER_TAG.sub("", flat), parser=_PARSER)
+            root = etree.fromstring(_OTHER_TAG.sub("", flat), parser=_PARSER)
     except (etree.ParserError, ValueError, TypeError):
         return None
-    return root
+    return root if root is not None and isinstance(root.tag, str) else None
 
 
 def _ld_body(ld: dict | None) -> str | None:
@@ -69,8 +68,8 @@ def _is_site_root(url: str | None) -> bool:
 
 
 def _body(root, headline: str | None, byline: str | None, is_article: bool) -> str | None:
-    html_select.strip_junk(root)
-    parts, stats = html_select.choose_container(root)
+    stats = html_select.strip_junk(root)
+    parts, stats = html_select.choose_container(root, stats)
     if not parts:
         return None
     if not is_article and any(html_select.looks_like_index(p, stats) for p in parts):

@@ -1,4 +1,4 @@
-"""Choosing the article container on an ``lxml.html`` tree, and pruning what is not article.
+"""Choosing the article container on an lxml tree, and pruning what is not article.
 
 Stages: ``strip_junk`` (script, style, forms, hidden and boilerplate-named blocks),
 ``choose_container`` (paragraphs score their ancestors, link-heavy candidates lose,
@@ -10,6 +10,7 @@ walks the tree iteratively, so deeply nested pages cannot exhaust the stack.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lxml import etree
 
@@ -23,36 +24,46 @@ BLOCK_TAGS = frozenset(
     "header hr li main nav ol p pre section table tbody thead tfoot tr td th ul body".split()
 )
 PARA_TAGS = frozenset({"p", "pre", "blockquote"})
-_NEGATIVE = re.compile(
-    r"comment|share|sharing|social|related|recommend|newsletter|subscri|signup|sign-up|advert|"
-    r"adsense|cookie|consent|gdpr|sidebar|footer|masthead|outbrain|taboola|disqus|"
-    r"navigation|(?:^|[-_ ])nav(?:$|[-_ ]|bar)|menu|breadcrumb|popular|most-?read|trending|"
-    r"author-?bio|toolbar|pagination|pager|(?:^|[-_ ])skip|modal|popup|overlay|survey|(?:^|[-_ ])poll|"
-    r"teaser-list|more-?stories|read-?more|read-?next|up-?next|sr-only|screen-?reader|visually-?hidden|"
-    r"copyright|disclaimer|login|regist|paywall-?prompt|inline-?cta|(?:^|[-_ ])cta(?:$|[-_ ])",
-    re.I,
+# What class and id names say about a block. Substrings match anywhere in the lower-cased names;
+# tokens match whole words between spaces, "-" and "_".
+_NEGATIVE = (
+    "comment", "share", "sharing", "social", "related", "recommend", "newsletter", "subscri", "signup", "sign-up",
+    "advert", "adsense", "cookie", "consent", "gdpr", "sidebar", "footer", "masthead", "outbrain", "taboola",
+    "disqus", "navigation", "menu", "breadcrumb", "popular", "mostread", "most-read", "trending", "authorbio",
+    "author-bio", "toolbar", "pagination", "pager", "modal", "popup", "overlay", "survey", "teaser-list",
+    "morestories", "more-stories", "readmore", "read-more", "readnext", "read-next", "upnext", "up-next", "sr-only",
+    "screenreader", "screen-reader", "visuallyhidden", "visually-hidden", "copyright", "disclaimer", "login",
+    "regist", "paywallprompt", "paywall-prompt", "inlinecta", "inline-cta", "navbar",
 )
+_NEGATIVE_TOKENS = frozenset({"nav", "cta", "skip", "skiplink", "skiplinks", "poll", "polls"})
 # names that also appear on blocks holding article text: pruned only when they hold little of it
-_WEAK_NEGATIVE = re.compile(
-    r"(?:^|[-_ ])ads?(?:$|[-_ ])|dfp|banner|promo|widget|(?:^|[-_ ])tags?(?:$|[-_ ])|taglist|"
-    r"(?:^|[-_ ])bio(?:$|[-_ ])|byline|dateline|caption|credit|follow|print-?only|rating|"
-    r"meta(?:$|[-_ ])|(?:^|[-_ ])info(?:box)?(?:$|[-_ ])|timestamp|author-?info|contributor|explore|"
-    r"(?:^|[-_ ])(?:img|image|photo|picture)(?:$|[-_ ])",
-    re.I,
+_WEAK_NEGATIVE = (
+    "dfp", "banner", "promo", "widget", "taglist", "byline", "dateline", "caption", "credit", "follow",
+    "printonly", "print-only", "rating", "timestamp", "authorinfo", "author-info", "contributor", "explore",
 )
+_WEAK_TOKENS = frozenset({"ad", "ads", "tag", "tags", "bio", "info", "infobox", "meta", "img", "image", "photo",
+                          "picture", "postmeta", "entrymeta"})
+_POSITIVE = ("article", "content", "entry", "main", "post", "text", "story", "hentry", "prose", "blog", "paragraph",
+             "news-detail", "newsdetail")
+_POSITIVE_TOKENS = frozenset({"body", "copy", "bodytext", "richtext"})
+_STRONG = (
+    "articlebody", "article-body", "article_body", "storybody", "story-body", "entry-content", "entrycontent",
+    "post-content", "postcontent", "article-content", "articlecontent", "article-text", "articletext",
+    "story-content", "storycontent", "content-body", "contentbody", "post-body", "postbody", "body-text",
+    "bodytext", "article__body", "article-main", "articlemain", "main-text", "maintext", "td-post-content",
+    "single-content", "itemfulltext", "news-text", "newstext",
+)
+_LAYOUT = ("layout", "wrap", "container", "page", "single", "template")
+_LAYOUT_TOKENS = frozenset({"has", "with", "show", "no"})
+_TOKEN_SPLIT = re.compile(r"[\s_-]+")
+NEG, WEAK, POS, STRONG, LAYOUT = 1, 2, 4, 8, 16
 _MODIFIER = re.compile(r"--[\w-]+")
-_POSITIVE = re.compile(
-    r"article|(?:^|[-_ ])body|content|entry|main|post|text|story|hentry|prose|rich-?text|blog|"
-    r"(?:^|[-_ ])copy(?:$|[-_ ])|paragraph|maintext|news-?detail",
-    re.I,
-)
-_STRONG = re.compile(
-    r"article-?body|articlebody|story-?body|entry-?content|post-?content|article-?content|article-?text|"
-    r"story-?content|content-?body|post-?body|body-?text|article__body|article-?main|main-?text|"
-    r"td-post-content|single-?content|itemfulltext|news-?text",
-    re.I,
-)
 _COMMAS = re.compile(r"[,，、。;；]")
+
+
+def text_of(el) -> str:
+    """All text inside an element."""
+    return "".join(el.itertext())
 
 
 def _attrs(el) -> str:
@@ -61,16 +72,42 @@ def _attrs(el) -> str:
     return _MODIFIER.sub("", names) if "--" in names else names
 
 
-def class_weight(el) -> int:
-    names = _attrs(el)
+
+
+@lru_cache(maxsize=16384)
+def name_kinds(names: str) -> int:
+    """What a class/id string says about its element, as NEG | WEAK | POS | STRONG | LAYOUT bits."""
     if not names:
         return 0
+    low = names.lower()
+    tokens = set(_TOKEN_SPLIT.split(low))
+    kinds = 0
+    if any(k in low for k in _STRONG):
+        kinds |= STRONG | POS
+    elif any(k in low for k in _POSITIVE) or tokens & _POSITIVE_TOKENS:
+        kinds |= POS
+    if any(k in low for k in _NEGATIVE) or tokens & _NEGATIVE_TOKENS:
+        kinds |= NEG
+    elif any(k in low for k in _WEAK_NEGATIVE) or tokens & _WEAK_TOKENS:
+        kinds |= WEAK
+    if any(k in low for k in _LAYOUT) or tokens & _LAYOUT_TOKENS:
+        kinds |= LAYOUT
+    return kinds
+
+
+def _boilerplate_named(el) -> bool:
+    kinds = name_kinds(_attrs(el))
+    return bool(kinds & NEG) and not kinds & STRONG
+
+
+def class_weight(el) -> int:
+    kinds = name_kinds(_attrs(el))
     weight = 0
-    if _NEGATIVE.search(names) or _WEAK_NEGATIVE.search(names):
+    if kinds & (NEG | WEAK):
         weight -= 25
-    if _POSITIVE.search(names):
+    if kinds & POS:
         weight += 25
-    if _STRONG.search(names):
+    if kinds & STRONG:
         weight += 25
     if el.get("itemprop") == "articleBody":
         weight += 50
@@ -85,7 +122,11 @@ def _hidden(el) -> bool:
 
 
 def _text_len(s: str | None) -> int:
-    return len(" ".join(s.split())) if s else 0
+    return 0 if not s or s.isspace() else len(" ".join(s.split()))
+
+
+def _commas(s: str | None) -> int:
+    return 0 if not s or s.isspace() else len(_COMMAS.findall(s))
 
 
 class Stats:
@@ -100,16 +141,16 @@ class Stats:
         self.inline: dict = {}  # text outside block children
         for el in reversed(list(root.iter(etree.Element))):
             own = _text_len(el.text)
-            text, link, para, commas, paras = own, 0, 0, len(_COMMAS.findall(el.text or "")), 0
+            text, link, para, commas, paras = own, 0, 0, _commas(el.text), 0
             inline = own
             for child in el:
-                tail = _text_len(child.tail) if child.tail else 0
+                tail = _text_len(child.tail)
                 text += self.text.get(child, 0) + tail
                 inline += tail + (0 if child.tag in BLOCK_TAGS else self.inline.get(child, 0))
                 link += self.link.get(child, 0)
                 para += self.para.get(child, 0)
                 paras += self.paras.get(child, 0)
-                commas += self.commas.get(child, 0) + (len(_COMMAS.findall(child.tail)) if child.tail else 0)
+                commas += self.commas.get(child, 0) + _commas(child.tail)
             tag = el.tag
             if tag == "a" and el.get("href") is not None:
                 link = text
@@ -119,51 +160,79 @@ class Stats:
             self.commas[el], self.paras[el] = commas, paras
             self.inline[el] = inline
 
+    def remove(self, el) -> None:
+        """Take a removed element's text out of its ancestors' counts (call before detaching it)."""
+        t, l, p = self.text.get(el, 0), self.link.get(el, 0), self.para.get(el, 0)
+        c, n = self.commas.get(el, 0), self.paras.get(el, 0)
+        parent = el.getparent()
+        if parent is not None and el.tag not in BLOCK_TAGS:
+            self.inline[parent] = self.inline.get(parent, 0) - self.inline.get(el, 0)
+        node = parent
+        while node is not None:
+            self.text[node] = self.text.get(node, 0) - t
+            self.link[node] = max(0, self.link.get(node, 0) - l)
+            self.para[node] = max(0, self.para.get(node, 0) - p)
+            self.commas[node] = self.commas.get(node, 0) - c
+            self.paras[node] = self.paras.get(node, 0) - n
+            node = node.getparent()
+
     def density(self, el) -> float:
         t = self.text.get(el, 0)
         return self.link.get(el, 0) / t if t else 0.0
 
 
-_LAYOUT = re.compile(r"layout|wrap|container|page|(?:^|[-_ ])(?:has|with|show|no)[-_]|single|template", re.I)
 _KEEP_NAMED = frozenset({"article", "main", "p", "h2", "h3", "h4", "h5", "h6"})
 
 
-def strip_junk(root) -> None:
-    """Remove script-like elements, hidden blocks and boilerplate containers that are not the article."""
-    for el in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
-        _drop(el)
-    for el in list(root.iter(*DROP_TAGS)):
+_BOILER_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo", "dialog"})
+
+
+def strip_junk(root) -> Stats:
+    """Remove script-like elements, hidden blocks and boilerplate containers that are not the article.
+
+    Returns the text statistics of what is left.
+    """
+    for el in list(root.iter(etree.Comment, etree.ProcessingInstruction, *DROP_TAGS)):
         _drop(el)
     stats = Stats(root)
     total_text = stats.text.get(root, 0) or 1
     total_para = stats.para.get(root, 0) or 1
     doomed = []
     for el in root.iter(etree.Element):
-        if el.tag in ("html", "body"):
+        tag = el.tag
+        if tag in ("html", "body"):
+            continue
+        names = _attrs(el)
+        if _hidden(el) or tag == "form":
+            limit = 0.5
+        elif tag in BOILER_TAGS or el.get("role") in _BOILER_ROLES:
+            limit = 0.3
+        elif names and tag not in _KEEP_NAMED and (kinds := name_kinds(names)) & (NEG | WEAK):
+            if kinds & STRONG or el.get("itemprop") == "articleBody":
+                continue
+            if kinds & NEG:
+                # a sidebar or comment section may outweigh a short article; a page wrapper may not
+                limit = 0.3 if kinds & LAYOUT else 0.5
+            elif stats.para.get(el, 0) < 300 and stats.text.get(el, 0) - stats.link.get(el, 0) < 300:
+                limit = 0.3
+            else:
+                continue
+        else:
             continue
         # the share of the page's text this element holds, counting paragraph text and all text
         share = max(stats.para.get(el, 0) / total_para, stats.text.get(el, 0) / total_text)
-        measure_small = stats.para.get(el, 0) < 300 and stats.text.get(el, 0) - stats.link.get(el, 0) < 300
-        if _hidden(el) and share < 0.5:
+        if share < limit:
             doomed.append(el)
-        elif el.tag == "form" and share < 0.5:
-            doomed.append(el)
-        elif el.tag in BOILER_TAGS and share < 0.3:
-            doomed.append(el)
-        elif _attrs(el) and share < 0.3 and el.tag not in _KEEP_NAMED:
-            names = _attrs(el)
-            if _STRONG.search(names) or el.get("itemprop") == "articleBody":
-                continue
-            if _NEGATIVE.search(names) or (_WEAK_NEGATIVE.search(names) and measure_small):
-                doomed.append(el)
-        elif _attrs(el) and share < 0.5 and el.tag not in _KEEP_NAMED and _NEGATIVE.search(_attrs(el)) \
-                and not _STRONG.search(_attrs(el)) and not _LAYOUT.search(_attrs(el)):
-            doomed.append(el)  # a sidebar or comment section that outweighs a short article
-        elif (el.get("role") or "") in ("navigation", "complementary", "banner", "contentinfo", "dialog"):
-            if share < 0.3:
-                doomed.append(el)
+    gone: set = set()
     for el in doomed:
-        _drop(el)
+        node = el.getparent()
+        while node is not None and node not in gone:
+            node = node.getparent()
+        gone.add(el)
+        if node is None:  # not inside an element already removed
+            stats.remove(el)
+            _drop(el)
+    return stats
 
 
 def _drop(el) -> None:
@@ -203,10 +272,10 @@ def _tag_bonus(tag: str) -> float:
     return 0
 
 
-def choose_container(root):
+def choose_container(root, stats: Stats | None = None):
     """The elements that hold the article text (the winner and its article-like siblings),
     or an empty list when no part of the page reads like an article."""
-    stats = Stats(root)
+    stats = stats or Stats(root)
     scores: dict = {}
     for el in root.iter(etree.Element):
         if _is_paragraph(el, stats):
@@ -294,7 +363,7 @@ def _with_siblings(top, final: dict, stats: Stats) -> list:
         text, dens = stats.text.get(sib, 0), stats.density(sib)
         if sib.tag == "p" and not any(c.tag in BLOCK_TAGS for c in sib):
             if (text > 80 and dens < 0.25) or (0 < text <= 80 and dens == 0 and
-                                                sib.text_content().rstrip().endswith(_SENTENCE_END)):
+                                                text_of(sib).rstrip().endswith(_SENTENCE_END)):
                 parts.append(sib)
         elif sib.tag in ("div", "section") and top not in parts and text > 80 and dens < 0.25 \
                 and _LEAD.search(_attrs(sib)):
@@ -313,7 +382,7 @@ def looks_like_index(container, stats: Stats) -> bool:
         return True
     blurbs = 0
     for el in container.iter("p", "div", "span"):
-        text = (el.text_content() if stats.inline.get(el, 0) >= 60 else "").rstrip()
+        text = (text_of(el) if stats.inline.get(el, 0) >= 60 else "").rstrip()
         blurbs += text.endswith(("…", "...")) and len(text) > 60
     return blurbs >= 3
 
@@ -327,7 +396,7 @@ def _boilerplate_para(node, stats: Stats) -> int:
                 continue
             skip_until = None
         if el is not node and (el.tag in ("aside", "nav", "footer") or (
-                _attrs(el) and _NEGATIVE.search(_attrs(el)) and not _STRONG.search(_attrs(el)))):
+                _boilerplate_named(el))):
             total += stats.para.get(el, 0)
             skip_until = el
     return total
@@ -337,8 +406,7 @@ def _inside_boilerplate(el) -> bool:
     """Whether the element sits in a sidebar, comment section, footer or the like."""
     node = el
     while node is not None and node.tag not in ("body", "html"):
-        if node.tag in ("aside", "footer", "nav") or (_attrs(node) and _NEGATIVE.search(_attrs(node))
-                                                      and not _STRONG.search(_attrs(node))):
+        if node.tag in ("aside", "footer", "nav") or _boilerplate_named(node):
             return True
         node = node.getparent()
     return False
@@ -387,20 +455,26 @@ def tidy(container, stats: Stats) -> None:
 
 
 def _is_url(el) -> bool:
-    return bool(re.match(r"\s*(?:https?://|www\.)", el.text_content()))
+    return bool(re.match(r"\s*(?:https?://|www\.)", text_of(el)))
+
+
+_AUTHORISH = etree.XPath(
+    "//*[@rel='author' or @itemprop='author' or contains(@class, 'uthor') or contains(@class, 'yline')"
+    " or contains(@id, 'uthor') or contains(@id, 'yline')]"
+)
 
 
 def dom_bylines(root) -> list[str]:
     """Texts of elements that name the author (rel=author, itemprop=author, byline classes)."""
     found, telling = [], []
-    for el in root.iter(etree.Element):
+    for el in _AUTHORISH(root):
         names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
         if el.get("rel") == "author" or el.get("itemprop") == "author" or re.search(
             r"byline|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))", names
         ):
             if re.search(r"comment|caption|credit|related|footer|sidebar", names):
                 continue
-            text = " ".join(el.text_content().split())
+            text = " ".join(text_of(el).split()) if len(el) < 12 else ""
             if 2 < len(text) < 120 and not re.match(r"(?:photo|image|picture|foto|bild)", text, re.I):
                 (telling if re.match(r"(?:by|von|par|por)\s", text, re.I) else found).append(text)
         if len(found) + len(telling) >= 8:
@@ -408,17 +482,23 @@ def dom_bylines(root) -> list[str]:
     return telling + found
 
 
-def time_values(root) -> list[str]:
-    """Datetime values of ``<time>`` and itemprop datePublished elements, most telling first."""
-    first, rest = [], []
-    for el in root.iter("time", "span", "div", "p", "abbr"):
-        value = el.get("datetime") or (el.get("content") if el.get("itemprop") == "datePublished" else None)
-        if el.tag != "time" and el.get("itemprop") != "datePublished":
+_DATED = etree.XPath(
+    "//time | //*[@itemprop='datePublished'] | //*[contains(@class, 'publish') or contains(@class, 'entry-date')"
+    " or contains(@class, 'pubdate') or contains(@class, 'post-date') or contains(@class, 'article-date')]"
+)
+
+
+def time_values(root) -> tuple[list[str], list[str]]:
+    """Date values the page's elements carry: (publication dates by name, other ``<time>`` values)."""
+    telling, other = [], []
+    for el in _DATED(root):
+        names = _attrs(el).lower()
+        if "modif" in names or "updated" in names or el.get("itemprop") == "dateModified":
             continue
-        value = value or (el.get("title") if el.tag == "abbr" else None) or el.text_content()
-        if not value:
+        value = el.get("datetime") or el.get("content") or el.get("title") or (text_of(el) if len(el) < 4 else "")
+        if not value or not value.strip():
             continue
-        telling = el.get("pubdate") is not None or el.get("itemprop") == "datePublished" or re.search(
-            r"publish|posted|created", _attrs(el), re.I)
-        (first if telling else rest).append(value.strip())
-    return first + rest
+        by_name = el.get("pubdate") is not None or el.get("itemprop") == "datePublished" or re.search(
+            r"publish|posted|created|entry-date|pubdate|post-date|article-date", names)
+        (telling if by_name else other).append(value.strip()[:100])
+    return telling, other

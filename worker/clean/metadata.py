@@ -1,6 +1,6 @@
 """Article metadata from a parsed page: JSON-LD, OpenGraph and meta tags, microdata, <time>.
 
-Works on an ``lxml.html`` tree; returns plain strings. The headline is chosen by
+Works on an lxml tree; returns plain strings. The headline is chosen by
 agreement between its sources; the byline is cleaned of "By", dates and job titles.
 """
 
@@ -109,8 +109,8 @@ def read_meta(root, url: str | None) -> Meta:
     meta.ld, meta.ld_publisher = read_json_ld(scripts)
     title = root.find(".//title")
     if title is not None:
-        meta.title = clean_line(title.text_content())
-    meta.h1s = [t for h in root.iter("h1") if (t := clean_line(h.text_content()))][:5]
+        meta.title = clean_line("".join(title.itertext()))
+    meta.h1s = [t for h in root.iter("h1") if (t := clean_line("".join(h.itertext())))][:5]
     meta.lang = root.get("lang") or root.get("xml:lang") or meta.tags.get("content-language")
     for link in root.iter("link"):
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
@@ -226,8 +226,10 @@ def clean_byline(raw: str | list | None) -> str | None:
 
 
 def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, host: str | None = None) -> str | None:
-    """Authors from JSON-LD, then author meta tags, then the page's byline elements; never the site itself."""
-    byline = _byline_from(meta, dom_bylines)
+    """Authors from JSON-LD, then author meta tags, then the page's byline elements; the site's own
+    name only when nothing else names an author."""
+    candidates = _bylines(meta, dom_bylines)
+    byline = next((b for b in candidates if not _is_outlet(b, site, host)), candidates[0] if candidates else None)
     if byline and ", " in byline:  # "Jane Doe, CNN": the outlet after the authors
         outlet = {_key(site), *(_key(label) for label in (host or "").split(".")[:-1])} - {""}
         names = [n for n in byline.split(", ") if _key(n) not in outlet]
@@ -235,39 +237,55 @@ def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, hos
     return byline
 
 
-def _byline_from(meta: Meta, dom_bylines: list[str]) -> str | None:
+def _is_outlet(byline: str, site: str | None, host: str | None) -> bool:
+    k = _key(byline)
+    return bool(k) and (k == _key(site) or k in {_key(label) for label in (host or "").split(".")[:-1]})
+
+
+def _bylines(meta: Meta, dom_bylines: list[str]) -> list[str]:
+    found: list[str] = []
     ld = meta.ld or {}
     authors = ld.get("author") or ld.get("creator")
     if authors:
         people = authors if isinstance(authors, list) else [authors]
         named = [_name(a) for a in people if not (isinstance(a, dict) and "organization" in _types(a))]
         if byline := clean_byline([n for n in named if n]):
-            return byline
+            found.append(byline)
+        orgs = [_name(a) for a in people if isinstance(a, dict) and "organization" in _types(a)]
+        if byline := clean_byline([n for n in orgs if n]):
+            found.append(byline)
     for key in _AUTHOR_META:
         value = meta.tags.get(key)
         if value and not value.startswith("@") and (byline := clean_byline(value)):
-            return byline
+            found.append(byline)
     for raw in dom_bylines:
         if byline := clean_byline(raw):
-            return byline
-    return None
+            found.append(byline)
+    return found
 
 
 # ---------------------------------------------------------------- dates, lang, url
 
 
-def published_from(meta: Meta, time_values: list[str], url: str | None) -> str | None:
+def published_from(meta: Meta, times: tuple[list[str], list[str]], url: str | None) -> str | None:
+    """JSON-LD, then meta tags, then elements named as the publication date, the URL, any <time>."""
     ld = meta.ld or {}
+    telling, other = times
     for value in (ld.get("datePublished"), ld.get("dateCreated"), ld.get("uploadDate")):
         if isinstance(value, str) and (found := parse_date(value)):
             return found
     for key in _DATE_META:
         if found := parse_date(meta.tags.get(key)):
             return found
-    for value in time_values:
+    for value in telling:
         if found := parse_date(value):
             return found
-    return date_from_url(url)
+    if found := date_from_url(url):
+        return found
+    for value in other[:3]:
+        if found := parse_date(value):
+            return found
+    return None
 
 
 def language(meta: Meta) -> str | None:
