@@ -67,8 +67,7 @@ def _is_site_root(url: str | None) -> bool:
     return path in ("", "/") or bool(re.fullmatch(r"/(?:index\.\w+|home|[a-z]{2}(?:-[a-z]{2})?)/?", path, re.I))
 
 
-def _body(root, headline: str | None, byline: str | None, is_article: bool) -> str | None:
-    stats = html_select.strip_junk(root)
+def _body(root, stats, headline: str | None, byline: str | None, is_article: bool) -> str | None:
     parts, stats = html_select.choose_container(root, stats)
     if not parts:
         return None
@@ -85,16 +84,16 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     if root is None:
         return None
     meta = metadata.read_meta(root, url)
-    bylines = html_select.dom_bylines(root)
-    times = html_select.time_values(root)
-    publication = metadata.publication(meta) or hints.publication
-    host = urlsplit(metadata.canonical_url(meta, url) or "").hostname or ""
-    headline = metadata.choose_headline(meta, publication, host.removeprefix("www."))
-    byline = metadata.byline_from(meta, bylines, publication, host.removeprefix("www."))
+    canonical = metadata.canonical_url(meta, url or hints.url)
     typed = bool(meta.ld) or meta.tags.get("og:type", "").lower() in ("article", "news", "blog", "post")
-    if not typed and _is_site_root(metadata.canonical_url(meta, url)):
+    if not typed and _is_site_root(canonical):
         return None  # a site's front page
-    body = _body(root, headline, byline, typed)
+    publication = metadata.publication(meta) or hints.publication
+    host = (urlsplit(canonical or "").hostname or "").removeprefix("www.")
+    headline = metadata.choose_headline(meta, publication, host)
+    stats, survey = html_select.strip_junk(root)
+    byline = metadata.byline_from(meta, survey.all_bylines(), publication, host)
+    body = _body(root, stats, headline, byline, typed)
     ld_body = _ld_body(meta.ld)
     if ld_body and (not body or len(body) < 0.6 * len(ld_body)):
         body = ld_body
@@ -111,9 +110,9 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
         headline=headline,
         body=body,
         byline=byline or hints.byline,
-        published_at=metadata.published_from(meta, times, url) or hints.published_at,
+        published_at=metadata.published_from(meta, (survey.dates, survey.times), url) or hints.published_at,
         dek=metadata.description(meta) or hints.dek,
-        url=metadata.canonical_url(meta, url or hints.url),
+        url=canonical,
         source=None,
         publication=publication,
         dateline=None,

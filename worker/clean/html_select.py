@@ -187,10 +187,10 @@ _KEEP_NAMED = frozenset({"article", "main", "p", "h2", "h3", "h4", "h5", "h6"})
 _BOILER_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo", "dialog"})
 
 
-def strip_junk(root) -> Stats:
+def strip_junk(root) -> tuple[Stats, Survey]:
     """Remove script-like elements, hidden blocks and boilerplate containers that are not the article.
 
-    Returns the text statistics of what is left.
+    Returns the text statistics of what is left, and the bylines and dates seen on the way.
     """
     for el in list(root.iter(etree.Comment, etree.ProcessingInstruction, *DROP_TAGS)):
         _drop(el)
@@ -198,11 +198,13 @@ def strip_junk(root) -> Stats:
     total_text = stats.text.get(root, 0) or 1
     total_para = stats.para.get(root, 0) or 1
     doomed = []
+    survey = Survey()
     for el in root.iter(etree.Element):
         tag = el.tag
         if tag in ("html", "body"):
             continue
         names = _attrs(el)
+        survey.look(el)
         if _hidden(el) or tag == "form":
             limit = 0.5
         elif tag in BOILER_TAGS or el.get("role") in _BOILER_ROLES:
@@ -232,7 +234,7 @@ def strip_junk(root) -> Stats:
         if node is None:  # not inside an element already removed
             stats.remove(el)
             _drop(el)
-    return stats
+    return stats, survey
 
 
 def _drop(el) -> None:
@@ -458,47 +460,54 @@ def _is_url(el) -> bool:
     return bool(re.match(r"\s*(?:https?://|www\.)", text_of(el)))
 
 
-_AUTHORISH = etree.XPath(
-    "//*[@rel='author' or @itemprop='author' or contains(@class, 'uthor') or contains(@class, 'yline')"
-    " or contains(@id, 'uthor') or contains(@id, 'yline')]"
-)
+_AUTHOR_NAME = re.compile(r"byline|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))")
 
 
-def dom_bylines(root) -> list[str]:
-    """Texts of elements that name the author (rel=author, itemprop=author, byline classes)."""
-    found, telling = [], []
-    for el in _AUTHORISH(root):
-        names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-        if el.get("rel") == "author" or el.get("itemprop") == "author" or re.search(
-            r"byline|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))", names
-        ):
-            if re.search(r"comment|caption|credit|related|footer|sidebar", names):
-                continue
-            text = " ".join(text_of(el).split()) if len(el) < 12 else ""
-            if 2 < len(text) < 120 and not re.match(r"(?:photo|image|picture|foto|bild)", text, re.I):
-                (telling if re.match(r"(?:by|von|par|por)\s", text, re.I) else found).append(text)
-        if len(found) + len(telling) >= 8:
-            break
-    return telling + found
+def _byline_text(el, low: str) -> str | None:
+    """The text of an element that names the author (rel=author, itemprop=author, byline classes)."""
+    if not (el.get("rel") == "author" or el.get("itemprop") == "author" or _AUTHOR_NAME.search(low)):
+        return None
+    if re.search(r"comment|caption|credit|related|footer|sidebar", low) or len(el) >= 12:
+        return None
+    text = " ".join(text_of(el).split())
+    if 2 < len(text) < 120 and not re.match(r"(?:photo|image|picture|foto|bild)", text, re.I):
+        return text
+    return None
 
 
-_DATED = etree.XPath(
-    "//time | //*[@itemprop='datePublished'] | //*[contains(@class, 'publish') or contains(@class, 'entry-date')"
-    " or contains(@class, 'pubdate') or contains(@class, 'post-date') or contains(@class, 'article-date')]"
-)
+_DATE_NAME = re.compile(r"publish|posted|created|entry-date|pubdate|post-date|article-date")
 
 
-def time_values(root) -> tuple[list[str], list[str]]:
-    """Date values the page's elements carry: (publication dates by name, other ``<time>`` values)."""
-    telling, other = [], []
-    for el in _DATED(root):
-        names = _attrs(el).lower()
-        if "modif" in names or "updated" in names or el.get("itemprop") == "dateModified":
-            continue
-        value = el.get("datetime") or el.get("content") or el.get("title") or (text_of(el) if len(el) < 4 else "")
-        if not value or not value.strip():
-            continue
-        by_name = el.get("pubdate") is not None or el.get("itemprop") == "datePublished" or re.search(
-            r"publish|posted|created|entry-date|pubdate|post-date|article-date", names)
-        (telling if by_name else other).append(value.strip()[:100])
-    return telling, other
+def _date_value(el, low: str) -> tuple[str, bool] | None:
+    """The date an element carries, and whether it is named as the publication date."""
+    by_name = el.get("pubdate") is not None or el.get("itemprop") == "datePublished" or bool(_DATE_NAME.search(low))
+    if not by_name and el.tag != "time":
+        return None
+    if "modif" in low or "updated" in low or el.get("itemprop") == "dateModified":
+        return None
+    value = el.get("datetime") or el.get("content") or el.get("title") or (text_of(el) if len(el) < 4 else "")
+    value = value.strip()[:100] if value else ""
+    return (value, by_name) if value else None
+
+
+class Survey:
+    """What the page's elements say about the article before any is removed: bylines and dates."""
+
+    def __init__(self):
+        self.bylines: list[str] = []  # texts starting with "By" first
+        self._other_bylines: list[str] = []
+        self.dates: list[str] = []  # named as publication dates
+        self.times: list[str] = []  # any other <time>
+
+    def look(self, el) -> None:
+        low = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+        if ("uthor" in low or "yline" in low) or el.get("rel") == "author" or \
+                el.get("itemprop") == "author":
+            if len(self.bylines) + len(self._other_bylines) < 8 and (text := _byline_text(el, low)):
+                (self.bylines if re.match(r"(?:by|von|par|por)\s", text, re.I) else self._other_bylines).append(text)
+        if el.tag == "time" or el.get("itemprop") == "datePublished" or _DATE_NAME.search(low):
+            if found := _date_value(el, low):
+                (self.dates if found[1] else self.times).append(found[0])
+
+    def all_bylines(self) -> list[str]:
+        return self.bylines + self._other_bylines
