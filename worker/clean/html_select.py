@@ -30,6 +30,7 @@ _NEGATIVE = (
     "comment", "share", "sharing", "social", "related", "recommend", "newsletter", "subscri", "signup", "sign-up",
     "advert", "adsense", "cookie", "consent", "gdpr", "sidebar", "footer", "masthead", "outbrain", "taboola",
     "disqus", "navigation", "menu", "breadcrumb", "popular", "mostread", "most-read", "trending", "authorbio",
+    "authorbox", "author-box", "about-author", "about-the-author", "author-card",
     "author-bio", "toolbar", "pagination", "pager", "modal", "popup", "overlay", "survey", "teaser-list",
     "morestories", "more-stories", "readmore", "read-more", "readnext", "read-next", "upnext", "up-next", "sr-only",
     "screenreader", "screen-reader", "visuallyhidden", "visually-hidden", "copyright", "disclaimer", "login",
@@ -318,14 +319,22 @@ def choose_container(root, stats: Stats | None = None):
                 top = node
                 break
             node = node.getparent()
-    # climb to an ancestor that holds much more paragraph text of the same kind (a body split in parts)
-    node, level, base = top.getparent(), 0, stats.para.get(top, 0)
+    # climb to an ancestor that holds much more paragraph text of the same kind (a body split in parts),
+    # or whose only addition is clean paragraph text (a lead set apart from the body)
+    node, level, base, first = top.getparent(), 0, stats.para.get(top, 0), top
     while node is not None and node.tag not in ("body", "html") and level < 6:
         para = stats.para.get(node, 0)
+        extra_text = stats.text.get(node, 0) - stats.text.get(top, 0)
+        extra_para = para - stats.para.get(top, 0)
+        extra_link = stats.link.get(node, 0) - stats.link.get(top, 0)
         if para > 1.25 * base + 80:
             para -= _boilerplate_para(node, stats)
         if para > 0.5 * stats.text.get(node, 1) and stats.density(node) < 0.3 and not _inside_boilerplate(node):
-            if para > 1.25 * base + 80:
+            if para > 1.25 * base + 80 or (
+                    0 < extra_text and stats.text.get(node, 0) <= 1.4 * stats.text.get(first, 0)
+                    and extra_para >= 0.7 * extra_text
+                    and extra_link <= 0.1 * extra_text
+                    and _boilerplate_para(node, stats) == 0):
                 top, base = node, para
         elif para > base:
             break
