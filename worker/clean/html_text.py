@@ -9,6 +9,7 @@ bylines and dates, the headline again) are dropped. The walk is iterative.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
@@ -51,6 +52,13 @@ _BOILER = re.compile(
 _DATE_ONLY = re.compile(
     r"^(?:(?:\w+day,? )?(?:\d{1,2}\.? ?\w+\.? \d{4}|\w+\.? \d{1,2},? \d{4}|\d{1,4}[./-]\d{1,2}[./-]\d{1,4})"
     r"(?:,? (?:at |um |à )?\d{1,2}[:.h]\d{2}(?: ?[ap]\.?m\.?)?(?: \w{2,4})?)?(?: uhr)?)$",
+    re.I,
+)
+
+
+_STAMP = re.compile(
+    r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b(?:,?\s*\d{1,2}[:.h]\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}(?::\d{2})?\b"
+    r"(?:\s*(?:[ap]\.?m\.?|gmt|utc|[+-]\d{2,4}|\(gmt[+-]\d{2,4}\)))?",
     re.I,
 )
 
@@ -116,9 +124,12 @@ def render(html: str, *, headline: str | None = None, byline: str | None = None)
     soup = BeautifulSoup(html, "lxml")
     paras = _paragraphs(_walk(soup))
     drop = {k for k in (_key(headline or ""),) if k}
+    # short paragraphs repeated three times or more are a gallery's or a widget's, not the article's
+    counts = Counter(_key(p) for p in paras if len(p) < 100)
+    drop.update(k for k, n in counts.items() if n >= 3)
     author_keys = [_key(n) for n in (byline or "").split(", ") if n.strip()]
     kept: list[str] = []
-    for i, para in enumerate(paras):
+    for para in paras:
         lines = [ln for ln in para.split("\n") if not _boiler_line(ln, author_keys)]
         if not lines:
             continue
@@ -136,8 +147,11 @@ def _boiler_line(line: str, author_keys: list[str]) -> bool:
     if _BOILER.match(line) or _DATE_ONLY.match(line):
         return True
     key = _key(line)
-    if not key or not re.search(r"\w", line):
+    if not key or not re.search(r"[^\W\d_]", line) and len(line) < 12:  # no letters: a counter, a bullet
         return True
+    if len(line) < 80 and _STAMP.search(line) and len(_STAMP.sub(" ", line).split()) <= 5 \
+            and not line.endswith("."):
+        return True  # a date and time stamp ("Submitted on Mon, 2019-01-21 13:49")
     if author_keys and len(line) < 120:
         stripped = re.sub(r"^(?:by|von|par|por|door|di)\s+", "", key)
         if stripped in author_keys or (re.match(r"^(?:by|von|par|por)\s", key) and
