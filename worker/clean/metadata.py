@@ -203,17 +203,34 @@ _JOB = re.compile(
 _NOT_NAME = re.compile(r"https?:|www\.|@|\d{4}|\d{1,2}:\d{2}|updated|published|min read|facebook|twitter", re.I)
 
 
+_AGENCIES = frozenset(
+    "reuters ap afp dpa epd kna sid apa sda ats upi efe ansa kyodo xinhua bloomberg pa associated press "
+    "the associated press press association agence france-presse".split(" ")
+) | {"associated press", "the associated press", "press association", "agence france-presse"}
+_MONTH_NAMES = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+                r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_WEEKDAYS = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tue|wed|thu|fri|sat|sun)\.?,?"
+_STAMP_START = re.compile(
+    r"\s+(?=\S*\d)|\s*[|•·]\s*|\s*[–—]\s*|\s+-\s+|"
+    r"\b(?:updated|published|posted|aktualisiert|veröffentlicht|mis à jour|actualizado|publicado)\b|"
+    rf"\s+(?:on\s+)?(?={_WEEKDAYS}\s+(?:{_MONTH_NAMES}\s+)?\d)|\s+(?:on\s+)?(?={_MONTH_NAMES}\s+\d)",
+    re.I,
+)
+
+
 def clean_byline(raw: str | list | None) -> str | None:
-    """Author names joined with ", ": no "By", dates, job titles or duplicates."""
+    """Author names joined with ", ": no "By", dates, job titles, agencies beside names, or duplicates."""
     if not raw:
         return None
     items = raw if isinstance(raw, list) else [raw]
     names: list[str] = []
     for item in items:
         text = clean_line(str(item))
-        text = re.split(r"\s+(?:on|am|le|el|il)\s+\S*\d|\s*[|•·]\s*|\s+\d{1,2}[./]\d{1,2}[./]\d{2,4}|"
-                        r"\s+[-–—]\s+(?=.*\d)|\s+[-–—]\s*$", text)[0]
+        half = len(text) // 2
+        if len(text) > 5 and text[:half].strip() == text[half:].strip():
+            text = text[:half].strip()  # the same name twice, from nested elements
         text = _BY.sub("", text)
+        text = _STAMP_START.split(text)[0]
         text = _JOB.sub("", text)
         for part in re.split(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", text):
             part = part.strip(" .:-–—")
@@ -222,7 +239,9 @@ def clean_byline(raw: str | list | None) -> str | None:
                 continue
             if part.casefold() not in (n.casefold() for n in names):
                 names.append(part)
-    return ", ".join(names) or None
+    people = [n for n in names if n.casefold() not in _AGENCIES and not (
+        len(n.split()) == 1 and n.isascii() and n[:1].isupper() and len(names) > 1)]
+    return ", ".join(people or names) or None
 
 
 def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, host: str | None = None) -> str | None:
