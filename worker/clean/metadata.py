@@ -7,6 +7,7 @@ agreement between its sources; the byline is cleaned of "By", dates and job titl
 from __future__ import annotations
 
 import json
+from datetime import date
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
@@ -287,23 +288,28 @@ def _bylines(meta: Meta, dom_bylines: list[str]) -> list[str]:
 
 
 def published_from(meta: Meta, times: tuple[list[str], list[str]], url: str | None) -> str | None:
-    """JSON-LD, then meta tags, then elements named as the publication date, the URL, any <time>."""
+    """JSON-LD, then meta tags, then elements named as the publication date, the URL, any <time>.
+
+    A day without a time is completed by a later source that gives the same moment with its zone.
+    """
     ld = meta.ld or {}
     telling, other = times
-    for value in (ld.get("datePublished"), ld.get("dateCreated"), ld.get("uploadDate")):
-        if isinstance(value, str) and (found := parse_date(value)):
-            return found
-    for key in _DATE_META:
-        if found := parse_date(meta.tags.get(key)):
-            return found
-    for value in telling:
-        if found := parse_date(value):
-            return found
-    if found := date_from_url(url):
-        return found
+    structured = [ld.get("datePublished"), ld.get("dateCreated"), ld.get("uploadDate")]
+    structured += [meta.tags.get(key) for key in _DATE_META]
+    found = [d for v in structured + telling if isinstance(v, str) and (d := parse_date(v))]
+    if found:
+        first = found[0]
+        if len(first) == 10:
+            day = date.fromisoformat(first)
+            for full in found[1:]:
+                if len(full) > 10 and abs((date.fromisoformat(full[:10]) - day).days) <= 1:
+                    return full
+        return first
+    if day_in_url := date_from_url(url):
+        return day_in_url
     for value in other[:3]:
-        if found := parse_date(value):
-            return found
+        if result := parse_date(value):
+            return result
     return None
 
 
