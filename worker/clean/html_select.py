@@ -182,7 +182,7 @@ class Stats:
         return self.link.get(el, 0) / t if t else 0.0
 
 
-_KEEP_NAMED = frozenset({"article", "main", "p", "h2", "h3", "h4", "h5", "h6"})
+_KEEP_NAMED = frozenset({"article", "main", "h2", "h3", "h4", "h5", "h6"})
 
 
 _BOILER_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo", "dialog"})

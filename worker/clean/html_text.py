@@ -25,6 +25,8 @@ _SKIP = frozenset({"script", "style", "noscript", "svg", "iframe", "form", "temp
 _BREAK = "\x00"  # a line break inside a paragraph
 _PARA = "\x01"  # a paragraph break
 _LINE = "\x02"  # the edge of a list item or table row: one line break however many meet
+_HEAD = "\ue000"  # starts a heading's paragraph
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _LINE_RUN = re.compile(f"[\\s{_LINE}{_BREAK}]*{_LINE}[\\s{_LINE}{_BREAK}]*")
 
 _BOILER = re.compile(
@@ -63,6 +65,9 @@ _STAMP = re.compile(
 )
 
 
+_SENTENCE_END = (".", "!", "?", "…", '"', "”", "“", "»", "«", "。", "！", "？")
+
+
 def _walk(root: Tag) -> list[str]:
     """Flatten the tree into text pieces and break markers, without recursion."""
     out: list[str] = []
@@ -76,7 +81,7 @@ def _walk(root: Tag) -> list[str]:
             continue
         if isinstance(node, NavigableString):
             if type(node) is NavigableString:
-                out.append(node)
+                out.append(node.replace(_HEAD, "") if _HEAD in node else node)
             continue
         name = node.name
         if name in _SKIP:
@@ -91,7 +96,7 @@ def _walk(root: Tag) -> list[str]:
             continue
         marker = _PARA if name in _BLOCKS else _LINE if name in _LINES else (" " if name in ("td", "th") else None)
         if marker:
-            out.append(marker)
+            out.append(marker + _HEAD + name[1] if name in _HEADINGS else marker)
             stack.append(marker)
         stack.extend(reversed(node.contents))
     return out
@@ -138,12 +143,17 @@ def render(html: str, *, headline: str | None = None, byline: str | None = None)
         if not key or key in drop:
             continue
         kept.append(para)
-    return "\n\n".join(kept)
+    # a heading followed by nothing, or by a heading of its own level or above, headed a removed block
+    # (a heading that reads as a sentence is a pull quote and stays)
+    kept = [p for i, p in enumerate(kept) if not p.startswith(_HEAD) or p.endswith(_SENTENCE_END) or (
+        i + 1 < len(kept) and not (kept[i + 1].startswith(_HEAD) and kept[i + 1][1:2] <= p[1:2]))]
+    return "\n\n".join(p[2:] if p.startswith(_HEAD) else p for p in kept)
 
 
 def _boiler_line(line: str, author_keys: list[str]) -> bool:
     if len(line) > 200:
         return False
+    line = (line[2:] if line.startswith(_HEAD) else line).strip("()[] ")
     if _BOILER.match(line) or _DATE_ONLY.match(line):
         return True
     key = _key(line)
