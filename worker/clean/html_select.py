@@ -351,10 +351,13 @@ _SENTENCE_END = (".", "!", "?", ":", '"', "”", "“", "»", "«", "。", "！"
 
 def _with_siblings(top, final: dict, stats: Stats) -> list:
     """The winner plus the siblings that read like more of the same article (a lead, a split body)."""
+    top_score = final.get(top, 0)
     parent = top.getparent()
+    while parent is not None and parent.tag not in ("body", "html") and \
+            stats.text.get(parent, 0) == stats.text.get(top, 0):
+        top, parent = parent, parent.getparent()  # a wrapper around the winner only: look around it
     if parent is None or parent.tag == "html":
         return [top]
-    top_score = final.get(top, 0)
     threshold = max(10.0, top_score * 0.2)
     top_class = top.get("class")
     parts = []
