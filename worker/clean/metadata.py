@@ -160,6 +160,11 @@ def _is_site(text: str, site: str | None, host: str | None) -> bool:
     return False
 
 
+def _extends(short: str, long: str) -> bool:
+    """Whether ``long`` is ``short`` with something added (a site name, a truncation's rest)."""
+    return len(short) >= 8 and len(short) >= 0.5 * len(long) and long.startswith(short)
+
+
 def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> str | None:
     """The headline its sources agree on: JSON-LD, og:title, twitter:title, <h1>, <title>."""
     ld = meta.ld or {}
@@ -183,7 +188,7 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
         votes = set()
         for j, (other_src, other) in enumerate(keys):
             if j != i and other_src != src and other and (
-                    other == k or (len(k) >= 20 and (other.startswith(k) or k.startswith(other)))):
+                    other == k or _extends(k, other) or _extends(other, k)):
                 votes.add(other_src)
         return len(votes)
 
