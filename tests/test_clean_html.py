@@ -234,3 +234,5 @@ def test_scorer_basics():
     assert scoring.headline_ok("Title of the story - Site", "Title of the story")
     assert scoring.byline_ok("Anna und Ben", "Ben, Anna")
     assert scoring.date_ok("2020-01-02", "2020-01-02T10:00:00+00:00")
+    assert scoring.date_ok("2018-06-19", "2018-06-18T20:50:00+00:00")  # 05:50 in Tokyo
+    assert not scoring.date_ok("2018-06-19", "2018-06-18")

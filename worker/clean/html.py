@@ -115,7 +115,7 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
         url=canonical,
         source=None,
         publication=publication,
-        dateline=None,
+        dateline=metadata.dateline_of(body),
         lang=metadata.language(meta) or hints.lang,
         headline_derived=derived,
     )

@@ -236,18 +236,32 @@ def clean_byline(raw: str | list | None) -> str | None:
         if len(text) > 5 and text[:half].strip() == text[half:].strip():
             text = text[:half].strip()  # the same name twice, from nested elements
         text = _BY.sub("", text)
-        text = _STAMP_START.split(text)[0]
+        text = re.sub(r"\s*\([^)]*\)\s*$", "", _STAMP_START.split(text)[0])
         text = _JOB.sub("", text)
         for part in re.split(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", text):
             part = part.strip(" .:-–—")
             part = _BY.sub("", part)
             if not part or _NOT_NAME.search(part) or len(part) > 60 or len(part.split()) > 5:
                 continue
+            if part.isupper() and part.isascii() and len(part) > 4 and " " in part:
+                part = part.title()  # "JOHN SMITH"
             if part.casefold() not in (n.casefold() for n in names):
                 names.append(part)
     people = [n for n in names if n.casefold() not in _AGENCIES and not (
         len(n.split()) == 1 and n.isascii() and n[:1].isupper() and len(names) > 1)]
     return ", ".join(people or names) or None
+
+
+_DATELINE = re.compile(
+    r"^((?:[A-ZÀ-Ý][A-ZÀ-Ý.'’-]+)(?: [A-ZÀ-Ý][A-ZÀ-Ý.'’-]+){0,3}(?:, [A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+)?)?)"
+    r"(?: \([A-Za-z .&-]{1,30}\))? ?(?:--|[—–-]) "
+)
+
+
+def dateline_of(body: str) -> str | None:
+    """The place an article opens with, when it opens like "WASHINGTON (AP) — ..."."""
+    m = _DATELINE.match(body)
+    return m.group(1) if m and len(m.group(1)) >= 3 else None
 
 
 def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, host: str | None = None) -> str | None:
