@@ -104,6 +104,13 @@ def test_headline_from_the_body_when_nothing_names_it():
     assert bare.headline_derived is True and bare.headline.startswith("The regional court ruled")
 
 
+def test_control_characters_and_lone_surrogates_keep_the_text():
+    sentence = "Words of the article, one after another. " * 8
+    for junk in ("\ud800", "\x00", "\x07", "\x0b", "\ufffe"):
+        article = clean_html(f"<html><body><div><p>{junk}{sentence}</p><script>x</script>{junk} {sentence}</div>")
+        assert article is not None and article.body.count("Words of the article") == 16, repr(junk)
+
+
 def test_deeply_nested_document_does_not_crash():
     depth = 10_000
     html = ("<html><head><title>Deep</title></head><body>" + "<div>" * depth + "<p>" + "Words in a sentence, " * 30

@@ -19,7 +19,6 @@ from worker.errors import ParseError
 from worker.models import Article, Hints
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
 _TOO_DEEP = etree.XPath("boolean(" + "/*" * 200 + ")")
 _BLOCK_TAG = re.compile(
@@ -29,17 +28,22 @@ _BLOCK_TAG = re.compile(
 _OTHER_TAG = re.compile(
     r"</?(?!(?:p|br|h[1-6]|title|meta|link|script|style|head|body|html|a|time|pre)\b)[a-z][\w:-]*\b[^>]*>", re.I
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MIN_BODY = 150  # characters: less than this is not an article
 _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[\.\.\.\]|read more)\s*$", re.I)
 
 
 def _parse(text: str):
-    text = _NOT_XML.sub("", _XML_DECL.sub("", text, count=1))
+    text = _XML_DECL.sub("", text, count=1)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if _SURROGATE.search(text):  # the parser silently stops at a lone surrogate
+        text = _SURROGATE.sub("\ufffd", text)
     if not text.strip():
         return None
     try:
         root = etree.fromstring(text, parser=_PARSER)
-        if _TOO_DEEP(root):
+        if root is not None and _TOO_DEEP(root):
             # the parser stops descending at 256 levels and drops what lies deeper: flatten, parse again
             flat = _BLOCK_TAG.sub("<p>", text)
             root = etree.fromstring(_OTHER_TAG.sub("", flat), parser=_PARSER)

@@ -59,6 +59,7 @@ _LAYOUT_TOKENS = frozenset({"has", "with", "show", "no"})
 _TOKEN_SPLIT = re.compile(r"[\s_-]+")
 NEG, WEAK, POS, STRONG, LAYOUT = 1, 2, 4, 8, 16
 _MODIFIER = re.compile(r"--[\w-]+")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 _COMMAS = re.compile(r"[,，、。;；]")
 
 
@@ -245,10 +246,11 @@ def _drop(el) -> None:
         return
     if el.tail and el.tail.strip():
         prev = el.getprevious()
+        # the parser keeps characters that lxml refuses in assigned text
         if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
+            prev.tail = _NOT_XML.sub("", (prev.tail or "") + el.tail)
         else:
-            parent.text = (parent.text or "") + el.tail
+            parent.text = _NOT_XML.sub("", (parent.text or "") + el.tail)
     parent.remove(el)
 
 
