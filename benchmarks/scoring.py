@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import date
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 _TOKEN = re.compile(r"\w+")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from worker.clean import html_select, html_text, metadata
+from worker.clean import html_prune, html_select, html_text, metadata
 from worker.clean.normalize import clean_line, decode
 from worker.errors import ParseError
 from worker.models import Article, Hints
@@ -95,7 +95,7 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     publication = metadata.publication(meta) or hints.publication
     host = (urlsplit(canonical or "").hostname or "").removeprefix("www.")
     headline = metadata.choose_headline(meta, publication, host)
-    stats, survey = html_select.strip_junk(root)
+    stats, survey = html_prune.strip_junk(root)
     byline = metadata.byline_from(meta, survey.all_bylines(), publication, host)
     body = _body(root, stats, headline, byline, typed)
     ld_body = _ld_body(meta.ld)

@@ -7,9 +7,9 @@ agreement between its sources; the byline is cleaned of "By", dates and job titl
 from __future__ import annotations
 
 import json
-from datetime import date
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urljoin
 
 from worker.clean.dates import date_from_url, parse_date
