@@ -16,7 +16,7 @@ import scoring  # noqa: E402
 
 from worker.clean.dates import date_from_url, parse_date
 from worker.clean.html import clean_html
-from worker.clean.metadata import clean_byline
+from worker.clean.metadata import Meta, choose_headline, clean_byline, dateline_of, language, read_json_ld
 from worker.errors import ParseError
 from worker.models import Article, Hints
 
@@ -243,3 +243,52 @@ def test_scorer_basics():
     assert scoring.date_ok("2020-01-02", "2020-01-02T10:00:00+00:00")
     assert scoring.date_ok("2018-06-19", "2018-06-18T20:50:00+00:00")  # 05:50 in Tokyo
     assert not scoring.date_ok("2018-06-19", "2018-06-18")
+
+
+@pytest.mark.parametrize(
+    "meta, site, host, headline",
+    [
+        # the social title disagrees; <h1> and <title> agree
+        (Meta(tags={"og:title": "You will not believe this"}, title="Bridge reopens | Daily", h1s=["Bridge reopens"]),
+         "Daily", "daily.example", "Bridge reopens"),
+        # a logo in <h1> is the site, not the headline
+        (Meta(title="Diverse contributors wanted \u2014 The Example Blog", h1s=["Example.com"]),
+         "The Example Blog", "example.com", "Diverse contributors wanted"),
+        # no site name known: the longest piece of the title
+        (Meta(title="Jane's Digital Home | A Journey to Python 3 and Back"), None, "jane.example",
+         "A Journey to Python 3 and Back"),
+        # a full-width colon sets off the site name only
+        (Meta(title="\u52d5\u753b\uff1a\u30cb\u30e5\u30fc\u30b9\uff1a\u65e5\u672c\u7d4c\u6e08\u65b0\u805e"),
+         "\u65e5\u672c\u7d4c\u6e08\u65b0\u805e", None, "\u52d5\u753b\uff1a\u30cb\u30e5\u30fc\u30b9"),
+        # JSON-LD and <h1> agree against a rewritten <title>
+        (Meta(ld={"headline": "Gates: being friendly is not being friends"},
+              title="Gates: you can be friendly without being friends | CNN",
+              h1s=["Gates: being friendly is not being friends"]), "CNN", "cnn.com",
+         "Gates: being friendly is not being friends"),
+        (Meta(), None, None, None),
+    ],
+)
+def test_choose_headline(meta, site, host, headline):
+    assert choose_headline(meta, site, host) == headline
+
+
+def test_json_ld_graph_and_lists():
+    graph = '{"@graph": [{"@type": "WebPage"}, {"@type": ["NewsArticle"], "headline": "H", ' \
+            '"publisher": {"@type": "Organization", "name": "P"}}]}'
+    article, publisher = read_json_ld(["<!-- " + graph + " -->", "not json", "[1, 2]"])
+    assert article["headline"] == "H" and publisher == "P"
+    assert read_json_ld(['{"@type": "Recipe"}']) == (None, None)
+
+
+@pytest.mark.parametrize("raw, lang", [("en-gb", "en-GB"), ("de_DE", "de-DE"), ("fr", "fr"), ("zh-Hant", "zh-Hant"),
+                                       ("", None), ("12", None)])
+def test_language(raw, lang):
+    assert language(Meta(lang=raw)) == lang
+
+
+@pytest.mark.parametrize("body, dateline", [("WASHINGTON (AP) \u2014 The Senate voted.", "WASHINGTON"),
+                                            ("NEW YORK, N.Y. -- Stocks fell.", "NEW YORK, N.Y."),
+                                            ("The Senate voted \u2014 finally.", None)])
+def test_dateline(body, dateline):
+    assert dateline_of(body) == dateline
+
