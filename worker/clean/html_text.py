@@ -37,7 +37,7 @@ _BOILER = re.compile(
     r"follow [^.]{1,60} on (?:twitter|facebook|instagram|linkedin|x)\W*|(?:learn more|continue reading|weiterlesen|"
     r"lire la suite|seguir leyendo)\W*|[\d.,]+ (?:views|comments|shares|likes|aufrufe|kommentare)|"
     r"(?:devenez fan|suivez-nous|folgen sie uns|síguenos)\b.{0,80}|(?:questions|comments)\?.{0,80}|"
-    r"(?:image|photo|picture|foto|bild|beitragsbild|titelbild|bildquelle|fotos?)(?: credits?)?s?:.{0,120}|"
+    r"(?:image|photo|picture|foto|bild|beitragsbild|titelbild|bildquelle|fotos?)(?: \(cc\))?(?: credits?)?s?\s?:.{0,120}|"
     r"(?:credits?|photo credits?|image credits?|illustration)\s*:.{0,120}|"
     r"(?:getty images|reuters|ap photo|afp)(?:/.{0,60})?|"
     r"(?:image|photo) (?:illustrative|d'illustration|via .{0,60})|"
@@ -52,9 +52,19 @@ _BOILER = re.compile(
     r"(?:\s*[|/·•]?\s*(?:email|e-mail|print|tweet|facebook|twitter|whatsapp|linkedin|pinterest|reddit|"
     r"comments?|share))*|"
     r"(?:\d+ )?(?:min(?:ute)?s? read|comments?)|"
-    r"(?:skip|jump) to .{0,40}|loading\W*)$",
+    r"(?:skip|jump) to .{0,40}|loading\W*|by|von|par|por|"
+    r"(?:mehr anzeigen|show more|mehr lesen|read less|weniger anzeigen)\W*|"
+    r"(?:tags?|schlagw(?:orte|örter)|stichw(?:orte|örter)|kategorien?|categories|filed under|mots-clés)\s?:.{0,200})$",
     re.I,
 )
+# a promotion, a notice or a breadcrumb anywhere in a short line
+_BOILER_ANYWHERE = re.compile(
+    r"(?:to|in) your inbox|stay (?:up[- ]to[- ]date|informed|in the loop)|bleib(?:en sie)? auf dem laufenden|"
+    r"subject to copyright|(?:may|must) not be reproduced|no part may be reproduced|all rights reserved|"
+    r"alle rechte vorbehalten|tous droits réservés",
+    re.I,
+)
+_BREADCRUMB = re.compile(r"^(?:[^.!?]{1,40}(?: » | › | > )){2,}[^.!?]{1,80}$")
 _DATE_ONLY = re.compile(
     r"^(?:(?:\w+day,? )?(?:\d{1,2}\.? ?\w+\.? \d{4}|\w+\.? \d{1,2},? \d{4}|\d{1,4}[./-]\d{1,2}[./-]\d{1,4})"
     r"(?:,? (?:at |um |à )?\d{1,2}[:.h]\d{2}(?: ?[ap]\.?m\.?)?(?: \w{2,4})?)?(?: uhr)?)$",
@@ -148,6 +158,9 @@ def render(html: str, *, headline: str | None = None, byline: str | None = None)
             continue
         kept.append(para)
     # a heading followed by nothing, or by a heading of its own level or above, headed a removed block
+    # a closing line that introduces what is no longer there ("Related links:")
+    while kept and kept[-1].endswith(":") and len(kept[-1]) < 100:
+        kept.pop()
     # (a heading that reads as a sentence is a pull quote and stays)
     kept = [p for i, p in enumerate(kept) if not p.startswith(_HEAD) or p.endswith(_SENTENCE_END) or (
         i + 1 < len(kept) and not (kept[i + 1].startswith(_HEAD) and kept[i + 1][1:2] <= p[1:2]))]
@@ -159,6 +172,10 @@ def _boiler_line(line: str, author_keys: list[str]) -> bool:
         return False
     line = (line[2:] if line.startswith(_HEAD) else line).strip("()[] ")
     if _BOILER.match(line) or _DATE_ONLY.match(line):
+        return True
+    if len(line) < 160 and _BOILER_ANYWHERE.search(line):
+        return True
+    if "«" not in line and _BREADCRUMB.match(line):
         return True
     key = _key(line)
     if not key or not re.search(r"[^\W\d_]", line) and len(line) < 12:  # no letters: a counter, a bullet
