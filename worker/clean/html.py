@@ -71,16 +71,18 @@ def _is_site_root(url: str | None) -> bool:
     return path in ("", "/") or bool(re.fullmatch(r"/(?:index\.\w+|home|[a-z]{2}(?:-[a-z]{2})?)/?", path, re.I))
 
 
-def _body(root, stats, headline: str | None, byline: str | None, is_article: bool) -> str | None:
+def _body(root, stats, headline: str | None, byline: str | None, is_article: bool) -> tuple[str | None, str | None]:
+    """The article text, and a byline found at its top when the page named none elsewhere."""
     parts, stats = html_select.choose_container(root, stats)
     if not parts:
-        return None
+        return None, None
     if not is_article and any(html_select.looks_like_index(p, stats) for p in parts):
-        return None
+        return None, None
     for part in parts:
         html_select.tidy(part, stats)
     fragment = "".join(etree.tostring(p, encoding="unicode", method="html", with_tail=False) for p in parts)
-    return html_text.render(fragment, headline=headline, byline=byline) or None
+    text, found = html_text.render_article(fragment, headline=headline, byline=byline)
+    return text or None, found
 
 
 def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
@@ -97,7 +99,8 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     headline = metadata.choose_headline(meta, publication, host)
     stats, survey = html_prune.strip_junk(root)
     byline = metadata.byline_from(meta, survey.all_bylines(), publication, host)
-    body = _body(root, stats, headline, byline, typed)
+    body, byline_in_text = _body(root, stats, headline, byline, typed)
+    byline = byline or byline_in_text
     ld_body = _ld_body(meta.ld)
     if ld_body and (not body or len(body) < 0.6 * len(ld_body)):
         body = ld_body

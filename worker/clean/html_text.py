@@ -13,6 +13,7 @@ from collections import Counter
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
+from worker.clean.metadata import clean_byline
 from worker.clean.normalize import clean_line
 
 _BLOCKS = frozenset(
@@ -140,6 +141,11 @@ def _key(text: str) -> str:
 
 def render(html: str, *, headline: str | None = None, byline: str | None = None) -> str:
     """The article text of an HTML fragment: paragraphs separated by blank lines."""
+    return render_article(html, headline=headline, byline=byline)[0]
+
+
+def render_article(html: str, *, headline: str | None = None, byline: str | None = None) -> tuple[str, str | None]:
+    """The article text of an HTML fragment, and the byline its first lines give when ``byline`` is unknown."""
     soup = BeautifulSoup(html, "lxml")
     paras = _paragraphs(_walk(soup))
     drop = {k for k in (_key(headline or ""),) if k}
@@ -148,6 +154,7 @@ def render(html: str, *, headline: str | None = None, byline: str | None = None)
     drop.update(k for k, n in counts.items() if n >= 3)
     author_keys = [_key(n) for n in (byline or "").split(", ") if n.strip()]
     kept: list[str] = []
+    found = None
     for para in paras:
         lines = [ln for ln in para.split("\n") if not _boiler_line(ln, author_keys)]
         if not lines:
@@ -156,15 +163,28 @@ def render(html: str, *, headline: str | None = None, byline: str | None = None)
         key = _key(para)
         if not key or key in drop:
             continue
+        if not byline and not found and len(kept) < 3 and (found := _byline_line(para)):
+            continue
         kept.append(para)
-    # a heading followed by nothing, or by a heading of its own level or above, headed a removed block
     # a closing line that introduces what is no longer there ("Related links:")
     while kept and kept[-1].endswith(":") and len(kept[-1]) < 100:
         kept.pop()
+    # a heading followed by nothing, or by a heading of its own level or above, headed a removed block
     # (a heading that reads as a sentence is a pull quote and stays)
     kept = [p for i, p in enumerate(kept) if not p.startswith(_HEAD) or p.endswith(_SENTENCE_END) or (
         i + 1 < len(kept) and not (kept[i + 1].startswith(_HEAD) and kept[i + 1][1:2] <= p[1:2]))]
-    return "\n\n".join(p[2:] if p.startswith(_HEAD) else p for p in kept)
+    return "\n\n".join(p[2:] if p.startswith(_HEAD) else p for p in kept), found
+
+
+_BYLINE_LINE = re.compile(r"^(?i:by|von|par|por|door|di|av|af)\s+(?:[A-ZÀ-Þ][\w'’.-]*\s*){2,}(?:(?:,|and|und|et|y)\s+.*)?$")
+
+
+def _byline_line(para: str) -> str | None:
+    """The authors named by a short "By Jane Doe" line."""
+    if len(para) > 80 or "\n" in para or para.endswith("."):
+        return None
+    text = para[2:] if para.startswith(_HEAD) else para
+    return clean_byline(text) if _BYLINE_LINE.match(text) else None
 
 
 def _boiler_line(line: str, author_keys: list[str]) -> bool:
