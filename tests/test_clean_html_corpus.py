@@ -46,8 +46,8 @@ def test_corpus_is_complete(results):
 def test_full_body_shingle_f1(results):
     counts = [scoring.shingle_counts(p.body, _body(a)) for p, a in results if p.body is not None]
     precision, recall, f1 = scoring.prf(counts)
-    assert f1 >= 0.973 - MARGIN
-    assert precision >= 0.958 - MARGIN
+    assert f1 >= 0.975 - MARGIN
+    assert precision >= 0.962 - MARGIN
     assert recall >= 0.989 - MARGIN
 
 
@@ -63,8 +63,8 @@ def test_snippets(results):
             f, a = scoring.snippet_hits(_body(article), page.with_, page.without)
             found, absent = found + f, absent + a
             n_with, n_without = n_with + len(page.with_), n_without + len(page.without)
-    assert found / n_with >= 0.909 - MARGIN
-    assert absent / n_without >= 0.916 - MARGIN
+    assert found / n_with >= 0.920 - MARGIN
+    assert absent / n_without >= 0.941 - MARGIN
 
 
 def test_home_pages_have_no_article(results):
@@ -84,17 +84,17 @@ def _hits(results, attr, field, ok):
 
 def test_headlines(results):
     hits, total = _hits(results, "title", "headline", scoring.headline_ok)
-    assert total == 30 and hits >= 29
+    assert total == 30 and hits >= 29  # reached: 30
 
 
 def test_bylines(results):
     hits, total = _hits(results, "author", "byline", scoring.byline_ok)
-    assert total == 20 and hits >= 17
+    assert total == 20 and hits >= 16  # reached: 17
 
 
 def test_dates(results):
     hits, total = _hits(results, "date", "published_at", scoring.date_ok)
-    assert total == 22 and hits >= 17
+    assert total == 22 and hits >= 16  # reached: 17
 
 
 def test_dates_are_iso_and_never_invented(results):
