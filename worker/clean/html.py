@@ -85,6 +85,12 @@ def _body(root, stats, headline: str | None, byline: str | None, is_article: boo
     return text or None, found
 
 
+def _coverage(reference: str, text: str) -> float:
+    """Share of the reference's distinct words that the text contains."""
+    ref = set(reference.split())
+    return len(ref & set(text.split())) / len(ref) if ref else 1.0
+
+
 def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     root = _parse(text)
     if root is None:
@@ -102,8 +108,8 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     body, byline_in_text = _body(root, stats, headline, byline, typed)
     byline = byline or byline_in_text
     ld_body = _ld_body(meta.ld)
-    if ld_body and (not body or len(body) < 0.6 * len(ld_body)):
-        body = ld_body
+    if ld_body and (not body or len(body) < 0.6 * len(ld_body) or _coverage(ld_body, body) < 0.6):
+        body = ld_body  # the page's own statement of its text, where the chosen block misses much of it
     if not body or len(body) < _MIN_BODY:
         return None
     derived = False
