@@ -78,6 +78,18 @@ def test_http_charset_hint_decides_the_encoding():
     assert article is not None and "café" in article.body and "€2,000" in article.body
 
 
+def test_utf8_page_that_still_declares_a_single_byte_charset():
+    html = ('<html><head><meta charset="iso-8859-15"><title>Caf\u00e9 del Mar</title></head><body><div>'
+            + "".join(f"<p>El caf\u00e9 abri\u00f3 sus puertas a {n} kil\u00f3metros de Lyon, con m\u00fasica.</p>"
+                      for n in range(70, 74))
+            + "</div></body></html>")
+    for declared in (None, "ISO-8859-1"):
+        article = clean_html(html.encode("utf-8"), hints=Hints(encoding=declared))
+        assert "kil\u00f3metros" in article.body and article.headline == "Caf\u00e9 del Mar"
+    latin = clean_html(html.encode("iso-8859-15"))
+    assert "kil\u00f3metros" in latin.body
+
+
 def test_page_metadata_wins_over_hints():
     data = (FIXTURES / "jsonld_graph.html").read_bytes()
     article = clean_html(data, hints=Hints(headline="Feed title", byline="Feed Author", publication="Feed"))

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from worker.clean import html_prune, html_select, html_text, metadata
-from worker.clean.normalize import clean_line, decode
+from worker.clean.normalize import clean_line, decode_markup
 from worker.errors import ParseError
 from worker.models import Article, Hints
 
@@ -141,7 +141,7 @@ def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None
     """
     hints = hints or Hints()
     if isinstance(html, (bytes, bytearray, memoryview)):
-        text = decode(bytes(html), hints.encoding)
+        text = decode_markup(bytes(html), hints.encoding)
     elif isinstance(html, str):
         text = html
     else:

@@ -38,7 +38,8 @@ _BOILER = re.compile(
     r"follow [^.]{1,60} on (?:twitter|facebook|instagram|linkedin|x)\W*|(?:learn more|continue reading|weiterlesen|"
     r"lire la suite|seguir leyendo)\W*|[\d.,]+ (?:views|comments|shares|likes|aufrufe|kommentare)|"
     r"(?:devenez fan|suivez-nous|folgen sie uns|síguenos)\b.{0,80}|(?:questions|comments)\?.{0,80}|"
-    r"(?:image|photo|picture|foto|bild|beitragsbild|titelbild|bildquelle|fotos?)(?: \(cc\))?(?: credits?)?s?\s?:.{0,120}|"
+    r"(?:image|photo|picture|foto|bild|beitragsbild|titelbild|bildquelle|fotos?)"
+    r"(?: \(cc\))?(?: credits?)?s?\s?:.{0,120}|"
     r"(?:credits?|photo credits?|image credits?|illustration)\s*:.{0,120}|"
     r"(?:getty images|reuters|ap photo|afp)(?:/.{0,60})?|"
     r"(?:image|photo) (?:illustrative|d'illustration|via .{0,60})|"
@@ -176,7 +177,9 @@ def render_article(html: str, *, headline: str | None = None, byline: str | None
     return "\n\n".join(p[2:] if p.startswith(_HEAD) else p for p in kept), found
 
 
-_BYLINE_LINE = re.compile(r"^(?i:by|von|par|por|door|di|av|af)\s+(?:[A-ZÀ-Þ][\w'’.-]*\s*){2,}(?:(?:,|and|und|et|y)\s+.*)?$")
+_BYLINE_LINE = re.compile(
+    r"^(?i:by|von|par|por|door|di|av|af)\s+(?:[A-ZÀ-Þ][\w'’.-]*\s*){2,}(?:(?:,|and|und|et|y)\s+.*)?$"
+)
 
 
 def _byline_line(para: str) -> str | None:

@@ -78,3 +78,23 @@ def decode(data: bytes | str, declared: str | None = None) -> str:
     except Exception:  # detection is best effort; fall through to cp1252
         pass
     return data.decode("cp1252", errors="replace")
+
+
+_SINGLE_BYTE = re.compile(r"^(?:iso8859|latin|cp125|cp1252|windows-125|koi8|mac-|ascii|cp437|cp850)", re.I)
+
+
+def decode_markup(data: bytes | str, declared: str | None = None) -> str:
+    """Like ``decode``, but bytes that are valid UTF-8 with non-ASCII text are read as UTF-8 when the
+    HTTP header or the document names a single-byte charset: pages re-saved as UTF-8 often keep their
+    old ``<meta charset>``, and servers often default to ISO-8859-1. Valid multi-byte UTF-8 sequences
+    almost never occur in real single-byte text.
+    """
+    if isinstance(data, str):
+        return data
+    enc = sniff_encoding(data, declared)
+    if enc is not None and _SINGLE_BYTE.match(enc) and not data.isascii():
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return decode(data, declared)
