@@ -71,15 +71,19 @@ def _is_site_root(url: str | None) -> bool:
     return path in ("", "/") or bool(re.fullmatch(r"/(?:index\.\w+|home|[a-z]{2}(?:-[a-z]{2})?)/?", path, re.I))
 
 
-def _body(root, stats, headline: str | None, byline: str | None, is_article: bool) -> tuple[str | None, str | None]:
-    """The article text, and a byline found at its top when the page named none elsewhere."""
+def _container(root, stats, is_article: bool) -> list:
     parts, stats = html_select.choose_container(root, stats)
-    if not parts:
-        return None, None
-    if not is_article and any(html_select.looks_like_index(p, stats) for p in parts):
-        return None, None
+    if not parts or (not is_article and any(html_select.looks_like_index(p, stats) for p in parts)):
+        return []
     for part in parts:
         html_select.tidy(part, stats)
+    return parts
+
+
+def _text(parts: list, headline: str | None, byline: str | None) -> tuple[str | None, str | None]:
+    """The article text, and a byline found at its top when the page named none elsewhere."""
+    if not parts:
+        return None, None
     fragment = "".join(etree.tostring(p, encoding="unicode", method="html", with_tail=False) for p in parts)
     text, found = html_text.render_article(fragment, headline=headline, byline=byline)
     return text or None, found
@@ -104,8 +108,9 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     host = (urlsplit(canonical or "").hostname or "").removeprefix("www.")
     headline = metadata.choose_headline(meta, publication, host)
     stats, survey = html_prune.strip_junk(root)
-    byline = metadata.byline_from(meta, survey.all_bylines(), publication, host)
-    body, byline_in_text = _body(root, stats, headline, byline, typed)
+    parts = _container(root, stats, typed)
+    byline = metadata.byline_from(meta, survey.bylines(parts[0] if parts else None), publication, host)
+    body, byline_in_text = _text(parts, headline, byline)
     byline = byline or byline_in_text
     ld_body = _ld_body(meta.ld)
     if ld_body and (not body or len(body) < 0.6 * len(ld_body) or _coverage(ld_body, body) < 0.6):

@@ -288,8 +288,7 @@ class Survey:
     """What the page's elements say about the article before any is removed: bylines and dates."""
 
     def __init__(self):
-        self.bylines: list[str] = []  # texts starting with "By" first
-        self._other_bylines: list[str] = []
+        self._bylines: list[tuple[str, bool, list]] = []  # (text, starts with "By", ancestors)
         self.dates: list[str] = []  # named as publication dates
         self.times: list[str] = []  # any other <time>
 
@@ -297,11 +296,23 @@ class Survey:
         low = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
         if ("uthor" in low or "yline" in low) or el.get("rel") == "author" or \
                 el.get("itemprop") == "author":
-            if len(self.bylines) + len(self._other_bylines) < 8 and (text := _byline_text(el, low)):
-                (self.bylines if re.match(r"(?:by|von|par|por)\s", text, re.I) else self._other_bylines).append(text)
+            if len(self._bylines) < 12 and (text := _byline_text(el, low)):
+                telling = bool(re.match(r"(?:by|von|par|por)\s", text, re.I))
+                self._bylines.append((text, telling, [el, *el.iterancestors()]))
         if el.tag == "time" or el.get("itemprop") == "datePublished" or _DATE_NAME.search(low):
             if found := _date_value(el, low):
                 (self.dates if found[1] else self.times).append(found[0])
 
-    def all_bylines(self) -> list[str]:
-        return self.bylines + self._other_bylines
+    def bylines(self, near=None) -> list[str]:
+        """Byline texts, those closest to ``near`` (the article container) first, then "By ..." ones."""
+        if near is None or not self._bylines:
+            return [t for t, telling, _ in self._bylines if telling] + [t for t, telling, _ in self._bylines
+                                                                        if not telling]
+        depth = {a: i for i, a in enumerate([near, *near.iterancestors()])}
+
+        def distance(chain: list) -> int:
+            return next((i + depth[a] for i, a in enumerate(chain) if a in depth), 1_000)
+
+        ranked = sorted(range(len(self._bylines)),
+                        key=lambda i: (distance(self._bylines[i][2]), not self._bylines[i][1], i))
+        return [self._bylines[i][0] for i in ranked]

@@ -199,7 +199,11 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
 
 # ---------------------------------------------------------------- byline
 
-_BY = re.compile(r"^\s*(?:written\s+|posted\s+|reported\s+)?(?:by|von|par|por|di|door|av|af)\s*[:\s]\s*", re.I)
+_BY = re.compile(
+    r"^\s*(?:(?:written\s+|posted\s+|reported\s+|text\s+|words\s+)?(?:by|von|par|por|di|door|av|af)|"
+    r"author(?:s|in)?|autor(?:in|en)?|auteur|text|texte|words|written)\s*[:\s]\s*",
+    re.I,
+)
 _JOB = re.compile(
     r"\s*(?:[,|–—-]|\bis\b|\bfor\b)\s*(?:a\s+|the\s+)?(?:\w+\s+){0,3}(?:correspondent|reporter|editor|writer|"
     r"columnist|contributor|journalist|staff|redakteur\w*|autor\w*|reporter\w*|korrespondent\w*|"
