@@ -128,7 +128,8 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
         headline=headline,
         body=body,
         byline=byline or hints.byline,
-        published_at=metadata.published_from(meta, (survey.dates, survey.times), url) or hints.published_at,
+        published_at=metadata.published_from(meta, survey.dates(parts[0] if parts else None), url)
+        or hints.published_at,
         dek=metadata.description(meta) or hints.dek,
         url=canonical,
         source=None,

@@ -272,10 +272,13 @@ def _byline_text(el, low: str) -> str | None:
 _DATE_NAME = re.compile(r"publish|posted|created|entry-date|pubdate|post-date|article-date")
 
 
+_DATEISH_NAME = re.compile(r"(?:^|[-_ ])(?:date|time|meta|dateline|datum|fecha)(?:$|[-_ ])|timestamp")
+
+
 def _date_value(el, low: str) -> tuple[str, bool] | None:
     """The date an element carries, and whether it is named as the publication date."""
     by_name = el.get("pubdate") is not None or el.get("itemprop") == "datePublished" or bool(_DATE_NAME.search(low))
-    if not by_name and el.tag != "time":
+    if not by_name and el.tag != "time" and not (_DATEISH_NAME.search(low) and len(el) < 6):
         return None
     if "modif" in low or "updated" in low or el.get("itemprop") == "dateModified":
         return None
@@ -289,8 +292,7 @@ class Survey:
 
     def __init__(self):
         self._bylines: list[tuple[str, bool, list]] = []  # (text, starts with "By", ancestors)
-        self.dates: list[str] = []  # named as publication dates
-        self.times: list[str] = []  # any other <time>
+        self._dates: list[tuple[str, bool, list]] = []  # (value, named as the publication date, ancestors)
 
     def look(self, el) -> None:
         low = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
@@ -299,20 +301,30 @@ class Survey:
             if len(self._bylines) < 12 and (text := _byline_text(el, low)):
                 telling = bool(re.match(r"(?:by|von|par|por)\s", text, re.I))
                 self._bylines.append((text, telling, [el, *el.iterancestors()]))
-        if el.tag == "time" or el.get("itemprop") == "datePublished" or _DATE_NAME.search(low):
-            if found := _date_value(el, low):
-                (self.dates if found[1] else self.times).append(found[0])
+        if el.tag == "time" or el.get("itemprop") == "datePublished" or _DATE_NAME.search(low) or \
+                _DATEISH_NAME.search(low):
+            if len(self._dates) < 20 and (found := _date_value(el, low)):
+                self._dates.append((found[0], found[1], [el, *el.iterancestors()]))
 
     def bylines(self, near=None) -> list[str]:
         """Byline texts, those closest to ``near`` (the article container) first, then "By ..." ones."""
-        if near is None or not self._bylines:
-            return [t for t, telling, _ in self._bylines if telling] + [t for t, telling, _ in self._bylines
-                                                                        if not telling]
-        depth = {a: i for i, a in enumerate([near, *near.iterancestors()])}
+        return _nearest_first(self._bylines, near)
 
-        def distance(chain: list) -> int:
-            return next((i + depth[a] for i, a in enumerate(chain) if a in depth), 1_000)
+    def dates(self, near=None) -> tuple[list[str], list[str]]:
+        """Date values named as publication dates, and those of other dated elements, nearest ``near`` first."""
+        named = [(v, True, chain) for v, is_named, chain in self._dates if is_named]
+        other = [(v, True, chain) for v, is_named, chain in self._dates if not is_named]
+        return _nearest_first(named, near), _nearest_first(other, near)
 
-        ranked = sorted(range(len(self._bylines)),
-                        key=lambda i: (distance(self._bylines[i][2]), not self._bylines[i][1], i))
-        return [self._bylines[i][0] for i in ranked]
+
+def _nearest_first(items: list[tuple[str, bool, list]], near) -> list[str]:
+    """Item texts ordered by their distance in the tree from ``near``, then preferred ones, then page order."""
+    if near is None:
+        return [t for t, preferred, _ in items if preferred] + [t for t, preferred, _ in items if not preferred]
+    depth = {a: i for i, a in enumerate([near, *near.iterancestors()])}
+
+    def distance(chain: list) -> int:
+        return next((i + depth[a] for i, a in enumerate(chain) if a in depth), 1_000)
+
+    ranked = sorted(range(len(items)), key=lambda i: (distance(items[i][2]), not items[i][1], i))
+    return [items[i][0] for i in ranked]
