@@ -95,3 +95,13 @@ def test_file_changing_while_read_is_not_checkpointed(tmp_path, archive, monkeyp
     monkeypatch.setattr(type(f), "read_bytes", read_and_append)
     out = outputs(f, archive)
     assert len(out) == 1 and isinstance(out[0], Skipped) and "changed while it was read" in out[0].reason
+def test_html_file(tmp_path, archive):
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>Council Votes To Close Pier</title></head><body><article><h1>Council "
+                    "Votes To Close Pier</h1>" + "<p>The council voted on Tuesday to close the old pier for "
+                    "repairs, citing safety concerns raised by engineers last year.</p>" * 5 + "</article></body></html>")
+    r = ingest(Source(name="f", kind="files", path=str(page)), archive)
+    assert (r.status, r.new) == ("ok", 1)
+    assert next(archive.db["articles"].rows)["headline"] == "Council Votes To Close Pier"
+
+

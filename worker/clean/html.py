@@ -1,9 +1,158 @@
-"""HTML article pages (placeholder; see issues 2 and 4)."""
+"""HTML article pages: metadata and main text, as one normalized ``Article``.
+
+The whole page is parsed once with lxml; metadata and the choice of the
+article container happen on that tree. Only the chosen, pruned container is
+serialized and handed to BeautifulSoup, which produces the text
+(see ``html_select`` and ``html_text``).
+"""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from worker.clean import html_prune, html_select, html_text, metadata
+from worker.clean.normalize import clean_line, decode
+from worker.errors import ParseError
 from worker.models import Article, Hints
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+_TOO_DEEP = etree.XPath("boolean(" + "/*" * 200 + ")")
+_BLOCK_TAG = re.compile(
+    r"</?(?:div|section|article|main|blockquote|ul|ol|li|dl|dd|dt|table|tbody|tr|td|th|center|form|fieldset)\b[^>]*>",
+    re.I,
+)
+_OTHER_TAG = re.compile(
+    r"</?(?!(?:p|br|h[1-6]|title|meta|link|script|style|head|body|html|a|time|pre)\b)[a-z][\w:-]*\b[^>]*>", re.I
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MIN_BODY = 150  # characters: less than this is not an article
+_TRUNCATED = re.compile(r"(?:\.\.\.|…|\[\.\.\.\]|read more)\s*$", re.I)
+
+
+def _parse(text: str):
+    text = _XML_DECL.sub("", text, count=1)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if _SURROGATE.search(text):  # the parser silently stops at a lone surrogate
+        text = _SURROGATE.sub("\ufffd", text)
+    if not text.strip():
+        return None
+    try:
+        root = etree.fromstring(text, parser=_PARSER)
+        if root is not None and _TOO_DEEP(root):
+            # the parser stops descending at 256 levels and drops what lies deeper: flatten, parse again
+            flat = _BLOCK_TAG.sub("<p>", text)
+            root = etree.fromstring(_OTHER_TAG.sub("", flat), parser=_PARSER)
+    except (etree.ParserError, ValueError, TypeError):
+        return None
+    return root if root is not None and isinstance(root.tag, str) else None
+
+
+def _ld_body(ld: dict | None) -> str | None:
+    value = (ld or {}).get("articleBody")
+    if isinstance(value, list):
+        value = "\n\n".join(v for v in value if isinstance(v, str))
+    if not isinstance(value, str) or len(value) < 400 or _TRUNCATED.search(value):
+        return None
+    if "<" in value and re.search(r"</?(?:p|div|br|h\d)\b", value, re.I):
+        return html_text.render(value)
+    paras = [clean_line(p) for p in re.split(r"\n\s*\n|\r\n|\n", value)]
+    return "\n\n".join(p for p in paras if p) or None
+
+
+def _is_site_root(url: str | None) -> bool:
+    if not url:
+        return False
+    path = urlsplit(url).path
+    return path in ("", "/") or bool(re.fullmatch(r"/(?:index\.\w+|home|[a-z]{2}(?:-[a-z]{2})?)/?", path, re.I))
+
+
+def _container(root, stats, is_article: bool) -> list:
+    parts, stats = html_select.choose_container(root, stats)
+    if not parts or (not is_article and any(html_select.looks_like_index(p, stats) for p in parts)):
+        return []
+    for part in parts:
+        html_select.tidy(part, stats)
+    return parts
+
+
+def _text(parts: list, headline: str | None, byline: str | None) -> tuple[str | None, str | None]:
+    """The article text, and a byline found at its top when the page named none elsewhere."""
+    if not parts:
+        return None, None
+    fragment = "".join(etree.tostring(p, encoding="unicode", method="html", with_tail=False) for p in parts)
+    text, found = html_text.render_article(fragment, headline=headline, byline=byline)
+    return text or None, found
+
+
+def _coverage(reference: str, text: str) -> float:
+    """Share of the reference's distinct words that the text contains."""
+    ref = set(reference.split())
+    return len(ref & set(text.split())) / len(ref) if ref else 1.0
+
+
+def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
+    root = _parse(text)
+    if root is None:
+        return None
+    meta = metadata.read_meta(root, url)
+    canonical = metadata.canonical_url(meta, url or hints.url)
+    typed = bool(meta.ld) or meta.tags.get("og:type", "").lower() in ("article", "news", "blog", "post")
+    if not typed and _is_site_root(canonical):
+        return None  # a site's front page
+    publication = metadata.publication(meta) or hints.publication
+    host = (urlsplit(canonical or "").hostname or "").removeprefix("www.")
+    headline = metadata.choose_headline(meta, publication, host)
+    stats, survey = html_prune.strip_junk(root)
+    parts = _container(root, stats, typed)
+    byline = metadata.byline_from(meta, survey.bylines(parts[0] if parts else None), publication, host)
+    body, byline_in_text = _text(parts, headline, byline)
+    byline = byline or byline_in_text
+    ld_body = _ld_body(meta.ld)
+    if ld_body and (not body or len(body) < 0.6 * len(ld_body) or _coverage(ld_body, body) < 0.6):
+        body = ld_body  # the page's own statement of its text, where the chosen block misses much of it
+    if not body or len(body) < _MIN_BODY:
+        return None
+    derived = False
+    if not headline:
+        headline = hints.headline
+        derived = hints.headline_derived
+    if not headline:
+        first = body.split("\n", 1)[0]
+        headline, derived = (first[:117] + "…" if len(first) > 120 else first), True
+    return Article(
+        headline=headline,
+        body=body,
+        byline=byline or hints.byline,
+        published_at=metadata.published_from(meta, survey.dates(parts[0] if parts else None), url)
+        or hints.published_at,
+        dek=metadata.description(meta) or hints.dek,
+        url=canonical,
+        source=None,
+        publication=publication,
+        dateline=metadata.dateline_of(body),
+        lang=metadata.language(meta) or hints.lang,
+        headline_derived=derived,
+    )
 
 
 def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None = None) -> Article | None:
-    return None
+    """The article of an HTML page, or None when the page has no article text.
+
+    Raises ``ParseError`` only for input that is neither text nor bytes.
+    """
+    hints = hints or Hints()
+    if isinstance(html, (bytes, bytearray, memoryview)):
+        text = decode(bytes(html), hints.encoding)
+    elif isinstance(html, str):
+        text = html
+    else:
+        raise ParseError(f"expected HTML text or bytes, got {type(html).__name__}")
+    try:
+        return _extract(text, url, hints)
+    except RecursionError:
+        raise ParseError("HTML nested too deeply to read") from None

@@ -1,0 +1,306 @@
+"""clean_html: golden page/expected pairs, robustness on any input, metadata helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import scoring  # noqa: E402
+
+from worker.clean.dates import date_from_url, parse_date
+from worker.clean.html import clean_html
+from worker.clean.metadata import Meta, choose_headline, clean_byline, dateline_of, language, read_json_ld
+from worker.errors import ParseError
+from worker.models import Article, Hints
+
+FIXTURES = Path(__file__).parent / "fixtures" / "html"
+CASES = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
+ARTICLE_FIELDS = {f.name for f in fields(Article)}
+
+
+def _run(name: str) -> tuple[Article | None, dict]:
+    expected = json.loads((FIXTURES / f"{name}.expected.json").read_text("utf-8"))
+    hints = Hints(**expected["hints"]) if "hints" in expected else None
+    data = (FIXTURES / f"{name}.html").read_bytes()
+    return clean_html(data, expected.get("given_url"), hints=hints), expected
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden(name):
+    article, expected = _run(name)
+    if expected.get("none"):
+        assert article is None
+        return
+    assert article is not None
+    for key, value in expected.items():
+        if key in ARTICLE_FIELDS:
+            assert getattr(article, key) == value, key
+    for snippet in expected.get("body_contains", []):
+        assert snippet in article.body
+    for snippet in expected.get("body_excludes", []):
+        assert snippet not in article.body
+
+
+def test_golden_cases_exist():
+    assert len(CASES) >= 10
+
+
+def test_boilerplate_never_reaches_the_body():
+    article, _ = _run("jsonld_graph")
+    for junk in ("cookies", "Home", "Share on Facebook", "Photo:", "Advertisement", "injected", "JavaScript",
+                 "svg label", "Related", "Ferry fares", "Sign up", "Subscribe", "comments", "It took them",
+                 "Most read", "All rights reserved", "Do not read me", "By Maria", "14 June 2021"):
+        assert junk not in article.body, junk
+
+
+def test_body_text_is_normalized():
+    article, _ = _run("opengraph_meta")
+    assert "\u00ad" not in article.body and "\u200b" not in article.body and "\u00a0" not in article.body
+    assert "&amp;" not in article.body and "& private donors" in article.body
+    assert "\n\n\n" not in article.body
+
+
+def test_bytes_and_str_agree():
+    data = (FIXTURES / "jsonld_graph.html").read_bytes()
+    assert clean_html(data) == clean_html(data.decode("utf-8"))
+
+
+def test_http_charset_hint_decides_the_encoding():
+    data = (FIXTURES / "cp1252.html").read_bytes().replace(b"windows-1252", b"utf-8")
+    article = clean_html(data, hints=Hints(encoding="cp1252"))
+    assert article is not None and "café" in article.body and "€2,000" in article.body
+
+
+def test_utf8_page_that_still_declares_a_single_byte_charset():
+    html = ('<html><head><meta charset="iso-8859-15"><title>Caf\u00e9 del Mar</title></head><body><div>'
+            + "".join(f"<p>El caf\u00e9 abri\u00f3 sus puertas a {n} kil\u00f3metros de Lyon, con m\u00fasica.</p>"
+                      for n in range(70, 74))
+            + "</div></body></html>")
+    for declared in (None, "ISO-8859-1"):
+        article = clean_html(html.encode("utf-8"), hints=Hints(encoding=declared))
+        assert "kil\u00f3metros" in article.body and article.headline == "Caf\u00e9 del Mar"
+    latin = clean_html(html.encode("iso-8859-15"))
+    assert "kil\u00f3metros" in latin.body
+
+
+def test_page_metadata_wins_over_hints():
+    data = (FIXTURES / "jsonld_graph.html").read_bytes()
+    article = clean_html(data, hints=Hints(headline="Feed title", byline="Feed Author", publication="Feed"))
+    assert article.headline == "Harbour bridge reopens after two years of repairs"
+    assert article.byline == "Maria Lopez, Tom Becker"
+    assert article.publication == "The Coastal Times"
+
+
+@pytest.mark.parametrize("html", ["", "   ", "<html></html>", "<html><body><p>Too short.</p></body></html>",
+                                  b"", b"\x00\x00", "<?xml version='1.0' encoding='utf-8'?><html/>"])
+def test_no_article(html):
+    assert clean_html(html) is None
+
+
+def test_wrong_type_is_a_parse_error():
+    with pytest.raises(ParseError):
+        clean_html(12345)  # type: ignore[arg-type]
+
+
+def test_headline_from_the_body_when_nothing_names_it():
+    article, _ = _run("hints_fill")
+    bare = clean_html((FIXTURES / "hints_fill.html").read_bytes())
+    assert article.headline_derived is False
+    assert bare.headline_derived is True and bare.headline.startswith("The regional court ruled")
+
+
+def test_control_characters_and_lone_surrogates_keep_the_text():
+    sentence = "Words of the article, one after another. " * 8
+    for junk in ("\ud800", "\x00", "\x07", "\x0b", "\ufffe"):
+        article = clean_html(f"<html><body><div><p>{junk}{sentence}</p><script>x</script>{junk} {sentence}</div>")
+        assert article is not None and article.body.count("Words of the article") == 16, repr(junk)
+
+
+def test_deeply_nested_document_does_not_crash():
+    depth = 10_000
+    html = ("<html><head><title>Deep</title></head><body>" + "<div>" * depth + "<p>" + "Words in a sentence, " * 30
+            + "end.</p>" + "</div>" * depth + "</body></html>")
+    limit = sys.getrecursionlimit()
+    article = clean_html(html)
+    assert sys.getrecursionlimit() == limit
+    assert article is not None and article.body.startswith("Words in a sentence")
+
+
+def test_deeply_nested_inline_markup_does_not_crash():
+    html = "<html><body>" + "<span><b><i><font>" * 3000 + "Text, " * 100 + "</body></html>"
+    clean_html(html)
+    clean_html(html.encode("utf-8"))
+
+
+_TAGS = st.sampled_from(["<p>", "</p>", "<div class='article-body'>", "</div>", "<br>", "<script>", "</script>",
+                         "<h1>", "</h1>", "<a href='x'>", "</a>", "<![CDATA[", "]]>", "<!--", "-->", "<li>", "<ul>",
+                         "<meta charset='utf-16'>", "<?xml version='1.0' encoding='latin-1'?>", "&amp;", "&#0;",
+                         "<script type='application/ld+json'>{\"@type\":\"NewsArticle\",\"headline\":",
+                         "<time datetime='2020-13-45T99:99'>", "<table><tr><td>", "\x00", "\ufeff", "<title>"])
+_HTML = st.lists(st.one_of(_TAGS, st.text(max_size=80)), max_size=60).map("".join)
+
+
+def _check(value):
+    try:
+        result = clean_html(value)
+    except ParseError:
+        return
+    assert result is None or isinstance(result, Article)
+    if result is not None:
+        assert result.headline and result.body
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_HTML)
+def test_any_markup_never_raises(html):
+    _check(html)
+    _check(html.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_never_raise(data):
+    _check(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=500))
+def test_any_text_never_raises(text):
+    _check(text)
+
+
+# ---------------------------------------------------------------- dates and bylines
+
+
+@pytest.mark.parametrize(
+    "raw, iso",
+    [
+        ("2020-01-20T10:30:00Z", "2020-01-20T10:30:00+00:00"),
+        ("2020-01-20T10:30:00.123+01:00", "2020-01-20T09:30:00+00:00"),
+        ("2020-01-20T23:30:00-05:00", "2020-01-21T04:30:00+00:00"),
+        ("20200120T103000+0100", "2020-01-20T09:30:00+00:00"),
+        ("Mon, 20 Jan 2020 10:00:00 GMT", "2020-01-20T10:00:00+00:00"),
+        ("2020-01-20", "2020-01-20"),
+        ("2020-01-20 10:30:00", "2020-01-20"),  # no zone: the day only, never a guessed zone
+        ("January 20, 2020", "2020-01-20"),
+        ("20. Januar 2020", "2020-01-20"),
+        ("20.01.2020", "2020-01-20"),
+        ("1579513800", "2020-01-20T09:50:00+00:00"),
+        ("2020-02-30", None),
+        ("1850-01-01", None),
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_date(raw, iso):
+    assert parse_date(raw) == iso
+
+
+def test_date_from_url():
+    assert date_from_url("https://x.example/2021/03/04/story") == "2021-03-04"
+    assert date_from_url("https://x.example/news/story-2019-10-22.html") == "2019-10-22"
+    assert date_from_url("https://x.example/news/story") is None
+    assert date_from_url(None) is None
+
+
+@pytest.mark.parametrize(
+    "raw, byline",
+    [
+        ("By Jane Doe", "Jane Doe"),
+        ("By Jane Doe, Staff Writer", "Jane Doe"),
+        ("By Jane Doe and John Roe", "Jane Doe, John Roe"),
+        ("Von Anna Schmidt und Peter Müller", "Anna Schmidt, Peter Müller"),
+        ("John Walk - January 10, 2020", "John Walk"),
+        ("Jane Doe | Updated 3:45 PM", "Jane Doe"),
+        (["Jane Doe", "jane doe", "https://facebook.com/jane"], "Jane Doe"),
+        ("By Jane Doe Updated 5:00 PM EST, Mon March 3, 2020", "Jane Doe"),
+        ("Jane Doe on Monday, May 4, 2020", "Jane Doe"),
+        ("By Theresa May", "Theresa May"),
+        ("Claire Martin", "Claire Martin"),
+        ("Jane Doe Jane Doe", "Jane Doe"),
+        ("John Smith, Reuters", "John Smith"),
+        ("Jane Doe and John Roe, CNN", "Jane Doe, John Roe"),
+        ("Por María García | EL PAÍS", "María García"),
+        ("By The Associated Press", "The Associated Press"),
+        ("严玉洁", "严玉洁"),
+        ("", None),
+    ],
+)
+def test_clean_byline(raw, byline):
+    assert clean_byline(raw) == byline
+
+
+# ---------------------------------------------------------------- the benchmark scorer
+
+
+def test_scorer_basics():
+    text = "one two three four five six seven eight"
+    assert scoring.shingle_counts(text, text) == (1.0, 0.0, 0.0)
+    assert scoring.prf([scoring.shingle_counts(text, text)]) == (1.0, 1.0, 1.0)
+    tp, fp, fn = scoring.shingle_counts(text, text + " nine ten")
+    assert fn == 0 and fp > 0
+    assert scoring.start_recall("one two three four five", text) == 1.0
+    assert scoring.snippet_hits("a  b\nc", ["a b c"], ["zzz"]) == (1, 1)
+    assert scoring.headline_ok("Title of the story", "Title of the Story")
+    assert scoring.headline_ok("Title of the story - Site", "Title of the story")
+    assert scoring.byline_ok("Anna und Ben", "Ben, Anna")
+    assert scoring.date_ok("2020-01-02", "2020-01-02T10:00:00+00:00")
+    assert scoring.date_ok("2018-06-19", "2018-06-18T20:50:00+00:00")  # 05:50 in Tokyo
+    assert not scoring.date_ok("2018-06-19", "2018-06-18")
+
+
+@pytest.mark.parametrize(
+    "meta, site, host, headline",
+    [
+        # the social title disagrees; <h1> and <title> agree
+        (Meta(tags={"og:title": "You will not believe this"}, title="Bridge reopens | Daily", h1s=["Bridge reopens"]),
+         "Daily", "daily.example", "Bridge reopens"),
+        # a logo in <h1> is the site, not the headline
+        (Meta(title="Diverse contributors wanted \u2014 The Example Blog", h1s=["Example.com"]),
+         "The Example Blog", "example.com", "Diverse contributors wanted"),
+        # no site name known: the longest piece of the title
+        (Meta(title="Jane's Digital Home | A Journey to Python 3 and Back"), None, "jane.example",
+         "A Journey to Python 3 and Back"),
+        # a full-width colon sets off the site name only
+        (Meta(title="\u52d5\u753b\uff1a\u30cb\u30e5\u30fc\u30b9\uff1a\u65e5\u672c\u7d4c\u6e08\u65b0\u805e"),
+         "\u65e5\u672c\u7d4c\u6e08\u65b0\u805e", None, "\u52d5\u753b\uff1a\u30cb\u30e5\u30fc\u30b9"),
+        # JSON-LD and <h1> agree against a rewritten <title>
+        (Meta(ld={"headline": "Gates: being friendly is not being friends"},
+              title="Gates: you can be friendly without being friends | CNN",
+              h1s=["Gates: being friendly is not being friends"]), "CNN", "cnn.com",
+         "Gates: being friendly is not being friends"),
+        (Meta(), None, None, None),
+    ],
+)
+def test_choose_headline(meta, site, host, headline):
+    assert choose_headline(meta, site, host) == headline
+
+
+def test_json_ld_graph_and_lists():
+    graph = '{"@graph": [{"@type": "WebPage"}, {"@type": ["NewsArticle"], "headline": "H", ' \
+            '"publisher": {"@type": "Organization", "name": "P"}}]}'
+    article, publisher = read_json_ld(["<!-- " + graph + " -->", "not json", "[1, 2]"])
+    assert article["headline"] == "H" and publisher == "P"
+    assert read_json_ld(['{"@type": "Recipe"}']) == (None, None)
+
+
+@pytest.mark.parametrize("raw, lang", [("en-gb", "en-GB"), ("de_DE", "de-DE"), ("fr", "fr"), ("zh-Hant", "zh-Hant"),
+                                       ("", None), ("12", None)])
+def test_language(raw, lang):
+    assert language(Meta(lang=raw)) == lang
+
+
+@pytest.mark.parametrize("body, dateline", [("WASHINGTON (AP) \u2014 The Senate voted.", "WASHINGTON"),
+                                            ("NEW YORK, N.Y. -- Stocks fell.", "NEW YORK, N.Y."),
+                                            ("The Senate voted \u2014 finally.", None)])
+def test_dateline(body, dateline):
+    assert dateline_of(body) == dateline
+

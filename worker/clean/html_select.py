@@ -1,0 +1,246 @@
+"""Choosing the article container on a pruned lxml tree, and tidying it.
+
+``choose_container``: paragraphs score their ancestors (readability-style, with
+class/id hints), link-heavy candidates lose, candidates inside boilerplate lose; the
+winner may climb to a parent that adds only more of the same text, and siblings
+that read like article text (a lead, a body split by ads) join it. ``tidy`` drops
+link lists, share bars and other boilerplate left inside. ``looks_like_index`` tells
+a list of teasers from an article. All walks are iterative.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from worker.clean.html_prune import (
+    BLOCK_TAGS,
+    PARA_TAGS,
+    Stats,
+    attrs,
+    boilerplate_named,
+    class_weight,
+    drop,
+    text_of,
+)
+
+
+def _is_paragraph(el, stats: Stats) -> bool:
+    if el.tag in PARA_TAGS or el.tag == "td":
+        return True
+    if el.tag in ("div", "section", "article", "span", "font", "center") and stats.text.get(el, 0) >= 25:
+        return not any(child.tag in BLOCK_TAGS for child in el)
+    return False
+
+
+_LOOSE_TEXT = frozenset({"div", "section", "article", "td", "main", "center", "font", "span"})
+
+
+def _tag_bonus(tag: str) -> float:
+    if tag in ("div", "article", "section", "main"):
+        return 5 + (10 if tag in ("article", "main") else 0)
+    if tag in ("pre", "td", "blockquote"):
+        return 3
+    if tag in ("address", "ol", "ul", "dl", "dd", "dt", "li", "form"):
+        return -3
+    if tag in ("h1", "h2", "h3", "h4", "h5", "h6", "th"):
+        return -5
+    return 0
+
+
+def choose_container(root, stats: Stats | None = None):
+    """The elements that hold the article text (the winner and its article-like siblings),
+    or an empty list when no part of the page reads like an article."""
+    stats = stats or Stats(root)
+    scores: dict = {}
+    for el in root.iter(etree.Element):
+        if _is_paragraph(el, stats):
+            text, node = stats.text[el] - stats.link[el], el.getparent()
+            commas = stats.commas[el]
+            if el.tag not in PARA_TAGS and text >= 200 and sum(1 for _ in el.iter("br")) >= 2:
+                node = el  # several paragraphs split by <br>: a candidate in its own right
+        elif el.tag in _LOOSE_TEXT and stats.inline.get(el, 0) >= 50:
+            # text written straight into a block (between <br>s): a paragraph of that block
+            text, node = stats.inline[el], el
+            commas = 1 + text // 150
+        else:
+            continue
+        if text < 25:
+            continue
+        score = 1 + commas + min(text // 100, 3)
+        level = 0
+        while node is not None and level < 5:
+            if node not in scores:
+                scores[node] = _tag_bonus(node.tag) + class_weight(node)
+            scores[node] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
+            node, level = node.getparent(), level + 1
+    if not scores:
+        return [], stats
+    final = {e: v * (1 - stats.density(e)) for e, v in scores.items()}
+    for e in sorted(final, key=final.get, reverse=True)[:10]:
+        if _inside_boilerplate(e):
+            final[e] *= 0.3
+    ranked = sorted(final, key=final.get, reverse=True)
+    top = ranked[0]
+    top_score = final[top]
+    # several strong candidates under one ancestor: the article is that ancestor
+    near = [e for e in ranked[1:6] if final[e] >= 0.75 * top_score]
+    if len(near) >= 2:
+        node = top.getparent()
+        while node is not None and node.tag not in ("body", "html"):
+            if sum(1 for e in near if _contains(node, e)) >= 2:
+                top = node
+                break
+            node = node.getparent()
+    # climb to an ancestor that holds much more paragraph text of the same kind (a body split in parts),
+    # or whose only addition is clean paragraph text (a lead set apart from the body)
+    node, level, base, first = top.getparent(), 0, stats.para.get(top, 0), top
+    while node is not None and node.tag not in ("body", "html") and level < 6:
+        para = stats.para.get(node, 0)
+        extra_text = stats.text.get(node, 0) - stats.text.get(top, 0)
+        extra_para = para - stats.para.get(top, 0)
+        extra_link = stats.link.get(node, 0) - stats.link.get(top, 0)
+        if para > 1.25 * base + 80:
+            para -= _boilerplate_para(node, stats)
+        if para > 0.5 * stats.text.get(node, 1) and stats.density(node) < 0.3 and not _inside_boilerplate(node):
+            if para > 1.25 * base + 80 or (
+                    0 < extra_text and stats.text.get(node, 0) <= 1.4 * stats.text.get(first, 0)
+                    and extra_para >= 0.7 * extra_text
+                    and extra_link <= 0.1 * extra_text
+                    and _boilerplate_para(node, stats) == 0):
+                top, base = node, para
+        elif para > base:
+            break
+        node, level = node.getparent(), level + 1
+    if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
+        return [], stats
+    return _with_siblings(top, final, stats), stats
+
+
+_LEAD = re.compile(r"lead|intro|teaser|summary|standfirst|vorspann|(?:^|[-_ ])dek(?:$|[-_ ])|excerpt|abstract|"
+                   r"chapo|chapeau|entradilla|sapo", re.I)
+_SENTENCE_END = (".", "!", "?", ":", '"', "”", "“", "»", "«", "。", "！", "？")
+
+
+def _with_siblings(top, final: dict, stats: Stats) -> list:
+    """The winner plus the siblings that read like more of the same article (a lead, a split body)."""
+    top_score = final.get(top, 0)
+    parent = top.getparent()
+    while parent is not None and parent.tag not in ("body", "html") and \
+            stats.text.get(parent, 0) == stats.text.get(top, 0):
+        top, parent = parent, parent.getparent()  # a wrapper around the winner only: look around it
+    if parent is None or parent.tag == "html":
+        return [top]
+    threshold = max(10.0, top_score * 0.2)
+    top_class = top.get("class")
+    parts = []
+    for sib in parent:
+        if not isinstance(sib.tag, str):
+            continue
+        if sib is top:
+            parts.append(sib)
+            continue
+        bonus = top_score * 0.2 if top_class and sib.get("class") == top_class else 0
+        if final.get(sib, 0) + bonus >= threshold and not _inside_boilerplate(sib) and \
+                stats.para.get(sib, 0) + stats.inline.get(sib, 0) >= min(200, 0.3 * stats.para.get(top, 0)):
+            parts.append(sib)
+            continue
+        if class_weight(sib) < 0:
+            continue
+        text, dens = stats.text.get(sib, 0), stats.density(sib)
+        if sib.tag == "p" and not any(c.tag in BLOCK_TAGS for c in sib):
+            if (text > 80 and dens < 0.25) or (0 < text <= 80 and dens == 0 and
+                                                text_of(sib).rstrip().endswith(_SENTENCE_END)):
+                parts.append(sib)
+        elif sib.tag in ("div", "section") and top not in parts and text > 80 and dens < 0.25 \
+                and _LEAD.search(attrs(sib)):
+            parts.append(sib)  # the lead paragraph, set apart before the body
+    return parts
+
+
+def looks_like_index(container, stats: Stats) -> bool:
+    """A list of teasers (headings that are links, truncated blurbs) rather than one article."""
+    headings = linked = 0
+    for el in container.iter("h2", "h3", "h4", "h5"):
+        if stats.text.get(el, 0):
+            headings += 1
+            linked += stats.density(el) > 0.8
+    if linked >= 4 and linked > 0.5 * headings:
+        return True
+    blurbs = 0
+    for el in container.iter("p", "div", "span"):
+        text = (text_of(el) if stats.inline.get(el, 0) >= 60 else "").rstrip()
+        blurbs += text.endswith(("…", "...")) and len(text) > 60
+    return blurbs >= 3
+
+
+def _boilerplate_para(node, stats: Stats) -> int:
+    """Paragraph text inside boilerplate-named blocks under ``node`` (nested ones counted once)."""
+    total, skip_until = 0, None
+    for el in node.iter(etree.Element):
+        if skip_until is not None:
+            if _contains(skip_until, el):
+                continue
+            skip_until = None
+        if el is not node and (el.tag in ("aside", "nav", "footer") or (
+                boilerplate_named(el))):
+            total += stats.para.get(el, 0)
+            skip_until = el
+    return total
+
+
+def _inside_boilerplate(el) -> bool:
+    """Whether the element sits in a sidebar, comment section, footer or the like."""
+    node = el
+    while node is not None and node.tag not in ("body", "html"):
+        if node.tag in ("aside", "footer", "nav") or boilerplate_named(node):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _contains(ancestor, el) -> bool:
+    node = el
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.getparent()
+    return False
+
+
+def tidy(container, stats: Stats) -> None:
+    """Drop link lists, empty shells and other non-article blocks left inside the container."""
+    total = stats.text.get(container, 0) or 1
+    doomed = []
+    for el in container.iter(etree.Element):
+        if el is container:
+            continue
+        tag, text = el.tag, stats.text.get(el, 0)
+        if tag in ("h1",):
+            doomed.append(el)
+            continue
+        if tag not in ("div", "section", "ul", "ol", "table", "dl", "p", "span", "header", "center", "li"):
+            continue
+        dens = stats.density(el)
+        if tag == "p" or tag == "li":
+            if text and dens > 0.7 and text < 250 and tag == "p" and not _is_url(el):
+                doomed.append(el)
+            continue
+        weight = class_weight(el)
+        if weight < 0 and text < 0.3 * total:
+            doomed.append(el)
+        elif dens > 0.5 and text < 0.3 * total:
+            doomed.append(el)
+        elif tag in ("ul", "ol") and dens > 0.35 and stats.commas.get(el, 0) < 3:
+            doomed.append(el)
+        elif dens > 0.25 and weight < 25 and stats.paras.get(el, 0) < 2 and text < 0.2 * total \
+                and stats.commas.get(el, 0) < 5 and tag not in ("p", "span"):
+            doomed.append(el)
+    for el in doomed:
+        if el.getparent() is not None:
+            drop(el)
+
+
+def _is_url(el) -> bool:
+    return bool(re.match(r"\s*(?:https?://|www\.)", text_of(el)))

@@ -1,0 +1,372 @@
+"""Article metadata from a parsed page: JSON-LD, OpenGraph and meta tags, microdata, <time>.
+
+Works on an lxml tree; returns plain strings. The headline is chosen by
+agreement between its sources; the byline is cleaned of "By", dates and job titles.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urljoin
+
+from worker.clean.dates import date_from_url, parse_date
+from worker.clean.normalize import clean_line
+
+ARTICLE_TYPES = frozenset(
+    "article newsarticle blogposting reportagenewsarticle analysisnewsarticle opinionnewsarticle "
+    "reviewnewsarticle backgroundnewsarticle askpublicnewsarticle socialmediaposting liveblogposting "
+    "scholarlyarticle techarticle report posting".split()
+)
+_PAGE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "qapage", "medicalwebpage"})
+_DATE_META = (
+    "article:published_time", "og:article:published_time", "og:published_time", "datepublished",
+    "publishdate", "publish-date", "publish_date", "pubdate", "parsely-pub-date", "sailthru.date",
+    "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "date",
+    "article.published", "published-date", "og:pubdate", "cxenseparse:recs:publishtime",
+    "article_date_original", "originalpublicationdate", "displaydate", "date_published",
+    "dc:date", "dc:date.issued", "dcterms:issued", "citation_publication_date", "citation_date",
+    "bepress_citation_date", "citation_online_date", "prism.publicationdate",
+)
+_AUTHOR_META = ("author", "article:author", "dc.creator", "dcterms.creator", "sailthru.author",
+                "parsely-author", "byl", "citation_author", "twitter:creator")
+
+
+@dataclass
+class Meta:
+    """What the page says about itself (raw strings, cleaned later)."""
+
+    tags: dict[str, str] = field(default_factory=dict)  # lower-case name/property -> content
+    ld: dict | None = None  # the page's article object from JSON-LD
+    ld_publisher: str | None = None
+    title: str | None = None
+    h1s: list[str] = field(default_factory=list)
+    lang: str | None = None
+    canonical: str | None = None
+
+
+def _ld_objects(data, out: list[dict], depth: int = 0) -> None:
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            _ld_objects(item, out, depth + 1)
+    elif isinstance(data, dict):
+        out.append(data)
+        for key in ("@graph", "mainEntity", "itemListElement"):
+            if key in data:
+                _ld_objects(data[key], out, depth + 1)
+
+
+def _types(obj: dict) -> set[str]:
+    t = obj.get("@type", "")
+    return {str(x).lower().rsplit("/", 1)[-1] for x in (t if isinstance(t, list) else [t])}
+
+
+def _name(value) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return _name(value.get("name"))
+    if isinstance(value, list) and value:
+        return _name(value[0])
+    return None
+
+
+def read_json_ld(scripts: list[str]) -> tuple[dict | None, str | None]:
+    """The article object among the page's JSON-LD blocks, and its publisher's name."""
+    objects: list[dict] = []
+    for raw in scripts:
+        raw = raw.strip().removeprefix("<!--").removesuffix("-->").strip().rstrip(";")
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        _ld_objects(data, objects)
+    article = next((o for o in objects if _types(o) & ARTICLE_TYPES), None)
+    if article is None:
+        article = next((o for o in objects if _types(o) & _PAGE_TYPES and o.get("datePublished")), None)
+    publisher = None
+    if article is not None:
+        publisher = _name(article.get("publisher"))
+    if publisher is None:
+        org = next((o for o in objects if _types(o) & {"organization", "newsmediaorganization"}), None)
+        publisher = _name(org) if org else None
+    return article, publisher
+
+
+def read_meta(root, url: str | None) -> Meta:
+    meta = Meta()
+    for el in root.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = el.get("content")
+        if key and content and content.strip() and key not in meta.tags:
+            meta.tags[key] = content.strip()
+        if (el.get("http-equiv") or "").lower() == "content-language" and content:
+            meta.tags.setdefault("content-language", content.strip())
+    scripts = [s.text or "" for s in root.iter("script") if "ld+json" in (s.get("type") or "").lower()]
+    meta.ld, meta.ld_publisher = read_json_ld(scripts)
+    title = root.find(".//title")
+    if title is not None:
+        meta.title = clean_line("".join(title.itertext()))
+    meta.h1s = [t for h in root.iter("h1") if (t := clean_line("".join(h.itertext())))][:5]
+    meta.lang = root.get("lang") or root.get("xml:lang") or meta.tags.get("content-language")
+    for link in root.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            meta.canonical = link.get("href").strip()
+            break
+    return meta
+
+
+# ---------------------------------------------------------------- headline
+
+_WEAK_SEPARATORS = re.compile(r"\s*[：｜]\s*|\s+:\s+")
+_SEPARATORS = re.compile(r"\s+[|–—•·»«/\\-]\s+|\s+-{2}\s+|\s*\|\s*|\s::\s")
+
+
+def _key(text: str | None) -> str:
+    return re.sub(r"\W+", " ", (text or "").casefold()).strip()
+
+
+def _one_line(text: str | None) -> str:
+    return clean_line(" ".join((text or "").split()))
+
+
+def _title_core(title: str, site: str | None, host: str | None) -> str:
+    """The <title> without the site name: the longest piece that is not the site."""
+    pieces = [p for p in (_one_line(x) for x in _SEPARATORS.split(title)) if p]
+    if len(pieces) >= 2:
+        kept = [p for p in pieces if not _is_site(p, site, host)]
+        return max(kept or pieces, key=len)
+    # weaker separators (a full-width colon or bar, a spaced colon) only ever set off the site name itself
+    pieces = [p for p in (_one_line(x) for x in _WEAK_SEPARATORS.split(title)) if p]
+    if len(pieces) >= 2:
+        if _is_site(pieces[-1], site, host):
+            return _one_line(title[: title.rfind(pieces[-1])].rstrip(" ：｜:|"))
+        if _is_site(pieces[0], site, host):
+            return _one_line(title[title.find(pieces[0]) + len(pieces[0]):].lstrip(" ：｜:|"))
+    return title
+
+
+def _is_site(text: str, site: str | None, host: str | None) -> bool:
+    k = _key(text)
+    if not k:
+        return True
+    for other in (_key(site), _key(host)):
+        if other and (k == other or (k in other and len(k) > 3) or (other in k and len(k) - len(other) < 6)):
+            return True
+    return False
+
+
+def _extends(short: str, long: str) -> bool:
+    """Whether ``long`` is ``short`` with something added (a site name, a truncation's rest)."""
+    return len(short) >= 8 and len(short) >= 0.5 * len(long) and long.startswith(short)
+
+
+def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> str | None:
+    """The headline its sources agree on: JSON-LD, og:title, twitter:title, <h1>, <title>."""
+    ld = meta.ld or {}
+    named: list[tuple[str, str]] = []  # (source, text) in order of trust when nothing agrees
+    for source, value in (("ld", _name(ld.get("headline"))), ("og", meta.tags.get("og:title")),
+                          ("tw", meta.tags.get("twitter:title")), ("dc", meta.tags.get("dc.title")),
+                          ("ld-name", _name(ld.get("name")))):
+        if value and (v := _one_line(value)):
+            named.append((source, _title_core(v, site, host)))
+    title = _one_line(meta.title)
+    if title:
+        named.append(("title", _title_core(title, site, host)))
+    named.extend(("h1", h) for h in meta.h1s[:3])
+    named = [(src, text) for src, text in named if not _is_site(text, site, host)]
+    if not named:
+        return None
+    keys = [(src, _key(text)) for src, text in named]
+
+    def support(i: int) -> int:
+        src, k = keys[i]
+        votes = set()
+        for j, (other_src, other) in enumerate(keys):
+            if j != i and other_src != src and other and (
+                    other == k or _extends(k, other) or _extends(other, k)):
+                votes.add(other_src)
+        return len(votes)
+
+    scores = [support(i) for i in range(len(named))]
+    best = max(range(len(named)), key=lambda i: (scores[i], named[i][0] == "h1" and scores[i] > 0, -i))
+    return named[best][1] or None
+
+
+# ---------------------------------------------------------------- byline
+
+_BY = re.compile(
+    r"^\s*(?:(?:written\s+|posted\s+|reported\s+|text\s+|words\s+)?(?:by|von|par|por|di|door|av|af)|"
+    r"author(?:s|in)?|autor(?:in|en)?|auteur|text|texte|words|written)\s*[:\s]\s*",
+    re.I,
+)
+_JOB = re.compile(
+    r"\s*(?:[,|–—-]|\bis\b|\bfor\b)\s*(?:a\s+|the\s+)?(?:\w+\s+){0,3}(?:correspondent|reporter|editor|writer|"
+    r"columnist|contributor|journalist|staff|redakteur\w*|autor\w*|reporter\w*|korrespondent\w*|"
+    r"rédact\w*|journaliste|chief|producer|analyst|photographer)\b.*$",
+    re.I,
+)
+_NOT_NAME = re.compile(r"https?:|www\.|@|\d{4}|\d{1,2}:\d{2}|updated|published|min read|facebook|twitter", re.I)
+
+
+_AGENCIES = frozenset(
+    "reuters ap afp dpa epd kna sid apa sda ats upi efe ansa kyodo xinhua bloomberg pa associated press "
+    "the associated press press association agence france-presse".split(" ")
+) | {"associated press", "the associated press", "press association", "agence france-presse"}
+_MONTH_NAMES = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+                r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_WEEKDAYS = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tue|wed|thu|fri|sat|sun)\.?,?"
+_STAMP_START = re.compile(
+    r"\s+(?=\S*\d)|\s*[|•·]\s*|\s*[–—]\s*|\s+-\s+|"
+    r"\b(?:updated|published|posted|aktualisiert|veröffentlicht|mis à jour|actualizado|publicado)\b|"
+    rf"\s+(?:on\s+)?(?={_WEEKDAYS}\s+(?:{_MONTH_NAMES}\s+)?\d)|\s+(?:on\s+)?(?={_MONTH_NAMES}\s+\d)",
+    re.I,
+)
+
+
+def clean_byline(raw: str | list | None) -> str | None:
+    """Author names joined with ", ": no "By", dates, job titles, agencies beside names, or duplicates."""
+    if not raw:
+        return None
+    items = raw if isinstance(raw, list) else [raw]
+    names: list[str] = []
+    for item in items:
+        text = clean_line(str(item))
+        half = len(text) // 2
+        if len(text) > 5 and text[:half].strip() == text[half:].strip():
+            text = text[:half].strip()  # the same name twice, from nested elements
+        text = _BY.sub("", text)
+        text = re.sub(r"\s*\([^)]*\)\s*$", "", _STAMP_START.split(text)[0])
+        text = _JOB.sub("", text)
+        for part in re.split(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", text):
+            part = part.strip(" .:-–—")
+            part = _BY.sub("", part)
+            if not part or _NOT_NAME.search(part) or len(part) > 60 or len(part.split()) > 5:
+                continue
+            if part.isupper() and part.isascii() and len(part) > 4 and " " in part:
+                part = part.title()  # "JOHN SMITH"
+            if part.casefold() not in (n.casefold() for n in names):
+                names.append(part)
+    people = [n for n in names if n.casefold() not in _AGENCIES and not (
+        len(n.split()) == 1 and n.isascii() and n[:1].isupper() and len(names) > 1)]
+    return ", ".join(people or names) or None
+
+
+_DATELINE = re.compile(
+    r"^((?:[A-ZÀ-Ý][A-ZÀ-Ý.'’-]+)(?: [A-ZÀ-Ý][A-ZÀ-Ý.'’-]+){0,3}(?:, [A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+)?)?)"
+    r"(?: \([A-Za-z .&-]{1,30}\))? ?(?:--|[—–-]) "
+)
+
+
+def dateline_of(body: str) -> str | None:
+    """The place an article opens with, when it opens like "WASHINGTON (AP) — ..."."""
+    m = _DATELINE.match(body)
+    return m.group(1) if m and len(m.group(1)) >= 3 else None
+
+
+def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, host: str | None = None) -> str | None:
+    """Authors from JSON-LD, then author meta tags, then the page's byline elements; the site's own
+    name only when nothing else names an author."""
+    candidates = _bylines(meta, dom_bylines)
+    byline = next((b for b in candidates if not _is_outlet(b, site, host)), candidates[0] if candidates else None)
+    if byline and ", " in byline:  # "Jane Doe, CNN": the outlet after the authors
+        outlet = {_key(site), *(_key(label) for label in (host or "").split(".")[:-1])} - {""}
+        names = [n for n in byline.split(", ") if _key(n) not in outlet]
+        byline = ", ".join(names) or byline
+    return byline
+
+
+def _is_outlet(byline: str, site: str | None, host: str | None) -> bool:
+    k = _key(byline)
+    return bool(k) and (k == _key(site) or k in {_key(label) for label in (host or "").split(".")[:-1]})
+
+
+def _bylines(meta: Meta, dom_bylines: list[str]) -> list[str]:
+    found: list[str] = []
+    ld = meta.ld or {}
+    authors = ld.get("author") or ld.get("creator")
+    if authors:
+        people = authors if isinstance(authors, list) else [authors]
+        named = [_name(a) for a in people if not (isinstance(a, dict) and "organization" in _types(a))]
+        if byline := clean_byline([n for n in named if n]):
+            found.append(byline)
+        orgs = [_name(a) for a in people if isinstance(a, dict) and "organization" in _types(a)]
+        if byline := clean_byline([n for n in orgs if n]):
+            found.append(byline)
+    for key in _AUTHOR_META:
+        value = meta.tags.get(key)
+        if value and not value.startswith("@") and (byline := clean_byline(value)):
+            found.append(byline)
+    for raw in dom_bylines:
+        if byline := clean_byline(raw):
+            found.append(byline)
+    return found
+
+
+# ---------------------------------------------------------------- dates, lang, url
+
+
+def published_from(meta: Meta, times: tuple[list[str], list[str]], url: str | None) -> str | None:
+    """JSON-LD, then meta tags, then elements named as the publication date, the URL, any <time>.
+
+    A day without a time is completed by a later source that gives the same moment with its zone.
+    """
+    ld = meta.ld or {}
+    telling, other = times
+    structured = [ld.get("datePublished"), ld.get("dateCreated"), ld.get("uploadDate")]
+    structured += [meta.tags.get(key) for key in _DATE_META]
+    found = [d for v in structured + telling if isinstance(v, str) and (d := parse_date(v))]
+    if found:
+        first = found[0]
+        if len(first) == 10:
+            day = date.fromisoformat(first)
+            for full in found[1:]:
+                if len(full) > 10 and abs((date.fromisoformat(full[:10]) - day).days) <= 1:
+                    return full
+        return first
+    if day_in_url := date_from_url(url):
+        return day_in_url
+    for value in other[:3]:
+        if result := parse_date(value):
+            return result
+    return None
+
+
+def language(meta: Meta) -> str | None:
+    raw = meta.lang or meta.tags.get("og:locale") or (meta.ld or {}).get("inLanguage")
+    if not isinstance(raw, str):
+        return None
+    m = re.match(r"^\s*([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|\d{3}|[A-Za-z]{4}))?\b", raw)
+    if not m:
+        return None
+    lang = m.group(1).lower()
+    return f"{lang}-{m.group(2).upper() if len(m.group(2)) == 2 else m.group(2)}" if m.group(2) else lang
+
+
+def canonical_url(meta: Meta, url: str | None) -> str | None:
+    for raw in (meta.canonical, meta.tags.get("og:url")):
+        if raw:
+            absolute = urljoin(url or "", raw.strip())
+            if absolute.startswith(("http://", "https://")):
+                return absolute
+    return url
+
+
+def description(meta: Meta) -> str | None:
+    ld = meta.ld or {}
+    for value in (ld.get("description"), meta.tags.get("og:description"), meta.tags.get("description"),
+                  meta.tags.get("twitter:description"), meta.tags.get("dc.description")):
+        if isinstance(value, str) and (text := clean_line(value)):
+            return text
+    return None
+
+
+def publication(meta: Meta) -> str | None:
+    for value in (meta.tags.get("og:site_name"), meta.ld_publisher, meta.tags.get("application-name")):
+        if isinstance(value, str) and (text := clean_line(value)):
+            return text
+    return None
