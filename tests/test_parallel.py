@@ -6,8 +6,10 @@ import json
 import os
 
 from worker import pipeline
+from worker.clean import items as items_module
 from worker.errors import FetchError
 from worker.models import Checkpoint, Hints, RawItem, Source
+from worker import parallel
 from worker.parallel import CHUNK, cleaned
 
 
@@ -18,7 +20,7 @@ def items(n: int) -> list[RawItem]:
 
 def test_pool_matches_in_process_and_keeps_order():
     stream = [*items(CHUNK * 5 + 3), Checkpoint("k", "v")]
-    one = list(cleaned(iter(stream), "s", workers=1))
+    one = list(cleaned(iter(stream), "s", workers=0))
     two = list(cleaned(iter(stream), "s", workers=2))
     assert one == two
     assert [o for o, _ in two] == stream
@@ -42,14 +44,15 @@ def test_a_failing_stream_still_yields_what_came_before():
 
 
 def test_a_worker_crash_costs_only_its_item(monkeypatch):
-    real = pipeline.to_article
+    real = items_module.to_article
 
     def crashing(item, source):
         if item.locator == "loc20":
             os._exit(1)  # as a segfault in a C extension would
         return real(item, source)
 
-    monkeypatch.setattr(pipeline, "to_article", crashing)
+    monkeypatch.setattr(items_module, "to_article", crashing)
+    monkeypatch.setattr(parallel, "START_METHOD", "fork")  # so that the workers have the patch
     results = [a for _, a in cleaned(iter(items(CHUNK * 3)), "s", workers=2)]
     assert results[20] == "the cleaner crashed on this item"
     assert sum(isinstance(r, str) for r in results) == 1

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from worker import pipeline
+from worker.clean import items as items_module
 from worker.errors import FetchError
 from worker.models import Checkpoint, Hints, RawItem, Skipped, Source
 from worker.pipeline import ingest, next_due
@@ -45,7 +46,7 @@ def test_files_run_then_only_new_files(archive, inbox):
 
 def test_backfill_rerun_records_sightings_without_reparsing(archive, inbox, monkeypatch):
     ingest(files_source(inbox, "backfill"), archive, trigger="backfill")
-    monkeypatch.setattr(pipeline, "to_article", lambda *a: pytest.fail("re-parsed an unchanged file"))
+    monkeypatch.setattr(items_module, "to_article", lambda *a: pytest.fail("re-parsed an unchanged file"))
     r = ingest(files_source(inbox, "backfill"), archive, trigger="backfill")
     assert (r.seen, r.new, r.duplicates) == (2, 0, 2)
     assert archive.db["sightings"].count == 4
@@ -83,14 +84,14 @@ def test_broken_items_are_skipped_and_the_run_goes_on(archive, monkeypatch):
 
 def test_a_cleaner_bug_skips_the_item_only(archive, monkeypatch):
     monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher([raw("One"), raw("Two")]))
-    real = pipeline.to_article
+    real = items_module.to_article
 
     def flaky(item, source):
         if "One" in item.locator:
             raise RuntimeError("bug")
         return real(item, source)
 
-    monkeypatch.setattr(pipeline, "to_article", flaky)
+    monkeypatch.setattr(items_module, "to_article", flaky)
     r = ingest(Source(name="s", kind="feed", url="http://x.example/f"), archive)
     assert (r.status, r.new, r.skipped) == ("ok", 1, 1)
 

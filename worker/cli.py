@@ -146,8 +146,8 @@ def ingest(c: Ctx, names, all_):
 @click.option("--name", default="backfill", show_default=True, help="Source name recorded for these articles.")
 @click.option("--kind", type=click.Choice(["files", "feed", "sitemap", "page"]), default=None,
               help="Force the source kind of URLs (default: guessed).")
-@click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Processes that clean in parallel (default: one per core).")
+@click.option("--workers", type=click.IntRange(0, 256), default=None,
+              help="Processes that clean beside the writer; 0 cleans in the writer (default: cores - 1, at least 1).")
 @click.option("--optimize/--no-optimize", default=None,
               help="Merge the full-text index afterwards (default: after 10,000 new articles).")
 @pass_ctx
@@ -164,7 +164,7 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
     t0 = time.monotonic()
     try:
         results = run_backfill(config, paths, name=name, kind=kind, http_factory=c.http,
-                               progress=sys.stderr.isatty(), workers=workers or default_workers(),
+                               progress=sys.stderr.isatty(), workers=default_workers() if workers is None else workers,
                                optimize=optimize)
     except WorkerError as exc:
         raise click.ClickException(str(exc)) from None

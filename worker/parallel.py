@@ -19,38 +19,46 @@ from typing import Iterable, Iterator
 from worker.models import Article, RawItem
 
 CHUNK = 64  # items per task: large enough to amortize pickling, small enough to keep order cheap
-WINDOW = 3  # chunks in flight per worker
+CHUNK_BYTES = 512 * 1024  # ... and at most this much content per task (whole pages are ~100 KB)
+WINDOW = 4  # chunks in flight per worker: keeps workers busy while the writer stores a batch
+# Fresh interpreters that import only the cleaners: smaller than forks of the writer, which would
+# carry (and, through reference counting, soon copy) everything the writer holds.
+START_METHOD = "spawn"
 
 Cleaned = Article | str | None  # an article, a reason it was skipped, or None for non-items
 
 
 def default_workers() -> int:
-    """One per core this process may use."""
+    """Cleaning processes beside the writer: one per core the process may use, less the
+    writer's own (at least one)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
 
 
 def clean_chunk(items: list[RawItem], source: str) -> list[Article | str]:
-    from worker.pipeline import clean_one
+    from worker.clean.items import clean_one
 
     return [clean_one(item, source) for item in items]
 
 
 def _chunks(stream: Iterable[object]) -> Iterator[list[object]]:
-    """Consecutive outputs, each chunk holding up to CHUNK raw items (other outputs ride along).
+    """Consecutive outputs, each chunk holding up to CHUNK raw items or CHUNK_BYTES of content
+    (other outputs ride along), so the memory in flight stays small whatever the items' size.
     When the stream fails, the outputs before the failure still come out first."""
     chunk: list[object] = []
-    items = 0
+    items = size = 0
     try:
         for out in stream:
             chunk.append(out)
             if isinstance(out, RawItem):
                 items += 1
-                if items >= CHUNK:
+                size += len(out.content)
+                if items >= CHUNK or size >= CHUNK_BYTES:
                     yield chunk
-                    chunk, items = [], 0
+                    chunk, items, size = [], 0, 0
     except Exception:
         if chunk:
             yield chunk
@@ -65,12 +73,13 @@ def _zip(chunk: list[object], results: list[Article | str]) -> Iterator[tuple[ob
         yield out, (next(it) if isinstance(out, RawItem) else None)
 
 
-def cleaned(stream: Iterable[object], source: str, workers: int = 1) -> Iterator[tuple[object, Cleaned]]:
+def cleaned(stream: Iterable[object], source: str, workers: int = 0) -> Iterator[tuple[object, Cleaned]]:
     """Pair every output of a fetcher with its cleaned article (or skip reason), in order.
-    An exception from the stream is raised after everything before it has come out."""
-    from worker.pipeline import clean_one
+    ``workers`` cleaning processes (0: clean in this process). An exception from the stream is
+    raised after everything before it has come out."""
+    from worker.clean.items import clean_one
 
-    if workers <= 1:
+    if workers <= 0:
         for out in stream:
             yield out, (clean_one(out, source) if isinstance(out, RawItem) else None)
         return
@@ -121,7 +130,7 @@ class _Pool:
 
     def __init__(self, workers: int):
         self.workers = workers
-        self.context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        self.context = multiprocessing.get_context(START_METHOD)
         self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=self.context)
 
     def submit(self, items: list[RawItem], source: str) -> Future:

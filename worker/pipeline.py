@@ -2,8 +2,9 @@
 
 fetch -> RawItem* -> clean -> Article -> archive.store, in batches; errors are caught here once.
 One broken item is skipped and counted; one broken source is a failed run, recorded with its
-error and a backoff; neither stops anything else. With ``workers`` > 1 the cleaning runs in a
-process pool while this process fetches and writes (see ``worker.parallel``).
+error and a backoff; neither stops anything else. With ``workers`` > 0 the cleaning runs in a
+process pool while this process fetches and writes (see ``worker.parallel``); the cleaners
+(``worker.clean.to_article``) are only imported where they run.
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ from typing import Callable, Iterator
 import structlog
 
 from worker.archive import Archive
-from worker.clean.fragment import clean_fragment
-from worker.clean.html import clean_html
-from worker.clean.text import clean_text
-from worker.errors import FetchError, ParseError, WorkerError
+from worker.errors import FetchError, WorkerError
 from worker.models import (
     Article, Checkpoint, FetchStats, Known, RawItem, RunResult, Skipped, Source, Validators,
 )
@@ -78,36 +76,6 @@ def fetcher_for(kind: str) -> Callable[[Source, RunContext], Iterator[RawItem | 
     return fetch
 
 
-def to_article(item: RawItem, source: str) -> Article:
-    """Clean one fetched item; ParseError when it holds no article."""
-    if item.kind == "text":
-        article = clean_text(item.content, hints=item.hints, source=source)
-    elif item.kind == "html":
-        article = clean_html(item.content, item.hints.url or item.locator, hints=item.hints)
-        if article is None:
-            raise ParseError("no article text found in the page")
-    elif item.kind == "fragment":
-        article = clean_fragment(item.content, item.hints, source=source)
-    else:
-        raise ParseError(f"unknown item kind {item.kind!r}")
-    if not article.headline.strip():
-        raise ParseError("no headline")
-    return dataclasses.replace(article, source=source)
-
-
-def clean_one(item: RawItem, source: str) -> Article | str:
-    """``to_article``, with every failure turned into a reason (runs in pool workers too)."""
-    try:
-        return to_article(item, source).computed()
-    except ParseError as exc:
-        return str(exc)
-    except RecursionError:
-        return "document nested too deeply to clean"
-    except Exception as exc:  # a cleaner bug must not stop the source
-        log.error("item_failed", source=source, url=item.locator, error=repr(exc), exc_info=True)
-        return f"internal error: {exc!r}"
-
-
 def next_due(source: Source, failures: int, max_backoff: int, retry_after: float | None, now: datetime) -> str:
     """After a failure: now + interval x 2^failures, jittered and capped, never before Retry-After."""
     interval = source.every or DEFAULT_INTERVAL
@@ -126,7 +94,7 @@ def ingest(
     stop: threading.Event | None = None,
     max_backoff: int = 86_400,
     batch_size: int = BATCH_SIZE,
-    workers: int = 1,
+    workers: int = 0,
     on_item: OnItem | None = None,
 ) -> RunResult:
     """Run one source once and record it. Never raises for anything the source does."""

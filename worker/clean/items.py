@@ -1,0 +1,48 @@
+"""A fetched item to an article: the one dispatch from ``RawItem.kind`` to the cleaners.
+
+Kept apart from the pipeline so that a pool worker imports the cleaners and nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import structlog
+
+from worker.clean.fragment import clean_fragment
+from worker.clean.html import clean_html
+from worker.clean.text import clean_text
+from worker.errors import ParseError
+from worker.models import Article, RawItem
+
+log = structlog.get_logger("worker.clean")
+
+
+def to_article(item: RawItem, source: str) -> Article:
+    """Clean one fetched item; ParseError when it holds no article."""
+    if item.kind == "text":
+        article = clean_text(item.content, hints=item.hints, source=source)
+    elif item.kind == "html":
+        article = clean_html(item.content, item.hints.url or item.locator, hints=item.hints)
+        if article is None:
+            raise ParseError("no article text found in the page")
+    elif item.kind == "fragment":
+        article = clean_fragment(item.content, item.hints, source=source)
+    else:
+        raise ParseError(f"unknown item kind {item.kind!r}")
+    if not article.headline.strip():
+        raise ParseError("no headline")
+    return dataclasses.replace(article, source=source)
+
+
+def clean_one(item: RawItem, source: str) -> Article | str:
+    """``to_article``, with every failure turned into a reason (runs in pool workers too)."""
+    try:
+        return to_article(item, source).computed()
+    except ParseError as exc:
+        return str(exc)
+    except RecursionError:
+        return "document nested too deeply to clean"
+    except Exception as exc:  # a cleaner bug must not stop the source
+        log.error("item_failed", source=source, url=item.locator, error=repr(exc), exc_info=True)
+        return f"internal error: {exc!r}"
