@@ -1,9 +1,9 @@
 """HTML article pages: metadata and main text, as one normalized ``Article``.
 
-The whole page is parsed once with lxml; metadata and the choice of the
-article container happen on that tree. Only the chosen, pruned container is
-serialized and handed to BeautifulSoup, which produces the text
-(see ``html_select`` and ``html_text``).
+The whole page is parsed once with lxml; metadata (``metadata``, ``dates``), pruning
+(``html_prune``) and the choice of the article container (``html_select``) happen on
+that tree. Only the chosen, pruned container is serialized and handed to
+BeautifulSoup, which produces the text (``html_text``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from worker.clean import html_prune, html_select, html_text, metadata
+from worker.clean.dates import date_from_url
 from worker.clean.normalize import clean_line, decode_markup
 from worker.errors import ParseError
 from worker.models import Article, Hints
@@ -124,11 +125,12 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     if not headline:
         first = body.split("\n", 1)[0]
         headline, derived = (first[:117] + "…" if len(first) > 120 else first), True
+    url_for_date = url if date_from_url(url) else canonical
     return Article(
         headline=headline,
         body=body,
         byline=byline or hints.byline,
-        published_at=metadata.published_from(meta, survey.dates(parts[0] if parts else None), url)
+        published_at=metadata.published_from(meta, survey.dates(parts[0] if parts else None), url_for_date)
         or hints.published_at,
         dek=metadata.description(meta) or hints.dek,
         url=canonical,
@@ -143,7 +145,8 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
 def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None = None) -> Article | None:
     """The article of an HTML page, or None when the page has no article text.
 
-    Raises ``ParseError`` only for input that is neither text nor bytes.
+    Raises ``ParseError`` (and nothing else) for input that is neither text nor bytes, or that
+    cannot be read at all.
     """
     hints = hints or Hints()
     if isinstance(html, (bytes, bytearray, memoryview)):
@@ -156,3 +159,5 @@ def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None
         return _extract(text, url, hints)
     except RecursionError:
         raise ParseError("HTML nested too deeply to read") from None
+    except Exception as exc:  # a page no rule foresaw is an unreadable item, not a crash
+        raise ParseError(f"HTML could not be read: {exc!r}") from exc
