@@ -16,7 +16,15 @@ import scoring  # noqa: E402
 
 from worker.clean.dates import date_from_url, parse_date
 from worker.clean.html import clean_html
-from worker.clean.metadata import Meta, choose_headline, clean_byline, dateline_of, language, read_json_ld
+from worker.clean.metadata import (
+    Meta,
+    choose_headline,
+    clean_byline,
+    dateline_of,
+    language,
+    published_from,
+    read_json_ld,
+)
 from worker.errors import ParseError
 from worker.models import Article, Hints
 
@@ -304,4 +312,26 @@ def test_language(raw, lang):
                                             ("The Senate voted \u2014 finally.", None)])
 def test_dateline(body, dateline):
     assert dateline_of(body) == dateline
+
+
+@pytest.mark.parametrize(
+    "meta, times, url, published",
+    [
+        (Meta(ld={"datePublished": "2020-01-03T09:48:24Z"}, tags={"date": "2020-01-06"}), ([], []), None,
+         "2020-01-03T09:48:24+00:00"),
+        # a day is completed by a source that gives the time and zone of it
+        (Meta(ld={"datePublished": "2023-11-17"}, tags={"article:published_time": "2023-11-17T08:00:00+08:00"}),
+         ([], []), None, "2023-11-17T00:00:00+00:00"),
+        # a URL's full date wins over tags that disagree by more than a day
+        (Meta(ld={"datePublished": "2019-06-17T18:28:00+0200"}), ([], []), "https://x.example/home/2017/7/12/story",
+         "2017-07-12"),
+        (Meta(ld={"datePublished": "2019-06-17T23:28:00-0200"}), ([], []), "https://x.example/2019/06/17/story",
+         "2019-06-18T01:28:00+00:00"),
+        (Meta(), (["Posted on 2 May 2017"], ["2020-01-01"]), None, "2017-05-02"),
+        (Meta(), ([], ["2020-01-01"]), "https://x.example/2018/04/09/story", "2018-04-09"),
+        (Meta(), ([], []), None, None),
+    ],
+)
+def test_published_from(meta, times, url, published):
+    assert published_from(meta, times, url) == published
 

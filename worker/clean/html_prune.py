@@ -254,7 +254,9 @@ def drop(el) -> None:
     parent.remove(el)
 
 
-_AUTHOR_NAME = re.compile(r"byline|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))")
+_AUTHOR_NAME = re.compile(
+    r"byline|submitted|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))"
+)
 
 
 def _byline_text(el, low: str) -> str | None:
@@ -269,7 +271,7 @@ def _byline_text(el, low: str) -> str | None:
     return None
 
 
-_DATE_NAME = re.compile(r"publish|posted|created|entry-date|pubdate|post-date|article-date")
+_DATE_NAME = re.compile(r"publish|posted|created|submitted|entry-date|pubdate|post-date|article-date")
 
 
 _DATEISH_NAME = re.compile(r"(?:^|[-_ ])(?:date|time|meta|dateline|datum|fecha)(?:$|[-_ ])|timestamp")
@@ -296,7 +298,7 @@ class Survey:
 
     def look(self, el) -> None:
         low = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-        if ("uthor" in low or "yline" in low) or el.get("rel") == "author" or \
+        if ("uthor" in low or "yline" in low or "submitted" in low) or el.get("rel") == "author" or \
                 el.get("itemprop") == "author":
             if len(self._bylines) < 12 and (text := _byline_text(el, low)):
                 telling = bool(re.match(r"(?:by|von|par|por)\s", text, re.I))

@@ -200,7 +200,8 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
 # ---------------------------------------------------------------- byline
 
 _BY = re.compile(
-    r"^\s*(?:(?:written\s+|posted\s+|reported\s+|text\s+|words\s+)?(?:by|von|par|por|di|door|av|af)|"
+    r"^\s*(?:(?:(?:written|posted|reported|submitted|text|words|gespeichert|geschrieben|verfasst|eingestellt|"
+    r"publié|écrit|publicado|escrito)\s+)?(?:by|von|par|por|di|door|av|af)|"
     r"author(?:s|in)?|autor(?:in|en)?|auteur|text|texte|words|written)\s*[:\s]\s*",
     re.I,
 )
@@ -221,7 +222,7 @@ _MONTH_NAMES = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|
                 r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _WEEKDAYS = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tue|wed|thu|fri|sat|sun)\.?,?"
 _STAMP_START = re.compile(
-    r"\s+(?=\S*\d)|\s*[|•·]\s*|\s*[–—]\s*|\s+-\s+|"
+    r"\s+(?:(?:on|am|um|le|el|il|den|at|the)\s+)?(?=\S*\d)|\s*[|•·]\s*|\s*[–—]\s*|\s+-\s+|"
     r"\b(?:updated|published|posted|aktualisiert|veröffentlicht|mis à jour|actualizado|publicado)\b|"
     rf"\s+(?:on\s+)?(?={_WEEKDAYS}\s+(?:{_MONTH_NAMES}\s+)?\d)|\s+(?:on\s+)?(?={_MONTH_NAMES}\s+\d)",
     re.I,
@@ -314,21 +315,25 @@ def published_from(meta: Meta, times: tuple[list[str], list[str]], url: str | No
     """JSON-LD, then meta tags, then elements named as the publication date, the URL, any <time>.
 
     A day without a time is completed by a later source that gives the same moment with its zone.
+    A full date in the URL wins over tags that disagree with it by more than a day.
     """
     ld = meta.ld or {}
     telling, other = times
     structured = [ld.get("datePublished"), ld.get("dateCreated"), ld.get("uploadDate")]
     structured += [meta.tags.get(key) for key in _DATE_META]
     found = [d for v in structured + telling if isinstance(v, str) and (d := parse_date(v))]
+    day_in_url = date_from_url(url)
     if found:
         first = found[0]
+        day = date.fromisoformat(first[:10])
+        if day_in_url and abs((date.fromisoformat(day_in_url) - day).days) > 1:
+            return day_in_url  # a URL's date is set once; tags may carry a later re-publication
         if len(first) == 10:
-            day = date.fromisoformat(first)
             for full in found[1:]:
                 if len(full) > 10 and abs((date.fromisoformat(full[:10]) - day).days) <= 1:
                     return full
         return first
-    if day_in_url := date_from_url(url):
+    if day_in_url:
         return day_in_url
     for value in other[:3]:
         if result := parse_date(value):
