@@ -243,4 +243,6 @@ def tidy(container, stats: Stats) -> None:
 
 
 def _is_url(el) -> bool:
-    return bool(re.match(r"\s*(?:https?://|www\.)", text_of(el)))
+    """Whether a paragraph shows an address (URL or e-mail): content, not navigation."""
+    text = text_of(el)
+    return bool(re.match(r"\s*(?:https?://|www\.)", text) or re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text))
