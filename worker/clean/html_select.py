@@ -232,14 +232,21 @@ def tidy(container, stats: Stats) -> None:
             doomed.append(el)
         elif dens > 0.5 and text < 0.3 * total:
             doomed.append(el)
-        elif tag in ("ul", "ol") and dens > 0.35 and stats.commas.get(el, 0) < 3:
+        elif tag in ("ul", "ol") and dens > 0.35 and _link_list(el, stats):
             doomed.append(el)
         elif dens > 0.25 and weight < 25 and stats.paras.get(el, 0) < 2 and text < 0.2 * total \
-                and stats.commas.get(el, 0) < 5 and tag not in ("p", "span"):
+                and stats.commas.get(el, 0) < 5 and tag not in ("p", "span", "ul", "ol"):
             doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
             drop(el)
+
+
+def _link_list(el, stats: Stats) -> bool:
+    """Whether most items of a list are nothing but a link."""
+    items = [li for li in el if li.tag == "li" and stats.text.get(li, 0)]
+    linked = sum(1 for li in items if stats.density(li) > 0.8)
+    return bool(items) and linked >= 0.6 * len(items)
 
 
 def _is_url(el) -> bool:
