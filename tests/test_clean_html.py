@@ -286,6 +286,14 @@ def test_scorer_basics():
               title="Gates: you can be friendly without being friends | CNN",
               h1s=["Gates: being friendly is not being friends"]), "CNN", "cnn.com",
          "Gates: being friendly is not being friends"),
+        # a dash inside the headline is not a separator; the site name after a bar is
+        (Meta(title="Covid-19 - what you need to know | BBC News"), "BBC News", "bbc.co.uk",
+         "Covid-19 - what you need to know"),
+        (Meta(title="Covid-19 - what you need to know"), None, "bbc.co.uk", "Covid-19 - what you need to know"),
+        (Meta(title="Headline words here | Politics | The Times"), "The Times", None, "Headline words here"),
+        # a site name before the headline, and the microdata headline agreeing with <h1>
+        (Meta(title="Valley Weekly - Orchard harvest starts early", h1s=["Orchard harvest starts early"]),
+         None, None, "Orchard harvest starts early"),
         (Meta(), None, None, None),
     ],
 )

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urljoin
 
+from lxml import etree
+
 from worker.clean.dates import date_from_url, parse_date
 from worker.clean.normalize import clean_line
 
@@ -97,6 +99,9 @@ def read_json_ld(scripts: list[str]) -> tuple[dict | None, str | None]:
     return article, publisher
 
 
+_ITEMPROP_HEADLINE = etree.XPath("//*[@itemprop='headline' and not(self::meta)]")
+
+
 def read_meta(root, url: str | None) -> Meta:
     meta = Meta()
     for el in root.iter("meta"):
@@ -112,6 +117,9 @@ def read_meta(root, url: str | None) -> Meta:
     if title is not None:
         meta.title = clean_line("".join(title.itertext()))
     meta.h1s = [t for h in root.iter("h1") if (t := clean_line("".join(h.itertext())))][:5]
+    marked = _ITEMPROP_HEADLINE(root)
+    if marked and (text := clean_line("".join(marked[0].itertext()))) and len(marked[0]) < 20:
+        meta.tags.setdefault("microdata:headline", text)
     meta.lang = root.get("lang") or root.get("xml:lang") or meta.tags.get("content-language")
     for link in root.iter("link"):
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
@@ -122,6 +130,7 @@ def read_meta(root, url: str | None) -> Meta:
 
 # ---------------------------------------------------------------- headline
 
+_BARS = re.compile(r"\s*[|｜]\s*|\s::\s|\s[»•·]\s")
 _WEAK_SEPARATORS = re.compile(r"\s*[：｜]\s*|\s+:\s+")
 _SEPARATORS = re.compile(r"\s+[|–—•·»«/\\-]\s+|\s+-{2}\s+|\s*\|\s*|\s::\s")
 
@@ -135,34 +144,48 @@ def _one_line(text: str | None) -> str:
 
 
 def _title_core(title: str, site: str | None, host: str | None) -> str:
-    """The <title> without the site name: the longest piece that is not the site."""
-    pieces = [p for p in (_one_line(x) for x in _SEPARATORS.split(title)) if p]
-    if len(pieces) >= 2:
-        kept = [p for p in pieces if not _is_site(p, site, host)]
-        return max(kept or pieces, key=len)
-    # weaker separators (a full-width colon or bar, a spaced colon) only ever set off the site name itself
-    pieces = [p for p in (_one_line(x) for x in _WEAK_SEPARATORS.split(title)) if p]
-    if len(pieces) >= 2:
-        if _is_site(pieces[-1], site, host):
-            return _one_line(title[: title.rfind(pieces[-1])].rstrip(" ：｜:|"))
-        if _is_site(pieces[0], site, host):
-            return _one_line(title[title.find(pieces[0]) + len(pieces[0]):].lstrip(" ：｜:|"))
-    return title
+    """The title without the site's name where a separator sets it off at either end.
+
+    When no piece is recognisably the site, a bar (never part of a headline) still sets off
+    the site or section: the longest piece is the headline. Dashes and colons are left alone.
+    """
+    for separators in (_SEPARATORS, _WEAK_SEPARATORS):
+        cuts = [m.span() for m in separators.finditer(title)]
+        if not cuts:
+            continue
+        bounds = [0] + [c for span in cuts for c in span] + [len(title)]
+        pieces = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+        first, last = 0, len(pieces) - 1
+        while last > first and _is_site(title[pieces[last][0]:pieces[last][1]], site, host):
+            last -= 1
+        while first < last and _is_site(title[pieces[first][0]:pieces[first][1]], site, host):
+            first += 1
+        if (first, last) != (0, len(pieces) - 1):
+            title = _one_line(title[pieces[first][0]:pieces[last][1]])
+            break
+    bars = [p for p in (_one_line(x) for x in _BARS.split(title)) if p]
+    return max(bars, key=len) if len(bars) > 1 else title
 
 
 def _is_site(text: str, site: str | None, host: str | None) -> bool:
+    """Whether a title piece is the site's name (or its host name)."""
     k = _key(text)
     if not k:
         return True
     for other in (_key(site), _key(host)):
         if other and (k == other or (k in other and len(k) > 3) or (other in k and len(k) - len(other) < 6)):
             return True
+    compact = k.replace(" ", "")
+    for label in (host or "").lower().split(".")[:-1]:
+        if len(label) >= 5 and (compact.startswith(label) or compact.endswith(label)) \
+                and len(compact) <= len(label) + 15:
+            return True  # "Gregory Szorc's Digital Home" on gregoryszorc.com
     return False
 
 
 def _extends(short: str, long: str) -> bool:
-    """Whether ``long`` is ``short`` with something added (a site name, a truncation's rest)."""
-    return len(short) >= 8 and len(short) >= 0.5 * len(long) and long.startswith(short)
+    """Whether ``long`` is ``short`` with something added (a site name before or after, a truncation's rest)."""
+    return len(short) >= 8 and len(short) >= 0.5 * len(long) and (long.startswith(short) or long.endswith(short))
 
 
 def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> str | None:
@@ -171,6 +194,7 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
     named: list[tuple[str, str]] = []  # (source, text) in order of trust when nothing agrees
     for source, value in (("ld", _name(ld.get("headline"))), ("og", meta.tags.get("og:title")),
                           ("tw", meta.tags.get("twitter:title")), ("dc", meta.tags.get("dc.title")),
+                          ("md", meta.tags.get("microdata:headline") or meta.tags.get("headline")),
                           ("ld-name", _name(ld.get("name")))):
         if value and (v := _one_line(value)):
             named.append((source, _title_core(v, site, host)))
