@@ -34,13 +34,15 @@ _NEGATIVE = (
     "author-bio", "toolbar", "pagination", "pager", "modal", "popup", "overlay", "survey", "teaser-list",
     "morestories", "more-stories", "readmore", "read-more", "readnext", "read-next", "upnext", "up-next", "sr-only",
     "screenreader", "screen-reader", "visuallyhidden", "visually-hidden", "copyright", "disclaimer", "login",
-    "regist", "paywallprompt", "paywall-prompt", "inlinecta", "inline-cta", "navbar",
+    "regist", "paywallprompt", "paywall-prompt", "inlinecta", "inline-cta", "navbar", "respond", "replies",
+    "recirc", "more-from", "morefrom", "zergnet", "revcontent", "also-read", "alsoread",
 )
 _NEGATIVE_TOKENS = frozenset({"nav", "cta", "skip", "skiplink", "skiplinks", "poll", "polls"})
 # names that also appear on blocks holding article text: pruned only when they hold little of it
 _WEAK_NEGATIVE = (
     "dfp", "banner", "promo", "widget", "taglist", "byline", "dateline", "caption", "credit", "follow",
     "printonly", "print-only", "rating", "timestamp", "authorinfo", "author-info", "contributor", "explore",
+    "sponsor",
 )
 _WEAK_TOKENS = frozenset({"ad", "ads", "tag", "tags", "bio", "info", "infobox", "meta", "img", "image", "photo",
                           "picture", "postmeta", "entrymeta"})
