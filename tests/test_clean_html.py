@@ -307,6 +307,10 @@ def test_json_ld_graph_and_lists():
     article, publisher = read_json_ld(["<!-- " + graph + " -->", "not json", "[1, 2]"])
     assert article["headline"] == "H" and publisher == "P"
     assert read_json_ld(['{"@type": "Recipe"}']) == (None, None)
+    # hand-written slips: a trailing comma, two objects glued together
+    assert read_json_ld(['{"@type": "NewsArticle", "headline": "T",}'])[0]["headline"] == "T"
+    glued = '{"@type": "Organization", "name": "P"}{"@type": "BlogPosting", "headline": "G"}'
+    assert read_json_ld([glued]) == ({"@type": "BlogPosting", "headline": "G"}, "P")
 
 
 @pytest.mark.parametrize("raw, lang", [("en-gb", "en-GB"), ("de_DE", "de-DE"), ("fr", "fr"), ("zh-Hant", "zh-Hant"),

@@ -77,16 +77,26 @@ def _name(value) -> str | None:
     return None
 
 
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+
+def _loads(raw: str):
+    try:
+        return json.loads(raw, strict=False)
+    except (ValueError, RecursionError):
+        return None
+
+
 def read_json_ld(scripts: list[str]) -> tuple[dict | None, str | None]:
     """The article object among the page's JSON-LD blocks, and its publisher's name."""
     objects: list[dict] = []
     for raw in scripts:
         raw = raw.strip().removeprefix("<!--").removesuffix("-->").strip().rstrip(";")
-        try:
-            data = json.loads(raw, strict=False)
-        except (ValueError, RecursionError):
-            continue
-        _ld_objects(data, objects)
+        if (data := _loads(raw)) is None:
+            # the usual hand-written slips: trailing commas, a second object glued on
+            data = _loads(_TRAILING_COMMA.sub(r"\1", raw)) or _loads("[" + re.sub(r"}\s*{", "},{", raw) + "]")
+        if data is not None:
+            _ld_objects(data, objects)
     article = next((o for o in objects if _types(o) & ARTICLE_TYPES), None)
     if article is None:
         article = next((o for o in objects if _types(o) & _PAGE_TYPES and o.get("datePublished")), None)
