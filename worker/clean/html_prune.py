@@ -76,8 +76,6 @@ def attrs(el) -> str:
     return _MODIFIER.sub("", names) if "--" in names else names
 
 
-
-
 @lru_cache(maxsize=16384)
 def name_kinds(names: str) -> int:
     """What a class/id string says about its element, as NEG | WEAK | POS | STRONG | LAYOUT bits."""
@@ -186,8 +184,6 @@ class Stats:
 
 
 _KEEP_NAMED = frozenset({"article", "main", "h2", "h3", "h4", "h5", "h6"})
-
-
 _BOILER_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo", "dialog"})
 
 
@@ -274,8 +270,6 @@ def _byline_text(el, low: str) -> str | None:
 
 
 _DATE_NAME = re.compile(r"publish|posted|created|submitted|entry-date|pubdate|post-date|article-date")
-
-
 _DATEISH_NAME = re.compile(r"(?:^|[-_ ])(?:date|time|meta|dateline|datum|fecha)(?:$|[-_ ])|timestamp")
 
 
