@@ -112,7 +112,10 @@ def choose_container(root, stats: Stats | None = None):
                 top, base = node, para
         elif para > base:
             break
-        node, level = node.getparent(), level + 1
+        parent = node.getparent()
+        if parent is not None and stats.text.get(parent, 0) != stats.text.get(node, 0):
+            level += 1  # wrappers that add nothing do not count as steps
+        node = parent
     if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
         return [], stats
     return _with_siblings(top, final, stats), stats
