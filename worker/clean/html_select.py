@@ -227,7 +227,11 @@ def tidy(container, stats: Stats) -> None:
             continue
         dens = stats.density(el)
         if tag == "p" or tag == "li":
-            if text and dens > 0.7 and text < 250 and tag == "p" and not _is_url(el):
+            # a paragraph that is only a link: kept inside the text, dropped in a run of such
+            # paragraphs or after the text (where related links go)
+            if tag == "p" and _link_paragraph(el, stats) and (
+                    _link_paragraph(el.getprevious(), stats) or _link_paragraph(el.getnext(), stats)
+                    or not _text_follows(el, stats)):
                 doomed.append(el)
             continue
         weight = class_weight(el)
@@ -243,6 +247,21 @@ def tidy(container, stats: Stats) -> None:
     for el in doomed:
         if el.getparent() is not None:
             drop(el)
+
+
+def _link_paragraph(el, stats: Stats) -> bool:
+    if el is None or el.tag != "p":
+        return False
+    text = stats.text.get(el, 0)
+    return 0 < text < 250 and stats.density(el) > 0.7 and not _is_url(el)
+
+
+def _text_follows(el, stats: Stats) -> bool:
+    """Whether article text (a paragraph with few links) comes after the element in its block."""
+    for sib in el.itersiblings():
+        if stats.text.get(sib, 0) - stats.link.get(sib, 0) >= 80:
+            return True
+    return False
 
 
 def _link_list(el, stats: Stats) -> bool:
