@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import scoring  # noqa: E402
 
 from worker.clean.dates import date_from_url, parse_date
-from worker.clean.html import clean_html
+from worker.clean.html import clean_fragment, clean_html
 from worker.clean.metadata import (
     Meta,
     choose_headline,
@@ -171,6 +171,17 @@ def _check(value):
 def test_any_markup_never_raises(html):
     _check(html)
     _check(html.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_HTML)
+def test_any_fragment_never_raises(html):
+    try:
+        result = clean_fragment(html, hints=Hints())
+    except ParseError as exc:
+        assert exc.__cause__ is None, f"an unforeseen failure: {exc.__cause__!r}"
+        return
+    assert result is None or (result.headline and result.body)
 
 
 @settings(max_examples=150, deadline=None)
@@ -346,4 +357,17 @@ def test_dateline(body, dateline):
 )
 def test_published_from(meta, times, url, published):
     assert published_from(meta, times, url) == published
+
+
+def test_clean_fragment_takes_metadata_from_hints():
+    hints = Hints(headline="Ferry fares rise", byline="Feed Author", published_at="2022-01-02T03:04:05+00:00",
+                  url="https://x.example/ferry", publication="Coast News", lang="en")
+    html = ("<p>Ferry fares will rise by 4% in March.</p><div class='share'><a href='#'>Share</a></div>"
+            "<p>The operator blamed fuel costs.</p><script>x()</script>")
+    article = clean_fragment(html, hints=hints)
+    assert article.body == "Ferry fares will rise by 4% in March.\n\nThe operator blamed fuel costs."
+    assert (article.headline, article.byline, article.url, article.lang) == (
+        "Ferry fares rise", "Feed Author", "https://x.example/ferry", "en")
+    assert clean_fragment("   ", hints=hints) is None
+    assert clean_fragment(b"<p>Only text here.</p>", hints=Hints()).headline_derived is True
 

@@ -161,3 +161,47 @@ def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None
         raise ParseError("HTML nested too deeply to read") from None
     except Exception as exc:  # a page no rule foresaw is an unreadable item, not a crash
         raise ParseError(f"HTML could not be read: {exc!r}") from exc
+
+
+def clean_fragment(html: str | bytes, *, hints: Hints) -> Article | None:
+    """An article whose body is an HTML fragment (a feed entry's content) and whose metadata is ``hints``.
+
+    The fragment is taken as the article text itself (no container is chosen); the same text
+    filters apply. Returns None when no text remains; raises only ``ParseError``.
+    """
+    if isinstance(html, (bytes, bytearray, memoryview)):
+        html = decode_markup(bytes(html), hints.encoding)
+    elif not isinstance(html, str):
+        raise ParseError(f"expected HTML text or bytes, got {type(html).__name__}")
+    try:
+        root = _parse(f"<html><body><div>{html}</div></body></html>")
+        if root is None:
+            return None
+        html_prune.strip_junk(root)
+        body = root.find("body")
+        fragment = etree.tostring(body, encoding="unicode", method="html") if body is not None else ""
+        text, found = html_text.render_article(fragment, headline=hints.headline, byline=hints.byline)
+    except RecursionError:
+        raise ParseError("HTML nested too deeply to read") from None
+    except Exception as exc:  # a fragment no rule foresaw is an unreadable item, not a crash
+        raise ParseError(f"HTML could not be read: {exc!r}") from exc
+    if not text:
+        return None
+    headline, derived = hints.headline, hints.headline_derived
+    if not headline:
+        first = text.split("\n", 1)[0]
+        headline, derived = (first[:117] + "…" if len(first) > 120 else first), True
+    return Article(
+        headline=headline,
+        body=text,
+        byline=hints.byline or found,
+        published_at=hints.published_at,
+        dek=hints.dek,
+        url=hints.url,
+        source=None,
+        publication=hints.publication,
+        dateline=metadata.dateline_of(text),
+        lang=hints.lang,
+        headline_derived=derived,
+    )
+
