@@ -16,15 +16,8 @@ import scoring  # noqa: E402
 
 from worker.clean.dates import date_from_url, parse_date
 from worker.clean.html import clean_fragment, clean_html
-from worker.clean.metadata import (
-    Meta,
-    choose_headline,
-    clean_byline,
-    dateline_of,
-    language,
-    published_from,
-    read_json_ld,
-)
+from worker.clean.html_byline import clean_byline, dateline_of
+from worker.clean.metadata import Meta, choose_headline, language, published_from, read_json_ld
 from worker.errors import ParseError
 from worker.models import Article, Hints
 

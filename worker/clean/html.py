@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from worker.clean import html_prune, html_select, html_text, metadata
+from worker.clean import html_byline, html_prune, html_select, html_text, metadata
 from worker.clean.dates import date_from_url
 from worker.clean.normalize import clean_line, decode_markup
 from worker.errors import ParseError
@@ -110,7 +110,7 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     headline = metadata.choose_headline(meta, publication, host)
     stats, survey = html_prune.strip_junk(root)
     parts = _container(root, stats, typed)
-    byline = metadata.byline_from(meta, survey.bylines(parts[0] if parts else None), publication, host)
+    byline = html_byline.byline_from(meta, survey.bylines(parts[0] if parts else None), publication, host)
     body, byline_in_text = _text(parts, headline, byline)
     byline = byline or byline_in_text
     ld_body = _ld_body(meta.ld)
@@ -136,7 +136,7 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
         url=canonical,
         source=None,
         publication=publication,
-        dateline=metadata.dateline_of(body),
+        dateline=html_byline.dateline_of(body),
         lang=metadata.language(meta) or hints.lang,
         headline_derived=derived,
     )
@@ -200,7 +200,7 @@ def clean_fragment(html: str | bytes, *, hints: Hints) -> Article | None:
         url=hints.url,
         source=None,
         publication=hints.publication,
-        dateline=metadata.dateline_of(text),
+        dateline=html_byline.dateline_of(text),
         lang=hints.lang,
         headline_derived=derived,
     )
