@@ -271,6 +271,7 @@ def _byline_text(el, low: str) -> str | None:
 
 _DATE_NAME = re.compile(r"publish|posted|created|submitted|entry-date|pubdate|post-date|article-date")
 _DATEISH_NAME = re.compile(r"(?:^|[-_ ])(?:date|time|meta|dateline|datum|fecha)(?:$|[-_ ])|timestamp")
+_ANY_DATE_NAME = re.compile(f"{_DATE_NAME.pattern}|{_DATEISH_NAME.pattern}")
 
 
 def _date_value(el, low: str) -> tuple[str, bool] | None:
@@ -293,14 +294,14 @@ class Survey:
         self._dates: list[tuple[str, bool, list]] = []  # (value, named as the publication date, ancestors)
 
     def look(self, el) -> None:
-        low = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-        if ("uthor" in low or "yline" in low or "submitted" in low) or el.get("rel") == "author" or \
+        cls, ident = el.get("class"), el.get("id")
+        low = f"{cls or ''} {ident or ''}".lower() if cls or ident else ""
+        if (low and ("uthor" in low or "yline" in low or "submitted" in low)) or el.get("rel") == "author" or \
                 el.get("itemprop") == "author":
             if len(self._bylines) < 12 and (text := _byline_text(el, low)):
                 telling = bool(re.match(r"(?:by|von|par|por)\s", text, re.I))
                 self._bylines.append((text, telling, [el, *el.iterancestors()]))
-        if el.tag == "time" or el.get("itemprop") == "datePublished" or _DATE_NAME.search(low) or \
-                _DATEISH_NAME.search(low):
+        if el.tag == "time" or el.get("itemprop") == "datePublished" or (low and _ANY_DATE_NAME.search(low)):
             if len(self._dates) < 20 and (found := _date_value(el, low)):
                 self._dates.append((found[0], found[1], [el, *el.iterancestors()]))
 
