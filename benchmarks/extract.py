@@ -155,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
             print(name)
         rows.append((name, evaluate(name, pages, args.details)))
     n_body = sum(1 for p in pages if p.body is not None)
-    print(f"\n{len(pages)} pages; body P/R/F1 on {n_body} full bodies (newspaper4k)\n")
+    n_start = sum(1 for p in pages if p.body_start)
+    n_with, n_without = sum(len(p.with_) for p in pages), sum(len(p.without) for p in pages)
+    print(f"\n{len(pages)} pages: body P/R/F1 on {n_body} full bodies (newspaper4k), startR on {n_start} body "
+          f"starts (goose3), with/without on {n_with}/{n_without} snippets (trafilatura-cache)\n")
     head = f"{'extractor':12} {'P':>6} {'R':>6} {'F1':>6} {'startR':>7} {'with':>6} {'without':>8} " \
            f"{'home':>5} {'headline':>9} {'byline':>7} {'date':>6} {'ms':>7}"
     print(head)

@@ -15,8 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import scoring  # noqa: E402
 
 from worker.clean.dates import date_from_url, parse_date
+from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
-from worker.clean.metadata import Meta, choose_headline, clean_byline, dateline_of, language, read_json_ld
+from worker.clean.html_byline import clean_byline, dateline_of
+from worker.clean.metadata import Meta, choose_headline, language, published_from, read_json_ld
 from worker.errors import ParseError
 from worker.models import Article, Hints
 
@@ -150,7 +152,8 @@ _HTML = st.lists(st.one_of(_TAGS, st.text(max_size=80)), max_size=60).map("".joi
 def _check(value):
     try:
         result = clean_html(value)
-    except ParseError:
+    except ParseError as exc:
+        assert exc.__cause__ is None, f"an unforeseen failure: {exc.__cause__!r}"
         return
     assert result is None or isinstance(result, Article)
     if result is not None:
@@ -162,6 +165,17 @@ def _check(value):
 def test_any_markup_never_raises(html):
     _check(html)
     _check(html.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_HTML)
+def test_any_fragment_never_raises(html):
+    try:
+        result = clean_fragment(html, Hints())
+    except ParseError as exc:
+        assert exc.__cause__ is None, f"an unforeseen failure: {exc.__cause__!r}"
+        return
+    assert result.headline and result.body
 
 
 @settings(max_examples=150, deadline=None)
@@ -277,6 +291,14 @@ def test_scorer_basics():
               title="Gates: you can be friendly without being friends | CNN",
               h1s=["Gates: being friendly is not being friends"]), "CNN", "cnn.com",
          "Gates: being friendly is not being friends"),
+        # a dash inside the headline is not a separator; the site name after a bar is
+        (Meta(title="Covid-19 - what you need to know | BBC News"), "BBC News", "bbc.co.uk",
+         "Covid-19 - what you need to know"),
+        (Meta(title="Covid-19 - what you need to know"), None, "bbc.co.uk", "Covid-19 - what you need to know"),
+        (Meta(title="Headline words here | Politics | The Times"), "The Times", None, "Headline words here"),
+        # a site name before the headline, and the microdata headline agreeing with <h1>
+        (Meta(title="Valley Weekly - Orchard harvest starts early", h1s=["Orchard harvest starts early"]),
+         None, None, "Orchard harvest starts early"),
         (Meta(), None, None, None),
     ],
 )
@@ -290,6 +312,10 @@ def test_json_ld_graph_and_lists():
     article, publisher = read_json_ld(["<!-- " + graph + " -->", "not json", "[1, 2]"])
     assert article["headline"] == "H" and publisher == "P"
     assert read_json_ld(['{"@type": "Recipe"}']) == (None, None)
+    # hand-written slips: a trailing comma, two objects glued together
+    assert read_json_ld(['{"@type": "NewsArticle", "headline": "T",}'])[0]["headline"] == "T"
+    glued = '{"@type": "Organization", "name": "P"}{"@type": "BlogPosting", "headline": "G"}'
+    assert read_json_ld([glued]) == ({"@type": "BlogPosting", "headline": "G"}, "P")
 
 
 @pytest.mark.parametrize("raw, lang", [("en-gb", "en-GB"), ("de_DE", "de-DE"), ("fr", "fr"), ("zh-Hant", "zh-Hant"),
@@ -303,4 +329,41 @@ def test_language(raw, lang):
                                             ("The Senate voted \u2014 finally.", None)])
 def test_dateline(body, dateline):
     assert dateline_of(body) == dateline
+
+
+@pytest.mark.parametrize(
+    "meta, times, url, published",
+    [
+        (Meta(ld={"datePublished": "2020-01-03T09:48:24Z"}, tags={"date": "2020-01-06"}), ([], []), None,
+         "2020-01-03T09:48:24+00:00"),
+        # a day is completed by a source that gives the time and zone of it
+        (Meta(ld={"datePublished": "2023-11-17"}, tags={"article:published_time": "2023-11-17T08:00:00+08:00"}),
+         ([], []), None, "2023-11-17T00:00:00+00:00"),
+        # a URL's full date wins over tags that disagree by more than a day
+        (Meta(ld={"datePublished": "2019-06-17T18:28:00+0200"}), ([], []), "https://x.example/home/2017/7/12/story",
+         "2017-07-12"),
+        (Meta(ld={"datePublished": "2019-06-17T23:28:00-0200"}), ([], []), "https://x.example/2019/06/17/story",
+         "2019-06-18T01:28:00+00:00"),
+        (Meta(), (["Posted on 2 May 2017"], ["2020-01-01"]), None, "2017-05-02"),
+        (Meta(), ([], ["2020-01-01"]), "https://x.example/2018/04/09/story", "2018-04-09"),
+        (Meta(), ([], []), None, None),
+    ],
+)
+def test_published_from(meta, times, url, published):
+    assert published_from(meta, times, url) == published
+
+
+def test_clean_fragment_takes_metadata_from_hints():
+    hints = Hints(headline="Ferry fares rise", byline="Feed Author", published_at="2022-01-02T03:04:05+00:00",
+                  url="https://x.example/ferry", publication="Coast News", lang="en")
+    html = ("<p>Ferry fares will rise by 4% in March.</p><div class='share'><a href='#'>Share</a></div>"
+            "<p>The operator blamed fuel costs.</p><script>x()</script>")
+    article = clean_fragment(html, hints)
+    assert article.body == "Ferry fares will rise by 4% in March.\n\nThe operator blamed fuel costs."
+    assert (article.headline, article.byline, article.url, article.lang) == (
+        "Ferry fares rise", "Feed Author", "https://x.example/ferry", "en")
+    assert clean_fragment("   ", hints).body == ""  # a title-only feed item is still an article
+    with pytest.raises(ParseError):
+        clean_fragment("   ", Hints())
+    assert clean_fragment(b"<p>Only text here.</p>", Hints()).headline_derived is True
 

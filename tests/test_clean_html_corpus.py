@@ -46,9 +46,9 @@ def test_corpus_is_complete(results):
 def test_full_body_shingle_f1(results):
     counts = [scoring.shingle_counts(p.body, _body(a)) for p, a in results if p.body is not None]
     precision, recall, f1 = scoring.prf(counts)
-    assert f1 >= 0.975 - MARGIN
+    assert f1 >= 0.976 - MARGIN
     assert precision >= 0.962 - MARGIN
-    assert recall >= 0.989 - MARGIN
+    assert recall >= 0.991 - MARGIN
 
 
 def test_body_start_recall(results):
@@ -63,7 +63,7 @@ def test_snippets(results):
             f, a = scoring.snippet_hits(_body(article), page.with_, page.without)
             found, absent = found + f, absent + a
             n_with, n_without = n_with + len(page.with_), n_without + len(page.without)
-    assert found / n_with >= 0.920 - MARGIN
+    assert found / n_with >= 0.930 - MARGIN
     assert absent / n_without >= 0.941 - MARGIN
 
 
@@ -89,12 +89,12 @@ def test_headlines(results):
 
 def test_bylines(results):
     hits, total = _hits(results, "author", "byline", scoring.byline_ok)
-    assert total == 20 and hits >= 16  # reached: 17
+    assert total == 20 and hits >= 17  # reached: 18
 
 
 def test_dates(results):
     hits, total = _hits(results, "date", "published_at", scoring.date_ok)
-    assert total == 22 and hits >= 16  # reached: 17
+    assert total == 22 and hits >= 18  # reached: 19
 
 
 def test_dates_are_iso_and_never_invented(results):

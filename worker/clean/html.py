@@ -1,9 +1,9 @@
 """HTML article pages: metadata and main text, as one normalized ``Article``.
 
-The whole page is parsed once with lxml; metadata and the choice of the
-article container happen on that tree. Only the chosen, pruned container is
-serialized and handed to BeautifulSoup, which produces the text
-(see ``html_select`` and ``html_text``).
+The whole page is parsed once with lxml; metadata (``metadata``, ``dates``), pruning
+(``html_prune``) and the choice of the article container (``html_select``) happen on
+that tree. Only the chosen, pruned container is serialized and handed to
+BeautifulSoup, which produces the text (``html_text``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from worker.clean import html_prune, html_select, html_text, metadata
+from worker.clean import html_byline, html_prune, html_select, html_text, metadata
+from worker.clean.dates import date_from_url
 from worker.clean.normalize import clean_line, decode
 from worker.errors import ParseError
 from worker.models import Article, Hints
@@ -109,7 +110,7 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     headline = metadata.choose_headline(meta, publication, host)
     stats, survey = html_prune.strip_junk(root)
     parts = _container(root, stats, typed)
-    byline = metadata.byline_from(meta, survey.bylines(parts[0] if parts else None), publication, host)
+    byline = html_byline.byline_from(meta, survey.bylines(parts[0] if parts else None), publication, host)
     body, byline_in_text = _text(parts, headline, byline)
     byline = byline or byline_in_text
     ld_body = _ld_body(meta.ld)
@@ -124,17 +125,18 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
     if not headline:
         first = body.split("\n", 1)[0]
         headline, derived = (first[:117] + "…" if len(first) > 120 else first), True
+    url_for_date = url if date_from_url(url) else canonical
     return Article(
         headline=headline,
         body=body,
         byline=byline or hints.byline,
-        published_at=metadata.published_from(meta, survey.dates(parts[0] if parts else None), url)
+        published_at=metadata.published_from(meta, survey.dates(parts[0] if parts else None), url_for_date)
         or hints.published_at,
         dek=metadata.description(meta) or hints.dek,
         url=canonical,
         source=None,
         publication=publication,
-        dateline=metadata.dateline_of(body),
+        dateline=html_byline.dateline_of(body),
         lang=metadata.language(meta) or hints.lang,
         headline_derived=derived,
     )
@@ -143,7 +145,8 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
 def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None = None) -> Article | None:
     """The article of an HTML page, or None when the page has no article text.
 
-    Raises ``ParseError`` only for input that is neither text nor bytes.
+    Raises ``ParseError`` (and nothing else) for input that is neither text nor bytes, or that
+    cannot be read at all.
     """
     hints = hints or Hints()
     if isinstance(html, (bytes, bytearray, memoryview)):
@@ -156,3 +159,28 @@ def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None
         return _extract(text, url, hints)
     except RecursionError:
         raise ParseError("HTML nested too deeply to read") from None
+    except Exception as exc:  # a page no rule foresaw is an unreadable item, not a crash
+        raise ParseError(f"HTML could not be read: {exc!r}") from exc
+
+
+def fragment_text(html: str | bytes, hints: Hints) -> tuple[str, str | None]:
+    """The text of an HTML fragment (a feed entry's content) taken whole as the article's text
+    (no container is chosen; the same text filters apply), and a byline found in it, if any.
+    Raises only ``ParseError``."""
+    if isinstance(html, (bytes, bytearray, memoryview)):
+        html = decode(bytes(html), hints.encoding)
+    elif not isinstance(html, str):
+        raise ParseError(f"expected HTML text or bytes, got {type(html).__name__}")
+    try:
+        root = _parse(f"<html><body><div>{html}</div></body></html>")
+        if root is None:
+            return "", None
+        html_prune.strip_junk(root)
+        body = root.find("body")
+        fragment = etree.tostring(body, encoding="unicode", method="html") if body is not None else ""
+        return html_text.render_article(fragment, headline=hints.headline, byline=hints.byline)
+    except RecursionError:
+        raise ParseError("HTML nested too deeply to read") from None
+    except Exception as exc:  # a fragment no rule foresaw is an unreadable item, not a crash
+        raise ParseError(f"HTML could not be read: {exc!r}") from exc
+

@@ -34,13 +34,15 @@ _NEGATIVE = (
     "author-bio", "toolbar", "pagination", "pager", "modal", "popup", "overlay", "survey", "teaser-list",
     "morestories", "more-stories", "readmore", "read-more", "readnext", "read-next", "upnext", "up-next", "sr-only",
     "screenreader", "screen-reader", "visuallyhidden", "visually-hidden", "copyright", "disclaimer", "login",
-    "regist", "paywallprompt", "paywall-prompt", "inlinecta", "inline-cta", "navbar",
+    "regist", "paywallprompt", "paywall-prompt", "inlinecta", "inline-cta", "navbar", "respond", "replies",
+    "recirc", "more-from", "morefrom", "zergnet", "revcontent", "also-read", "alsoread",
 )
 _NEGATIVE_TOKENS = frozenset({"nav", "cta", "skip", "skiplink", "skiplinks", "poll", "polls"})
 # names that also appear on blocks holding article text: pruned only when they hold little of it
 _WEAK_NEGATIVE = (
     "dfp", "banner", "promo", "widget", "taglist", "byline", "dateline", "caption", "credit", "follow",
     "printonly", "print-only", "rating", "timestamp", "authorinfo", "author-info", "contributor", "explore",
+    "sponsor",
 )
 _WEAK_TOKENS = frozenset({"ad", "ads", "tag", "tags", "bio", "info", "infobox", "meta", "img", "image", "photo",
                           "picture", "postmeta", "entrymeta"})
@@ -72,8 +74,6 @@ def attrs(el) -> str:
     """Class and id, without BEM modifiers (``block--ads`` says what is near, not what it is)."""
     names = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
     return _MODIFIER.sub("", names) if "--" in names else names
-
-
 
 
 @lru_cache(maxsize=16384)
@@ -184,8 +184,6 @@ class Stats:
 
 
 _KEEP_NAMED = frozenset({"article", "main", "h2", "h3", "h4", "h5", "h6"})
-
-
 _BOILER_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo", "dialog"})
 
 
@@ -254,7 +252,9 @@ def drop(el) -> None:
     parent.remove(el)
 
 
-_AUTHOR_NAME = re.compile(r"byline|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))")
+_AUTHOR_NAME = re.compile(
+    r"byline|submitted|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))"
+)
 
 
 def _byline_text(el, low: str) -> str | None:
@@ -269,10 +269,9 @@ def _byline_text(el, low: str) -> str | None:
     return None
 
 
-_DATE_NAME = re.compile(r"publish|posted|created|entry-date|pubdate|post-date|article-date")
-
-
+_DATE_NAME = re.compile(r"publish|posted|created|submitted|entry-date|pubdate|post-date|article-date")
 _DATEISH_NAME = re.compile(r"(?:^|[-_ ])(?:date|time|meta|dateline|datum|fecha)(?:$|[-_ ])|timestamp")
+_ANY_DATE_NAME = re.compile(f"{_DATE_NAME.pattern}|{_DATEISH_NAME.pattern}")
 
 
 def _date_value(el, low: str) -> tuple[str, bool] | None:
@@ -295,14 +294,14 @@ class Survey:
         self._dates: list[tuple[str, bool, list]] = []  # (value, named as the publication date, ancestors)
 
     def look(self, el) -> None:
-        low = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-        if ("uthor" in low or "yline" in low) or el.get("rel") == "author" or \
+        cls, ident = el.get("class"), el.get("id")
+        low = f"{cls or ''} {ident or ''}".lower() if cls or ident else ""
+        if (low and ("uthor" in low or "yline" in low or "submitted" in low)) or el.get("rel") == "author" or \
                 el.get("itemprop") == "author":
             if len(self._bylines) < 12 and (text := _byline_text(el, low)):
                 telling = bool(re.match(r"(?:by|von|par|por)\s", text, re.I))
                 self._bylines.append((text, telling, [el, *el.iterancestors()]))
-        if el.tag == "time" or el.get("itemprop") == "datePublished" or _DATE_NAME.search(low) or \
-                _DATEISH_NAME.search(low):
+        if el.tag == "time" or el.get("itemprop") == "datePublished" or (low and _ANY_DATE_NAME.search(low)):
             if len(self._dates) < 20 and (found := _date_value(el, low)):
                 self._dates.append((found[0], found[1], [el, *el.iterancestors()]))
 

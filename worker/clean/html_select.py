@@ -112,7 +112,10 @@ def choose_container(root, stats: Stats | None = None):
                 top, base = node, para
         elif para > base:
             break
-        node, level = node.getparent(), level + 1
+        parent = node.getparent()
+        if parent is not None and stats.text.get(parent, 0) != stats.text.get(node, 0):
+            level += 1  # wrappers that add nothing do not count as steps
+        node = parent
     if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
         return [], stats
     return _with_siblings(top, final, stats), stats
@@ -224,7 +227,11 @@ def tidy(container, stats: Stats) -> None:
             continue
         dens = stats.density(el)
         if tag == "p" or tag == "li":
-            if text and dens > 0.7 and text < 250 and tag == "p" and not _is_url(el):
+            # a paragraph that is only a link: kept inside the text, dropped in a run of such
+            # paragraphs or after the text (where related links go)
+            if tag == "p" and _link_paragraph(el, stats) and (
+                    _link_paragraph(el.getprevious(), stats) or _link_paragraph(el.getnext(), stats)
+                    or not _text_follows(el, stats)):
                 doomed.append(el)
             continue
         weight = class_weight(el)
@@ -232,15 +239,39 @@ def tidy(container, stats: Stats) -> None:
             doomed.append(el)
         elif dens > 0.5 and text < 0.3 * total:
             doomed.append(el)
-        elif tag in ("ul", "ol") and dens > 0.35 and stats.commas.get(el, 0) < 3:
+        elif tag in ("ul", "ol") and dens > 0.35 and _link_list(el, stats):
             doomed.append(el)
         elif dens > 0.25 and weight < 25 and stats.paras.get(el, 0) < 2 and text < 0.2 * total \
-                and stats.commas.get(el, 0) < 5 and tag not in ("p", "span"):
+                and stats.commas.get(el, 0) < 5 and tag not in ("p", "span", "ul", "ol"):
             doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
             drop(el)
 
 
+def _link_paragraph(el, stats: Stats) -> bool:
+    if el is None or el.tag != "p":
+        return False
+    text = stats.text.get(el, 0)
+    return 0 < text < 250 and stats.density(el) > 0.7 and not _is_url(el)
+
+
+def _text_follows(el, stats: Stats) -> bool:
+    """Whether article text (a paragraph with few links) comes after the element in its block."""
+    for sib in el.itersiblings():
+        if stats.text.get(sib, 0) - stats.link.get(sib, 0) >= 80:
+            return True
+    return False
+
+
+def _link_list(el, stats: Stats) -> bool:
+    """Whether most items of a list are nothing but a link."""
+    items = [li for li in el if li.tag == "li" and stats.text.get(li, 0)]
+    linked = sum(1 for li in items if stats.density(li) > 0.8)
+    return bool(items) and linked >= 0.6 * len(items)
+
+
 def _is_url(el) -> bool:
-    return bool(re.match(r"\s*(?:https?://|www\.)", text_of(el)))
+    """Whether a paragraph shows an address (URL or e-mail): content, not navigation."""
+    text = text_of(el)
+    return bool(re.match(r"\s*(?:https?://|www\.)", text) or re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text))

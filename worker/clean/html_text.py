@@ -13,7 +13,7 @@ from collections import Counter
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from worker.clean.metadata import clean_byline
+from worker.clean.html_byline import clean_byline
 from worker.clean.normalize import clean_line
 
 _BLOCKS = frozenset(

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urljoin
 
+from lxml import etree
+
 from worker.clean.dates import date_from_url, parse_date
 from worker.clean.normalize import clean_line
 
@@ -30,8 +32,6 @@ _DATE_META = (
     "dc:date", "dc:date.issued", "dcterms:issued", "citation_publication_date", "citation_date",
     "bepress_citation_date", "citation_online_date", "prism.publicationdate",
 )
-_AUTHOR_META = ("author", "article:author", "dc.creator", "dcterms.creator", "sailthru.author",
-                "parsely-author", "byl", "citation_author", "twitter:creator")
 
 
 @dataclass
@@ -60,19 +60,29 @@ def _ld_objects(data, out: list[dict], depth: int = 0) -> None:
                 _ld_objects(data[key], out, depth + 1)
 
 
-def _types(obj: dict) -> set[str]:
+def ld_types(obj: dict) -> set[str]:
     t = obj.get("@type", "")
     return {str(x).lower().rsplit("/", 1)[-1] for x in (t if isinstance(t, list) else [t])}
 
 
-def _name(value) -> str | None:
+def ld_name(value) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return _name(value.get("name"))
+        return ld_name(value.get("name"))
     if isinstance(value, list) and value:
-        return _name(value[0])
+        return ld_name(value[0])
     return None
+
+
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+
+def _loads(raw: str):
+    try:
+        return json.loads(raw, strict=False)
+    except (ValueError, RecursionError):
+        return None
 
 
 def read_json_ld(scripts: list[str]) -> tuple[dict | None, str | None]:
@@ -80,21 +90,24 @@ def read_json_ld(scripts: list[str]) -> tuple[dict | None, str | None]:
     objects: list[dict] = []
     for raw in scripts:
         raw = raw.strip().removeprefix("<!--").removesuffix("-->").strip().rstrip(";")
-        try:
-            data = json.loads(raw, strict=False)
-        except (ValueError, RecursionError):
-            continue
-        _ld_objects(data, objects)
-    article = next((o for o in objects if _types(o) & ARTICLE_TYPES), None)
+        if (data := _loads(raw)) is None:
+            # the usual hand-written slips: trailing commas, a second object glued on
+            data = _loads(_TRAILING_COMMA.sub(r"\1", raw)) or _loads("[" + re.sub(r"}\s*{", "},{", raw) + "]")
+        if data is not None:
+            _ld_objects(data, objects)
+    article = next((o for o in objects if ld_types(o) & ARTICLE_TYPES), None)
     if article is None:
-        article = next((o for o in objects if _types(o) & _PAGE_TYPES and o.get("datePublished")), None)
+        article = next((o for o in objects if ld_types(o) & _PAGE_TYPES and o.get("datePublished")), None)
     publisher = None
     if article is not None:
-        publisher = _name(article.get("publisher"))
+        publisher = ld_name(article.get("publisher"))
     if publisher is None:
-        org = next((o for o in objects if _types(o) & {"organization", "newsmediaorganization"}), None)
-        publisher = _name(org) if org else None
+        org = next((o for o in objects if ld_types(o) & {"organization", "newsmediaorganization"}), None)
+        publisher = ld_name(org) if org else None
     return article, publisher
+
+
+_ITEMPROP_HEADLINE = etree.XPath("//*[@itemprop='headline' and not(self::meta)]")
 
 
 def read_meta(root, url: str | None) -> Meta:
@@ -112,6 +125,9 @@ def read_meta(root, url: str | None) -> Meta:
     if title is not None:
         meta.title = clean_line("".join(title.itertext()))
     meta.h1s = [t for h in root.iter("h1") if (t := clean_line("".join(h.itertext())))][:5]
+    marked = _ITEMPROP_HEADLINE(root)
+    if marked and (text := clean_line("".join(marked[0].itertext()))) and len(marked[0]) < 20:
+        meta.tags.setdefault("microdata:headline", text)
     meta.lang = root.get("lang") or root.get("xml:lang") or meta.tags.get("content-language")
     for link in root.iter("link"):
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
@@ -122,11 +138,12 @@ def read_meta(root, url: str | None) -> Meta:
 
 # ---------------------------------------------------------------- headline
 
+_BARS = re.compile(r"\s*[|｜]\s*|\s::\s|\s[»•·]\s")
 _WEAK_SEPARATORS = re.compile(r"\s*[：｜]\s*|\s+:\s+")
 _SEPARATORS = re.compile(r"\s+[|–—•·»«/\\-]\s+|\s+-{2}\s+|\s*\|\s*|\s::\s")
 
 
-def _key(text: str | None) -> str:
+def text_key(text: str | None) -> str:
     return re.sub(r"\W+", " ", (text or "").casefold()).strip()
 
 
@@ -135,43 +152,58 @@ def _one_line(text: str | None) -> str:
 
 
 def _title_core(title: str, site: str | None, host: str | None) -> str:
-    """The <title> without the site name: the longest piece that is not the site."""
-    pieces = [p for p in (_one_line(x) for x in _SEPARATORS.split(title)) if p]
-    if len(pieces) >= 2:
-        kept = [p for p in pieces if not _is_site(p, site, host)]
-        return max(kept or pieces, key=len)
-    # weaker separators (a full-width colon or bar, a spaced colon) only ever set off the site name itself
-    pieces = [p for p in (_one_line(x) for x in _WEAK_SEPARATORS.split(title)) if p]
-    if len(pieces) >= 2:
-        if _is_site(pieces[-1], site, host):
-            return _one_line(title[: title.rfind(pieces[-1])].rstrip(" ：｜:|"))
-        if _is_site(pieces[0], site, host):
-            return _one_line(title[title.find(pieces[0]) + len(pieces[0]):].lstrip(" ：｜:|"))
-    return title
+    """The title without the site's name where a separator sets it off at either end.
+
+    When no piece is recognisably the site, a bar (never part of a headline) still sets off
+    the site or section: the longest piece is the headline. Dashes and colons are left alone.
+    """
+    for separators in (_SEPARATORS, _WEAK_SEPARATORS):
+        cuts = [m.span() for m in separators.finditer(title)]
+        if not cuts:
+            continue
+        bounds = [0] + [c for span in cuts for c in span] + [len(title)]
+        pieces = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+        first, last = 0, len(pieces) - 1
+        while last > first and _is_site(title[pieces[last][0]:pieces[last][1]], site, host):
+            last -= 1
+        while first < last and _is_site(title[pieces[first][0]:pieces[first][1]], site, host):
+            first += 1
+        if (first, last) != (0, len(pieces) - 1):
+            title = _one_line(title[pieces[first][0]:pieces[last][1]])
+            break
+    bars = [p for p in (_one_line(x) for x in _BARS.split(title)) if p]
+    return max(bars, key=len) if len(bars) > 1 else title
 
 
 def _is_site(text: str, site: str | None, host: str | None) -> bool:
-    k = _key(text)
+    """Whether a title piece is the site's name (or its host name)."""
+    k = text_key(text)
     if not k:
         return True
-    for other in (_key(site), _key(host)):
+    for other in (text_key(site), text_key(host)):
         if other and (k == other or (k in other and len(k) > 3) or (other in k and len(k) - len(other) < 6)):
             return True
+    compact = k.replace(" ", "")
+    for label in (host or "").lower().split(".")[:-1]:
+        if len(label) >= 5 and (compact.startswith(label) or compact.endswith(label)) \
+                and len(compact) <= len(label) + 15:
+            return True  # "Gregory Szorc's Digital Home" on gregoryszorc.com
     return False
 
 
 def _extends(short: str, long: str) -> bool:
-    """Whether ``long`` is ``short`` with something added (a site name, a truncation's rest)."""
-    return len(short) >= 8 and len(short) >= 0.5 * len(long) and long.startswith(short)
+    """Whether ``long`` is ``short`` with something added (a site name before or after, a truncation's rest)."""
+    return len(short) >= 8 and len(short) >= 0.5 * len(long) and (long.startswith(short) or long.endswith(short))
 
 
 def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> str | None:
     """The headline its sources agree on: JSON-LD, og:title, twitter:title, <h1>, <title>."""
     ld = meta.ld or {}
     named: list[tuple[str, str]] = []  # (source, text) in order of trust when nothing agrees
-    for source, value in (("ld", _name(ld.get("headline"))), ("og", meta.tags.get("og:title")),
+    for source, value in (("ld", ld_name(ld.get("headline"))), ("og", meta.tags.get("og:title")),
                           ("tw", meta.tags.get("twitter:title")), ("dc", meta.tags.get("dc.title")),
-                          ("ld-name", _name(ld.get("name")))):
+                          ("md", meta.tags.get("microdata:headline") or meta.tags.get("headline")),
+                          ("ld-name", ld_name(ld.get("name")))):
         if value and (v := _one_line(value)):
             named.append((source, _title_core(v, site, host)))
     title = _one_line(meta.title)
@@ -181,7 +213,7 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
     named = [(src, text) for src, text in named if not _is_site(text, site, host)]
     if not named:
         return None
-    keys = [(src, _key(text)) for src, text in named]
+    keys = [(src, text_key(text)) for src, text in named]
 
     def support(i: int) -> int:
         src, k = keys[i]
@@ -197,116 +229,6 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
     return named[best][1] or None
 
 
-# ---------------------------------------------------------------- byline
-
-_BY = re.compile(
-    r"^\s*(?:(?:written\s+|posted\s+|reported\s+|text\s+|words\s+)?(?:by|von|par|por|di|door|av|af)|"
-    r"author(?:s|in)?|autor(?:in|en)?|auteur|text|texte|words|written)\s*[:\s]\s*",
-    re.I,
-)
-_JOB = re.compile(
-    r"\s*(?:[,|–—-]|\bis\b|\bfor\b)\s*(?:a\s+|the\s+)?(?:\w+\s+){0,3}(?:correspondent|reporter|editor|writer|"
-    r"columnist|contributor|journalist|staff|redakteur\w*|autor\w*|reporter\w*|korrespondent\w*|"
-    r"rédact\w*|journaliste|chief|producer|analyst|photographer)\b.*$",
-    re.I,
-)
-_NOT_NAME = re.compile(r"https?:|www\.|@|\d{4}|\d{1,2}:\d{2}|updated|published|min read|facebook|twitter", re.I)
-
-
-_AGENCIES = frozenset(
-    "reuters ap afp dpa epd kna sid apa sda ats upi efe ansa kyodo xinhua bloomberg pa associated press "
-    "the associated press press association agence france-presse".split(" ")
-) | {"associated press", "the associated press", "press association", "agence france-presse"}
-_MONTH_NAMES = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-                r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_WEEKDAYS = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tue|wed|thu|fri|sat|sun)\.?,?"
-_STAMP_START = re.compile(
-    r"\s+(?=\S*\d)|\s*[|•·]\s*|\s*[–—]\s*|\s+-\s+|"
-    r"\b(?:updated|published|posted|aktualisiert|veröffentlicht|mis à jour|actualizado|publicado)\b|"
-    rf"\s+(?:on\s+)?(?={_WEEKDAYS}\s+(?:{_MONTH_NAMES}\s+)?\d)|\s+(?:on\s+)?(?={_MONTH_NAMES}\s+\d)",
-    re.I,
-)
-
-
-def clean_byline(raw: str | list | None) -> str | None:
-    """Author names joined with ", ": no "By", dates, job titles, agencies beside names, or duplicates."""
-    if not raw:
-        return None
-    items = raw if isinstance(raw, list) else [raw]
-    names: list[str] = []
-    for item in items:
-        text = clean_line(str(item))
-        half = len(text) // 2
-        if len(text) > 5 and text[:half].strip() == text[half:].strip():
-            text = text[:half].strip()  # the same name twice, from nested elements
-        text = _BY.sub("", text)
-        text = re.sub(r"\s*\([^)]*\)\s*$", "", _STAMP_START.split(text)[0])
-        text = _JOB.sub("", text)
-        for part in re.split(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", text):
-            part = part.strip(" .:-–—")
-            part = _BY.sub("", part)
-            if not part or _NOT_NAME.search(part) or len(part) > 60 or len(part.split()) > 5:
-                continue
-            if part.isupper() and part.isascii() and len(part) > 4 and " " in part:
-                part = part.title()  # "JOHN SMITH"
-            if part.casefold() not in (n.casefold() for n in names):
-                names.append(part)
-    people = [n for n in names if n.casefold() not in _AGENCIES and not (
-        len(n.split()) == 1 and n.isascii() and n[:1].isupper() and len(names) > 1)]
-    return ", ".join(people or names) or None
-
-
-_DATELINE = re.compile(
-    r"^((?:[A-ZÀ-Ý][A-ZÀ-Ý.'’-]+)(?: [A-ZÀ-Ý][A-ZÀ-Ý.'’-]+){0,3}(?:, [A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+)?)?)"
-    r"(?: \([A-Za-z .&-]{1,30}\))? ?(?:--|[—–-]) "
-)
-
-
-def dateline_of(body: str) -> str | None:
-    """The place an article opens with, when it opens like "WASHINGTON (AP) — ..."."""
-    m = _DATELINE.match(body)
-    return m.group(1) if m and len(m.group(1)) >= 3 else None
-
-
-def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, host: str | None = None) -> str | None:
-    """Authors from JSON-LD, then author meta tags, then the page's byline elements; the site's own
-    name only when nothing else names an author."""
-    candidates = _bylines(meta, dom_bylines)
-    byline = next((b for b in candidates if not _is_outlet(b, site, host)), candidates[0] if candidates else None)
-    if byline and ", " in byline:  # "Jane Doe, CNN": the outlet after the authors
-        outlet = {_key(site), *(_key(label) for label in (host or "").split(".")[:-1])} - {""}
-        names = [n for n in byline.split(", ") if _key(n) not in outlet]
-        byline = ", ".join(names) or byline
-    return byline
-
-
-def _is_outlet(byline: str, site: str | None, host: str | None) -> bool:
-    k = _key(byline)
-    return bool(k) and (k == _key(site) or k in {_key(label) for label in (host or "").split(".")[:-1]})
-
-
-def _bylines(meta: Meta, dom_bylines: list[str]) -> list[str]:
-    found: list[str] = []
-    ld = meta.ld or {}
-    authors = ld.get("author") or ld.get("creator")
-    if authors:
-        people = authors if isinstance(authors, list) else [authors]
-        named = [_name(a) for a in people if not (isinstance(a, dict) and "organization" in _types(a))]
-        if byline := clean_byline([n for n in named if n]):
-            found.append(byline)
-        orgs = [_name(a) for a in people if isinstance(a, dict) and "organization" in _types(a)]
-        if byline := clean_byline([n for n in orgs if n]):
-            found.append(byline)
-    for key in _AUTHOR_META:
-        value = meta.tags.get(key)
-        if value and not value.startswith("@") and (byline := clean_byline(value)):
-            found.append(byline)
-    for raw in dom_bylines:
-        if byline := clean_byline(raw):
-            found.append(byline)
-    return found
-
-
 # ---------------------------------------------------------------- dates, lang, url
 
 
@@ -314,21 +236,25 @@ def published_from(meta: Meta, times: tuple[list[str], list[str]], url: str | No
     """JSON-LD, then meta tags, then elements named as the publication date, the URL, any <time>.
 
     A day without a time is completed by a later source that gives the same moment with its zone.
+    A full date in the URL wins over tags that disagree with it by more than a day.
     """
     ld = meta.ld or {}
     telling, other = times
     structured = [ld.get("datePublished"), ld.get("dateCreated"), ld.get("uploadDate")]
     structured += [meta.tags.get(key) for key in _DATE_META]
     found = [d for v in structured + telling if isinstance(v, str) and (d := parse_date(v))]
+    day_in_url = date_from_url(url)
     if found:
         first = found[0]
+        day = date.fromisoformat(first[:10])
+        if day_in_url and abs((date.fromisoformat(day_in_url) - day).days) > 1:
+            return day_in_url  # a URL's date is set once; tags may carry a later re-publication
         if len(first) == 10:
-            day = date.fromisoformat(first)
             for full in found[1:]:
                 if len(full) > 10 and abs((date.fromisoformat(full[:10]) - day).days) <= 1:
                     return full
         return first
-    if day_in_url := date_from_url(url):
+    if day_in_url:
         return day_in_url
     for value in other[:3]:
         if result := parse_date(value):
