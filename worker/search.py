@@ -125,17 +125,25 @@ def ranked(conn: sqlite3.Connection, match: str, *, limit: int = 20, filters: Fi
     """(rowid, bm25) of the best ``limit`` matches, best first (see the module's docstring)."""
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
-    join = f"JOIN articles a ON a.rowid = articles_fts.rowid AND {where} " if where else ""
     while True:
         cutoff = None
         if window is not None:
             row = _run(conn, "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
                              "ORDER BY rowid DESC LIMIT 1 OFFSET ?", [match, window - 1], raw)
             cutoff = row[0][0] if row else None
-        sql = (f"SELECT articles_fts.rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts {join}"
-               f"WHERE articles_fts MATCH ?{' AND articles_fts.rowid >= ?' if cutoff is not None else ''} "
-               "ORDER BY score LIMIT ?")
-        hits = _run(conn, sql, [*params, match, *([cutoff] if cutoff is not None else []), limit], raw)
+        select = f"SELECT articles_fts.rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts"
+        if not where:
+            sql, args = f"{select} WHERE articles_fts MATCH ?", [match]
+        elif cutoff is None:  # every match is in the window (few): look each one up
+            sql = f"{select} JOIN articles a ON a.rowid = articles_fts.rowid AND {where} WHERE articles_fts MATCH ?"
+            args = [*params, match]
+        else:  # the window's rows that pass the filters, from the indexes, as a set to probe
+            sql = (f"{select} WHERE articles_fts MATCH ? AND +articles_fts.rowid IN "
+                   f"(SELECT a.rowid FROM articles a WHERE {where} AND a.rowid >= ?)")
+            args = [match, *params, cutoff]
+        if cutoff is not None:
+            sql, args = sql + " AND articles_fts.rowid >= ?", [*args, cutoff]
+        hits = _run(conn, sql + " ORDER BY score LIMIT ?", [*args, limit], raw)
         if cutoff is None or len(hits) >= limit:
             return hits
         # the filters passed len(hits) of `window` matches: grow to what should hold `limit`
