@@ -28,20 +28,18 @@ FTS_COLUMNS = ("headline", "dek", "body", "byline")
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 RANK_WEIGHTS = (10.0, 4.0, 1.0, 2.0)  # bm25 weights in FTS_COLUMNS order: the headline counts most
 BUSY_TIMEOUT_MS = 30_000
-ARTICLE_COLUMNS = (
-    "headline_hash", "headline", "byline", "published_at", "dek", "body", "url", "source",
-    "publication", "dateline", "lang", "word_count", "content_hash", "headline_derived", "first_seen_at",
-)
 
 
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
+    # small columns first, the long text last: a filter on source, date or language reads only
+    # the start of a row, never the body's overflow pages (and Datasette shows them first)
     db["articles"].create(
         {
-            "headline_hash": str, "headline": str, "byline": str, "published_at": str, "dek": str,
-            "body": str, "url": str, "source": str, "publication": str, "dateline": str, "lang": str,
-            "word_count": int, "content_hash": str, "headline_derived": int, "first_seen_at": str,
+            "headline_hash": str, "headline": str, "source": str, "published_at": str, "first_seen_at": str,
+            "lang": str, "publication": str, "byline": str, "dateline": str, "url": str,
+            "headline_derived": int, "word_count": int, "content_hash": str, "dek": str, "body": str,
         },
         pk="headline_hash",
         not_null={"headline", "body", "first_seen_at"},
