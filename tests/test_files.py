@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from tests.conftest import FIXTURES
 from worker.fetchers.files import expand, iso_utc, read_path
 from worker.models import Checkpoint, Known, RawItem, Skipped, Source
@@ -105,3 +107,34 @@ def test_html_file(tmp_path, archive):
     assert next(archive.db["articles"].rows)["headline"] == "Council Votes To Close Pier"
 
 
+
+
+def test_an_interrupted_jsonl_backfill_goes_on_where_it_stopped(tmp_path, archive, monkeypatch):
+    from worker import pipeline
+    from worker.clean import items as items_module
+
+    f = tmp_path / "big.jsonl"
+    f.write_text("".join(json.dumps({"title": f"Story {i}", "body": f"Text {i}."}) + "\n" for i in range(2500)))
+    source = Source(name="b", kind="files", path=str(f))
+    real, seen = items_module.to_article, []
+
+    def stop_at_1700(item, src):
+        seen.append(item.locator)
+        if item.locator.endswith("#1700"):
+            raise KeyboardInterrupt  # as a kill would, mid-file
+        return real(item, src)
+
+    monkeypatch.setattr(items_module, "to_article", stop_at_1700)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.ingest(source, archive, trigger="backfill", batch_size=100)
+    stored = archive.db["articles"].count
+    assert 1000 <= stored < 1700
+    assert archive.fetch_state("b", "file:" + str(f.resolve())).endswith(":1000")
+    monkeypatch.setattr(items_module, "to_article", real)
+    seen.clear()
+    r = pipeline.ingest(source, archive, trigger="backfill")
+    assert archive.db["articles"].count == 2500
+    assert r.seen == 1500 and r.new == 2500 - stored  # lines 1001.. read again, nothing before them
+    assert archive.fetch_state("b", "file:" + str(f.resolve())).count("@") == 0  # complete now
+    r = pipeline.ingest(source, archive, trigger="backfill")
+    assert (r.new, r.duplicates) == (0, 2500)  # unchanged: each article it produced is sighted again

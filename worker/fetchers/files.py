@@ -25,6 +25,7 @@ FEED = (".xml", ".rss", ".atom")
 SUFFIXES = TEXT + HTML + JSON + FEED
 MAX_FILE_BYTES = 10_000_000  # a single .txt/.html/feed file; JSON Lines stream line by line
 MAX_LINE_BYTES = 10_000_000
+PARTIAL_EVERY = 1000  # lines of a JSON Lines file between partial checkpoints
 
 KEYS = {
     "headline": ("headline", "title", "name"),
@@ -86,7 +87,8 @@ def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known |
         yield Skipped(source, loc, f"is a folder, not a {suffix} file")
         return
     key, stamp = "file:" + str(p.resolve()), f"{st.st_size}:{st.st_mtime_ns}"
-    if ctx.saved(key) == stamp:
+    saved = ctx.saved(key)
+    if saved == stamp:
         if ctx.trigger == "backfill":
             yield Known(source, loc, key)
         return
@@ -95,7 +97,7 @@ def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known |
     elif st.st_size == 0:
         yield Skipped(source, loc, "empty file")
     elif suffix in JSON:
-        yield from _json_items(p, source)
+        yield from _json_items(p, source, key, stamp, _resume_at(saved, stamp))
     elif st.st_size > MAX_FILE_BYTES:
         yield Skipped(source, loc, f"file too large ({st.st_size} bytes, the cap is {MAX_FILE_BYTES})")
     else:
@@ -137,12 +139,25 @@ def _feed_items(data: bytes, p: Path, source: str) -> Iterator[RawItem | Skipped
     yield from items
 
 
-def _json_items(p: Path, source: str) -> Iterator[RawItem | Skipped]:
-    """One article object per line; a .json file may also hold one object or a list of them."""
+def _resume_at(saved: str | None, stamp: str) -> tuple[int, int]:
+    """(byte offset, line number) to go on from in a JSON Lines file an interrupted run
+    checkpointed part of (value ``stamp@offset:line``); (0, 0) otherwise."""
+    if saved and saved.startswith(stamp + "@"):
+        offset, _, line = saved[len(stamp) + 1 :].partition(":")
+        if offset.isdigit() and line.isdigit():
+            return int(offset), int(line)
+    return 0, 0
+
+
+def _json_items(p: Path, source: str, key: str, stamp: str,
+                start: tuple[int, int] = (0, 0)) -> Iterator[RawItem | Skipped | Checkpoint]:
+    """One article object per line; a .json file may also hold one object or a list of them.
+    Every PARTIAL_EVERY lines a partial checkpoint records how far the file was read, so an
+    interrupted backfill of a large file goes on from there instead of reading it again."""
     loc = str(p)
     try:
         with p.open("rb") as fh:
-            if p.suffix.lower() == ".json" and p.stat().st_size <= MAX_FILE_BYTES:
+            if p.suffix.lower() == ".json" and p.stat().st_size <= MAX_FILE_BYTES and start == (0, 0):
                 try:
                     doc = json.loads(fh.read().decode("utf-8-sig"))
                 except (UnicodeDecodeError, json.JSONDecodeError):
@@ -153,7 +168,15 @@ def _json_items(p: Path, source: str) -> Iterator[RawItem | Skipped]:
                     for n, obj in enumerate(objs, 1):
                         yield _json_item(obj, f"{loc}#{n}", source)
                     return
-            for n, line in enumerate(fh, 1):
+            fh.seek(start[0])
+            n = start[1]
+            while True:
+                if n % PARTIAL_EVERY == 0 and n > start[1]:  # every line so far has been yielded
+                    yield Checkpoint(key, f"{stamp}@{fh.tell()}:{n}")
+                line = fh.readline()
+                if not line:
+                    break
+                n += 1
                 if not line.strip():
                     continue
                 if len(line) > MAX_LINE_BYTES:
