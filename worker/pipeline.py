@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import queue
 import random
 import threading
 import time
@@ -31,6 +32,44 @@ log = structlog.get_logger("worker.pipeline")
 BATCH_SIZE = 200
 DEFAULT_INTERVAL = 3600  # backoff base for cron sources
 OnItem = Callable[[str, str], None]
+
+
+class Writer:
+    """The run's one writer. Threaded (for backfills), it stores batches in order on a thread
+    with its own connection while this thread goes on fetching; at most two batches wait, so
+    memory stays bounded. Otherwise it stores each batch at once. A failure to store is raised
+    from the next ``submit`` or from ``close``: nothing after it is stored."""
+
+    def __init__(self, archive: Archive, store: Callable, threaded: bool):
+        self.archive, self.store, self.error = archive, store, None
+        self.queue: queue.Queue | None = queue.Queue(maxsize=2) if threaded else None
+        if self.queue is not None:
+            self.thread = threading.Thread(target=self._loop, name="writer", daemon=True)
+            self.thread.start()
+
+    def submit(self, batch: tuple, finish: Callable | None = None) -> None:
+        if self.error is not None:
+            raise self.error
+        if self.queue is None:
+            self.store(self.archive, batch, finish)
+        else:
+            self.queue.put((batch, finish))
+
+    def close(self) -> None:
+        if self.queue is not None:
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _loop(self) -> None:
+        with Archive(self.archive.path) as own:
+            while (job := self.queue.get()) is not None:
+                if self.error is None:
+                    try:
+                        self.store(own, *job)
+                    except BaseException as exc:  # handed to the fetching thread
+                        self.error = exc
 
 
 class Interrupted(Exception):
@@ -111,20 +150,29 @@ def ingest(
     produced: list[str] = []  # headline hashes since the last checkpoint
     status, error, http_status, retry_after = "ok", None, None, None
 
-    def flush(finish: RunResult | None = None, due: str | None = None) -> None:
-        is_new, resighted = archive.store(run_id, source.name, pending, checkpoints, known, finish=finish,
-                                          next_due_at=due)
-        for (_, locator), new in zip(pending, is_new):
-            counts["new" if new else "duplicates"] += 1
+    def store(db: Archive, batch: tuple, finish: Callable[[], tuple[RunResult, str | None]] | None) -> None:
+        """Store one batch (on the writer's connection); count what it held."""
+        articles, marks, seen = batch
+        result, due = finish(db) if finish else (None, None)
+        is_new, resighted = db.store(run_id, source.name, articles, marks, seen, finish=result, next_due_at=due)
+        with lock:
+            for (_, locator), new in zip(articles, is_new):
+                counts["new" if new else "duplicates"] += 1
+                if on_item:
+                    on_item("new" if new else "duplicate", locator)
+            counts["seen"] += resighted
+            counts["duplicates"] += resighted
             if on_item:
-                on_item("new" if new else "duplicate", locator)
-        counts["seen"] += resighted
-        counts["duplicates"] += resighted
-        if on_item:
-            for key, locator in known:
-                on_item("known", locator)
-            for checkpoint, _ in checkpoints:
-                on_item("checkpoint", checkpoint.key)
+                for key, locator in seen:
+                    on_item("known", locator)
+                for checkpoint, _ in marks:
+                    on_item("checkpoint", checkpoint.key)
+
+    lock = threading.Lock()
+    writer = Writer(archive, store, threaded=workers > 0)
+
+    def flush(finish=None) -> None:
+        writer.submit((list(pending), list(checkpoints), list(known)), finish)
         pending.clear()
         known.clear()
         checkpoints.clear()
@@ -140,13 +188,12 @@ def ingest(
             if isinstance(out, Known):
                 known.append((out.key, out.locator))
             elif isinstance(out, Skipped):
-                counts["seen"] += 1
-                _skip(counts, source.name, out.locator, out.reason, on_item)
+                _skip(counts, lock, source.name, out.locator, out.reason, on_item)
             elif isinstance(cleaned_item, str):
-                counts["seen"] += 1
-                _skip(counts, source.name, out.locator, cleaned_item, on_item)
+                _skip(counts, lock, source.name, out.locator, cleaned_item, on_item)
             else:
-                counts["seen"] += 1
+                with lock:
+                    counts["seen"] += 1
                 pending.append((cleaned_item, out.locator))
                 produced.append(cleaned_item.headline_hash)
             if len(pending) + len(known) >= batch_size:
@@ -162,19 +209,28 @@ def ingest(
         status, error = "error", f"internal error: {exc!r}"
 
     stats = ctx.stats
-    result = RunResult(
-        source=source.name, trigger=trigger, started_at=started_at, finished_at=utcnow(), status=status,
-        seen=counts["seen"], new=counts["new"], duplicates=counts["duplicates"], skipped=counts["skipped"],
-        http_status=http_status or stats.http_status, not_modified=stats.not_modified, bytes=stats.bytes,
-        error=error, run_id=run_id,
-    )
-    due = None
-    if status == "error":
-        prev = archive.source_state(source.name) or {}
-        failures = int(prev.get("consecutive_failures") or 0) + 1
-        due = next_due(source, failures, max_backoff, retry_after, datetime.now(timezone.utc))
-    flush(finish=result, due=due)  # the last batch, the run row and the source state together
-    result = dataclasses.replace(result, seen=counts["seen"], new=counts["new"], duplicates=counts["duplicates"])
+
+    final: list[RunResult] = []
+
+    def finish(db: Archive) -> tuple[RunResult, str | None]:
+        """The run row, made once every earlier batch is stored (their counts are in it)."""
+        result = RunResult(
+            source=source.name, trigger=trigger, started_at=started_at, finished_at=utcnow(), status=status,
+            seen=counts["seen"], new=counts["new"], duplicates=counts["duplicates"], skipped=counts["skipped"],
+            http_status=http_status or stats.http_status, not_modified=stats.not_modified, bytes=stats.bytes,
+            error=error, run_id=run_id,
+        )
+        due = None
+        if status == "error":
+            prev = db.source_state(source.name) or {}
+            failures = int(prev.get("consecutive_failures") or 0) + 1
+            due = next_due(source, failures, max_backoff, retry_after, datetime.now(timezone.utc))
+        final.append(result)
+        return result, due
+
+    flush(finish)  # the last batch, the run row and the source state together
+    writer.close()
+    result = dataclasses.replace(final[0], seen=counts["seen"], new=counts["new"], duplicates=counts["duplicates"])
     for warning in stats.warnings:
         log.warning("source_warning", source=source.name, error=warning)
     event = log.info if status == "ok" else log.warning
@@ -186,8 +242,11 @@ def ingest(
     return result
 
 
-def _skip(counts: dict, source: str, locator: str, reason: str, on_item: OnItem | None) -> None:
-    counts["skipped"] += 1
+def _skip(counts: dict, lock: threading.Lock, source: str, locator: str, reason: str,
+          on_item: OnItem | None) -> None:
     log.warning("item_skipped", source=source, url=locator, error=reason)
-    if on_item:
-        on_item("skipped", locator)
+    with lock:
+        counts["seen"] += 1
+        counts["skipped"] += 1
+        if on_item:
+            on_item("skipped", locator)
