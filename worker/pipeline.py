@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -93,7 +94,21 @@ def to_article(item: RawItem, source: str) -> Article:
         raise ParseError(f"unknown item kind {item.kind!r}")
     if not article.headline.strip():
         raise ParseError("no headline")
-    return dataclasses.replace(article, source=source)
+    return _storable(dataclasses.replace(article, source=source))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(article: Article) -> Article:
+    """Lone surrogates (JSON ``\\ud800`` escapes) cannot be written as UTF-8: they become U+FFFD,
+    so one odd character never fails the batch its article is stored in."""
+    fixed = {
+        f.name: _SURROGATE.sub("\ufffd", value)
+        for f in dataclasses.fields(article)
+        if isinstance(value := getattr(article, f.name), str) and _SURROGATE.search(value)
+    }
+    return dataclasses.replace(article, **fixed) if fixed else article
 
 
 def clean_one(item: RawItem, source: str) -> Article | str:
