@@ -81,7 +81,16 @@ def fetcher_for(kind: str) -> Callable[[Source, RunContext], Iterator[RawItem | 
 
 
 def to_article(item: RawItem, source: str) -> Article:
-    """Clean one fetched item; ParseError when it holds no article."""
+    """Clean one fetched item (or its fallback when it holds none); ParseError when it holds no article."""
+    try:
+        return _to_article(item, source)
+    except (ParseError, RecursionError):
+        if item.fallback is None:
+            raise
+        return to_article(item.fallback, source)
+
+
+def _to_article(item: RawItem, source: str) -> Article:
     if item.kind == "text":
         article = clean_text(item.content, hints=item.hints, source=source)
     elif item.kind == "html":

@@ -166,7 +166,8 @@ def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
 
 
 def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem:
-    """The entry's page as an ``html`` item, or the entry itself when archived or unreachable."""
+    """The entry's page as an ``html`` item (the entry its fallback when the page holds no article
+    the cleaner finds), or the entry itself when archived or unreachable."""
     link = item.hints.url
     if not link or (item.hints.headline and ctx.is_archived(item.hints.headline)):
         return item
@@ -185,4 +186,5 @@ def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem:
     if page.not_modified or not page.content:
         return item
     hints = replace(item.hints, url=page.url or link, encoding=page.encoding)
-    return RawItem(source=item.source, locator=item.locator, kind="html", content=page.content, hints=hints)
+    return RawItem(source=item.source, locator=item.locator, kind="html", content=page.content, hints=hints,
+                   fallback=item)
