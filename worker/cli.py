@@ -252,12 +252,16 @@ def status(c: Ctx, as_json, check, max_failing):
     Example: worker status --check || systemctl restart news-worker
     """
     config = c.config(required=False)
+    try:
+        failing_limit = parse_duration(max_failing, "--max-failing")
+    except ConfigError as exc:
+        raise ConfigProblem(str(exc)) from None
     with c.archive(readonly=True) as archive:
         rows = archive.status_rows()
         heartbeat = archive.meta("heartbeat")
         counts = archive.counts()
     configured = {s.name for s in config.sources}
-    problems = _problems(rows, heartbeat, config, parse_duration(max_failing, "--max-failing"))
+    problems = _problems(rows, heartbeat, config, failing_limit)
     if as_json:
         click.echo(json.dumps({"heartbeat": heartbeat, "totals": counts, "sources": rows,
                                "problems": problems}, indent=2, ensure_ascii=False))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import glob
+import math
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -32,7 +33,7 @@ def parse_duration(value: Any, where: str, *, zero: bool = False) -> int:
     least = 0 if zero else 1
     if isinstance(value, bool):
         raise ConfigError(f"{where}: expected a duration like 15m, 2h or 90s, got {value!r}")
-    if isinstance(value, (int, float)) and value >= least:
+    if isinstance(value, (int, float)) and math.isfinite(value) and value >= least:
         return int(value)
     if isinstance(value, str):
         text = value.strip().lower()
@@ -55,11 +56,20 @@ def _typed(kind: type) -> Callable[[Any, str], Any]:
             hint = " (YAML reads on/off/yes/no and bare numbers as values: put it in quotes)" if (
                 kind is str and isinstance(value, (bool, int, float))) else ""
             raise ConfigError(f"{where}: expected {names[kind]}, got {value!r}{hint}")
+        if kind is float and not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
         if kind in (int, float) and value < 0:
             raise ConfigError(f"{where}: must not be negative, got {value!r}")
         return value
 
     return check
+
+
+def _positive(value: Any, where: str) -> float:
+    value = _typed(float)(value, where)
+    if value <= 0:
+        raise ConfigError(f"{where}: must be more than 0, got {value!r}")
+    return value
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[Any, str], str]:
@@ -113,7 +123,7 @@ def _date(value: Any, where: str) -> str:
 
 _SECTION_CHECKS: dict[str, dict[str, Callable[[Any, str], Any]]] = {
     "http": {
-        "user_agent": _typed(str), "timeout": _typed(float), "max_bytes": _typed(int),
+        "user_agent": _typed(str), "timeout": _positive, "max_bytes": _typed(int),
         "per_host_delay": _typed(float), "respect_robots": _typed(bool),
         "allow_private_hosts": _typed(bool), "retries": _typed(int), "max_redirects": _typed(int),
         "backoff_factor": _typed(float), "robots_ttl": parse_duration,
@@ -258,6 +268,10 @@ def load_config(path: str | Path) -> Config:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{p}: invalid YAML at {where}: {problem}") from None
+    except (ValueError, OverflowError) as exc:  # a date or time YAML cannot build, e.g. 2024-02-30
+        raise ConfigError(f"{p}: invalid YAML value: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: invalid YAML: nested too deeply") from None
     return parse_config(data, p.resolve().parent, str(p))
 
 

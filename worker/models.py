@@ -65,6 +65,8 @@ class RawItem:
     # opaque state to store once this item's article is stored (e.g. a file's size+mtime);
     # ("file", path, size, mtime_ns, sha256) or None
     checkpoint: tuple | None = None
+    # what to clean instead when this item holds no article: the feed entry of a followed page
+    fallback: RawItem | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from worker.archive import RANK_WEIGHTS
 from worker.errors import WorkerError
@@ -95,6 +95,15 @@ def _check_date(value: str, name: str) -> str:
     value = value.strip()
     if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2}([T ][\d:.]+Z?)?)?)?", value):
         raise SearchError(f"--{name} {value!r}: give an ISO date such as 2024-01-31")
+    try:  # a date that exists: not 2021-13-45
+        if len(value) == 7:
+            date.fromisoformat(value + "-01")
+        elif len(value) > 7:
+            date.fromisoformat(value[:10])
+            if len(value) > 10:
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise SearchError(f"--{name} {value!r}: no such date; give an ISO date such as 2024-01-31") from None
     return value
 
 

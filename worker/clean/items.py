@@ -6,6 +6,7 @@ Kept apart from the pipeline so that a pool worker imports the cleaners and noth
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import structlog
 
@@ -19,7 +20,16 @@ log = structlog.get_logger("worker.clean")
 
 
 def to_article(item: RawItem, source: str) -> Article:
-    """Clean one fetched item; ParseError when it holds no article."""
+    """Clean one fetched item (or its fallback when it holds none); ParseError when it holds no article."""
+    try:
+        return _to_article(item, source)
+    except (ParseError, RecursionError):
+        if item.fallback is None:
+            raise
+        return to_article(item.fallback, source)
+
+
+def _to_article(item: RawItem, source: str) -> Article:
     if item.kind == "text":
         article = clean_text(item.content, hints=item.hints, source=source)
     elif item.kind == "html":
@@ -32,11 +42,26 @@ def to_article(item: RawItem, source: str) -> Article:
         raise ParseError(f"unknown item kind {item.kind!r}")
     if not article.headline.strip():
         raise ParseError("no headline")
-    return dataclasses.replace(article, source=source)
+    return _storable(dataclasses.replace(article, source=source))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(article: Article) -> Article:
+    """Lone surrogates (JSON ``\\ud800`` escapes) cannot be written as UTF-8: they become U+FFFD,
+    so one odd character never fails the batch its article is stored in."""
+    fixed = {
+        f.name: _SURROGATE.sub("\ufffd", value)
+        for f in dataclasses.fields(article)
+        if isinstance(value := getattr(article, f.name), str) and _SURROGATE.search(value)
+    }
+    return dataclasses.replace(article, **fixed) if fixed else article
 
 
 def clean_one(item: RawItem, source: str) -> Article | str:
-    """``to_article``, with every failure turned into a reason (runs in pool workers too)."""
+    """``to_article``, with every failure turned into a reason (runs in pool workers too); the
+    article's derived values (hashes, word count) are computed here, where it is made."""
     try:
         return to_article(item, source).computed()
     except ParseError as exc:

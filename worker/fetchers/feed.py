@@ -26,7 +26,21 @@ _EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
 _LATIN1 = {"latin_1", "iso8859-1", "ascii"}
 
 
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+
+
 # ---------------------------------------------------------------- bytes -> UTF-8 XML
+
+
+def _allowed_ref(m: re.Match) -> str:
+    """A numeric character reference as it is when XML allows its character, else nothing."""
+    digits = m.group(1) or m.group(2)
+    if len(digits.lstrip("0")) > 7:
+        return ""
+    code = int(digits, 16) if m.group(1) else int(digits)
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF:
+        return m.group(0)
+    return ""
 
 
 def _normalize_xml(text: str) -> tuple[bytes, list[str]]:
@@ -41,6 +55,10 @@ def _normalize_xml(text: str) -> tuple[bytes, list[str]]:
     if _XML_INVALID.search(text):
         warnings.append("characters not allowed in XML removed")
         text = _XML_INVALID.sub("", text)
+    fixed = _CHAR_REF.sub(_allowed_ref, text)
+    if fixed != text:  # feedparser's lenient parser would fail on them (chr() of a surrogate, of 2**40)
+        warnings.append("references to characters not allowed in XML removed")
+        text = fixed
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + text.lstrip()).encode("utf-8"), warnings
 
 
@@ -148,7 +166,8 @@ def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
 
 
 def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem:
-    """The entry's page as an ``html`` item, or the entry itself when archived or unreachable."""
+    """The entry's page as an ``html`` item (the entry its fallback when the page holds no article
+    the cleaner finds), or the entry itself when archived or unreachable."""
     link = item.hints.url
     if not link or (item.hints.headline and ctx.is_archived(item.hints.headline)):
         return item
@@ -167,4 +186,5 @@ def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem:
     if page.not_modified or not page.content:
         return item
     hints = replace(item.hints, url=page.url or link, encoding=page.encoding)
-    return RawItem(source=item.source, locator=item.locator, kind="html", content=page.content, hints=hints)
+    return RawItem(source=item.source, locator=item.locator, kind="html", content=page.content, hints=hints,
+                   fallback=item)

@@ -67,6 +67,12 @@ def _walk(p: Path) -> Iterator[Path]:
         yield p
 
 
+def display(p: Path) -> str:
+    """A path as text that can be stored: bytes of a file name that are not UTF-8 are written as
+    ``\\xff`` escapes (Python holds them as lone surrogates, which SQLite cannot take)."""
+    return os.fsencode(p).decode("utf-8", "backslashreplace")
+
+
 def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Checkpoint]:
     assert source.path is not None
     for p in expand(source.path):
@@ -76,7 +82,7 @@ def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Checkpoint]:
 def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
     """The items of one path, then its checkpoint. An unchanged file is not read again: a
     scheduled run passes over it, a backfill records a sighting of what it produced before."""
-    loc = str(p)
+    loc = display(p)
     suffix = p.suffix.lower()
     try:
         st = p.stat()
@@ -86,7 +92,7 @@ def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known |
     if p.is_dir():
         yield Skipped(source, loc, f"is a folder, not a {suffix} file")
         return
-    key, stamp = "file:" + str(p.resolve()), f"{st.st_size}:{st.st_mtime_ns}"
+    key, stamp = "file:" + display(p.resolve()), f"{st.st_size}:{st.st_mtime_ns}"
     saved = ctx.saved(key)
     if saved == stamp:
         if ctx.trigger == "backfill":
@@ -134,7 +140,7 @@ def _feed_items(data: bytes, p: Path, source: str) -> Iterator[RawItem | Skipped
     try:
         items, _warnings = parse_feed(data, p.resolve().as_uri(), None, source=source)
     except ParseError as exc:
-        yield Skipped(source, str(p), str(exc))
+        yield Skipped(source, display(p), str(exc))
         return
     yield from items
 
@@ -154,7 +160,7 @@ def _json_items(p: Path, source: str, key: str, stamp: str,
     """One article object per line; a .json file may also hold one object or a list of them.
     Every PARTIAL_EVERY lines a partial checkpoint records how far the file was read, so an
     interrupted backfill of a large file goes on from there instead of reading it again."""
-    loc = str(p)
+    loc = display(p)
     try:
         with p.open("rb") as fh:
             if p.suffix.lower() == ".json" and p.stat().st_size <= MAX_FILE_BYTES and start == (0, 0):
