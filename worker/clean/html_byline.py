@@ -28,7 +28,7 @@ _JOB = re.compile(
 )
 _NOT_NAME = re.compile(r"https?:|www\.|@|\d|_|\d{1,2}:\d{2}|updated|published|min read|facebook|twitter", re.I)
 
-_AND = re.compile(r"\s*[,;&]\s*|\s+(?:and|AND|And|und|UND|et|y|e|en|with)\s+")
+_AND = re.compile(r"\s*[,;&]\s*(?:(?:and|AND|And|und|UND|et|y|e|en)\s+)?|\s+(?:and|AND|And|und|UND|et|y|e|en|with)\s+")
 _TITLE_WORDS = frozenset(
     "correspondent reporter editor writer columnist contributor journalist staff producer analyst photographer "
     "redakteur redakteurin korrespondent korrespondentin autor autorin rédacteur rédactrice journaliste "
@@ -73,7 +73,7 @@ def _name_like(part: str) -> bool:
         return False
     if len(words) == 1:
         return len(part.strip(".")) > 1 and not _BY.match(part + " ")  # not a label ("Autoren") standing alone
-    lower = [w for w in words if w[:1].islower() and w.lower() not in _PARTICLES]
+    lower = [w for w in words if w[:1].islower() and w.lower() not in _PARTICLES and "." not in w]
     return not lower
 
 
