@@ -119,7 +119,7 @@ def date_ok(expected: str, got: str | None) -> bool:
         delta = abs((date.fromisoformat(got[:10]) - date.fromisoformat(expected[:10])).days)
     except ValueError:
         return False
-    return len(got) > 10 and got.endswith("+00:00") and delta == 1
+    return len(got) > 10 and got.endswith(("Z", "+00:00")) and delta == 1
 
 
 # ---------------------------------------------------------------- corpus

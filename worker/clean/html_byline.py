@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import re
 
-from worker.clean.metadata import Meta, ld_name, ld_types, text_key
+from worker.clean.jsonld import ORG_TYPES, parse_block, resolve
+from worker.clean.metadata import AUTHOR_META, Meta, ld_name, ld_types, text_key
 from worker.clean.normalize import clean_line
 
-_AUTHOR_META = ("author", "article:author", "dc.creator", "dcterms.creator", "sailthru.author",
-                "parsely-author", "byl", "citation_author", "twitter:creator")
 
 _BY = re.compile(
     r"^\s*(?:(?:(?:written|posted|reported|submitted|text|words|gespeichert|geschrieben|verfasst|eingestellt|"
     r"publié|écrit|publicado|escrito)\s+)?(?:by|von|par|por|di|door|av|af)|"
-    r"author(?:s|in)?|autor(?:in|en)?|auteur|text|texte|words|written)\s*[:\s]\s*",
+    r"author(?:s|in)?|autor(?:in|en|/in|\*in|_in)?|auteur|text|texte|texto|testo|tekst|words|written)\s*[:\s]\s*",
     re.I,
 )
 _JOB = re.compile(
@@ -27,7 +26,55 @@ _JOB = re.compile(
     r"rédact\w*|journaliste|chief|producer|analyst|photographer)\b.*$",
     re.I,
 )
-_NOT_NAME = re.compile(r"https?:|www\.|@|\d{4}|\d{1,2}:\d{2}|updated|published|min read|facebook|twitter", re.I)
+_NOT_NAME = re.compile(r"https?:|www\.|@|\d|_|\d{1,2}:\d{2}|updated|published|min read|facebook|twitter", re.I)
+
+_AND = re.compile(r"\s*[,;&]\s*(?:(?:and|AND|And|und|UND|et|y|e|en)\s+)?|\s+(?:and|AND|And|und|UND|et|y|e|en|with)\s+")
+_TITLE_WORDS = frozenset(
+    "correspondent reporter editor writer columnist contributor journalist staff producer analyst photographer "
+    "redakteur redakteurin korrespondent korrespondentin autor autorin rédacteur rédactrice journaliste "
+    "redactor redactora corresponsal periodista giornalista inviato redacteur verslaggever".split()
+)
+_TITLE_MODIFIERS = frozenset(
+    "senior chief staff contributing associate deputy managing executive special national international political "
+    "foreign science sports business tech technology health investigative freelance guest local bureau news "
+    "economics economy white house global digital data features opinion politics culture".split()
+)
+_PARTICLES = frozenset("von van der den de da del della di du la le los las dos das ter ten bin ibn al el zu y e "
+                       "d' mc".split())
+
+
+def _without_title(part: str) -> str:
+    """A name without the job title written after it ("Jane Doe Senior Washington Correspondent")."""
+    words = part.split()
+    low = [w.lower().strip(".,") for w in words]
+    job = next((i for i, w in enumerate(low) if w in _TITLE_WORDS), None)
+    if job is None:
+        return part
+    cut = job
+    i = job - 1
+    while i >= 1:
+        if low[i] in _TITLE_MODIFIERS:
+            cut = i
+        elif i - 1 >= 1 and low[i - 1] in _TITLE_MODIFIERS:
+            cut = i - 1
+            i -= 1
+        else:
+            break
+        i -= 1
+    while cut and low[cut - 1] in ("the", "to", "of", "for", "at", "a"):
+        cut -= 1
+    return " ".join(words[:cut]) if cut >= 1 and low[cut - 1] not in _TITLE_MODIFIERS else ""
+
+
+def _name_like(part: str) -> bool:
+    """Capitalised words, particles and initials (or one handle): not a phrase like "share this article"."""
+    words = part.split()
+    if len(words) > 5:
+        return False
+    if len(words) == 1:
+        return len(part.strip(".")) > 1 and not _BY.match(part + " ")  # not a label ("Autoren") standing alone
+    lower = [w for w in words if w[:1].islower() and w.lower() not in _PARTICLES and "." not in w]
+    return not lower
 
 
 _AGENCIES = frozenset(
@@ -56,13 +103,12 @@ def clean_byline(raw: str | list | None) -> str | None:
         half = len(text) // 2
         if len(text) > 5 and text[:half].strip() == text[half:].strip():
             text = text[:half].strip()  # the same name twice, from nested elements
-        text = _BY.sub("", text)
+        text = _BY.sub("", text.strip(" /|·•:-–—"))
         text = re.sub(r"\s*\([^)]*\)\s*$", "", _STAMP_START.split(text)[0])
         text = _JOB.sub("", text)
-        for part in re.split(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", text):
-            part = part.strip(" .:-–—")
-            part = _BY.sub("", part)
-            if not part or _NOT_NAME.search(part) or len(part) > 60 or len(part.split()) > 5:
+        for part in _AND.split(text):
+            part = _without_title(_BY.sub("", part.strip(" .:-–—/|")).strip(" .:-–—/|"))
+            if not part or _NOT_NAME.search(part) or len(part) > 60 or not _name_like(part):
                 continue
             if part.isupper() and part.isascii() and len(part) > 4 and " " in part:
                 part = part.title()  # "JOHN SMITH"
@@ -86,39 +132,66 @@ def dateline_of(body: str) -> str | None:
 
 
 def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, host: str | None = None) -> str | None:
-    """Authors from JSON-LD, then author meta tags, then the page's byline elements; the site's own
-    name only when nothing else names an author."""
-    candidates = _bylines(meta, dom_bylines)
-    byline = next((b for b in candidates if not _is_outlet(b, site, host)), candidates[0] if candidates else None)
-    if byline and ", " in byline:  # "Jane Doe, CNN": the outlet after the authors
-        outlet = {text_key(site), *(text_key(label) for label in (host or "").split(".")[:-1])} - {""}
-        names = [n for n in byline.split(", ") if text_key(n) not in outlet]
-        byline = ", ".join(names) or byline
-    return byline
+    """Authors from JSON-LD, author meta tags, microdata, then the page's byline elements.
+
+    The first credit that names people wins; an organisation, a desk or the site itself
+    ("Staff", "Reuters", "Example News GmbH") only when no source names a person.
+    """
+    labels = (host or "").split(".")[:-1]
+    outlet = {text_key(site), text_key(meta.ld_publisher), *(text_key(label) for label in labels)} - {""}
+    outlet |= {k.replace(" ", "") for k in outlet}
+    candidates = []
+    for byline in _bylines(meta, dom_bylines):
+        names = [n for n in byline.split(", ") if not _is_outlet(n, outlet)]
+        candidates.append(", ".join(names) if names else byline)
+    people = [b for b in candidates if not _is_outlet(b, outlet) and not _ORG.search(b)]
+    return (people or candidates or [None])[0]
 
 
-def _is_outlet(byline: str, site: str | None, host: str | None) -> bool:
+_ORG = re.compile(
+    r"\b(?:gmbh|inc|ltd|llc|plc|ag|corp|s\.a|verlag|online|redaktion|r[ée]daction|redacci[óo]n|redazione|desk|"
+    r"staff|newsroom|editors|editorial|team)\b|\.(?:com|de|fr|net|org|at|ch|co\.uk|es|it|nl)\b",
+    re.I,
+)  # the outlet's own company, domain or desk: a credit, but not a person's
+
+
+def _is_outlet(byline: str, outlet: set[str]) -> bool:
     k = text_key(byline)
-    return bool(k) and (k == text_key(site) or k in {text_key(label) for label in (host or "").split(".")[:-1]})
+    return bool(k) and (k in outlet or k.replace(" ", "") in outlet)
+
+
+def _ld_people(meta: Meta) -> list[str]:
+    """The JSON-LD article's authors (references resolved), people before organisations."""
+    ids = meta.linked.ids
+    found: list[str] = []
+    for obj in [meta.ld or {}, *meta.linked.others]:
+        authors = obj.get("author") or obj.get("creator")
+        if not authors:
+            continue
+        people = [resolve(a, ids) for a in (authors if isinstance(authors, list) else [authors])]
+        named = [ld_name(a) for a in people if not (isinstance(a, dict) and ld_types(a) & ORG_TYPES)]
+        if byline := clean_byline([n for n in named if n and not n.startswith(("http:", "https:"))]):
+            found.append(byline)
+        orgs = [ld_name(a) for a in people if isinstance(a, dict) and ld_types(a) & ORG_TYPES]
+        if byline := clean_byline([n for n in orgs if n]):
+            found.append(byline)
+        if found:
+            break
+    return found
 
 
 def _bylines(meta: Meta, dom_bylines: list[str]) -> list[str]:
-    found: list[str] = []
-    ld = meta.ld or {}
-    authors = ld.get("author") or ld.get("creator")
-    if authors:
-        people = authors if isinstance(authors, list) else [authors]
-        named = [ld_name(a) for a in people if not (isinstance(a, dict) and "organization" in ld_types(a))]
-        if byline := clean_byline([n for n in named if n]):
+    found = _ld_people(meta)
+    parsely = meta.tags.get("parsely-page")
+    if parsely and isinstance(data := parse_block(parsely), dict):
+        authors = data.get("authors") or data.get("author")
+        if authors and (byline := clean_byline(authors if isinstance(authors, list) else [authors])):
             found.append(byline)
-        orgs = [ld_name(a) for a in people if isinstance(a, dict) and "organization" in ld_types(a)]
-        if byline := clean_byline([n for n in orgs if n]):
+    for key in AUTHOR_META:
+        values = [v for k, v in meta.authors if k == key and not v.startswith(("@", "http:", "https:", "www."))]
+        if values and (byline := clean_byline(values)):
             found.append(byline)
-    for key in _AUTHOR_META:
-        value = meta.tags.get(key)
-        if value and not value.startswith("@") and (byline := clean_byline(value)):
-            found.append(byline)
-    for raw in dom_bylines:
+    for raw in [*meta.microdata_authors, *dom_bylines]:
         if byline := clean_byline(raw):
             found.append(byline)
     return found

@@ -6,7 +6,6 @@ agreement between its sources; the byline is cleaned of "By", dates and job titl
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,24 +13,24 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from worker.clean.dates import date_from_url, parse_date
+from worker.clean import html_signs
+from worker.clean.dates import date_from_url, parse_date, parse_date_text
+from worker.clean.jsonld import ARTICLE_TYPES, LinkedData, ld_name, ld_types, parse_block, read_linked_data  # noqa: F401
 from worker.clean.normalize import clean_line
 
-ARTICLE_TYPES = frozenset(
-    "article newsarticle blogposting reportagenewsarticle analysisnewsarticle opinionnewsarticle "
-    "reviewnewsarticle backgroundnewsarticle askpublicnewsarticle socialmediaposting liveblogposting "
-    "scholarlyarticle techarticle report posting".split()
-)
-_PAGE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "qapage", "medicalwebpage"})
 _DATE_META = (
-    "article:published_time", "og:article:published_time", "og:published_time", "datepublished",
-    "publishdate", "publish-date", "publish_date", "pubdate", "parsely-pub-date", "sailthru.date",
-    "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "date",
-    "article.published", "published-date", "og:pubdate", "cxenseparse:recs:publishtime",
-    "article_date_original", "originalpublicationdate", "displaydate", "date_published",
-    "dc:date", "dc:date.issued", "dcterms:issued", "citation_publication_date", "citation_date",
-    "bepress_citation_date", "citation_online_date", "prism.publicationdate",
+    "article:published_time", "og:article:published_time", "og:published_time", "article:published",
+    "datepublished", "publishdate", "publish-date", "publish_date", "pubdate", "pub_date", "parsely-pub-date",
+    "sailthru.date", "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dc.date.created",
+    "dcterms.created", "date", "article.published", "published-date", "og:pubdate", "cxenseparse:recs:publishtime",
+    "article_date_original", "originalpublicationdate", "displaydate", "date_published", "rnews:datepublished",
+    "dc:date", "dc:date.issued", "dcterms:issued", "dcterms:created", "citation_publication_date", "citation_date",
+    "bepress_citation_date", "citation_online_date", "prism.publicationdate", "uploaddate",
 )
+_MODIFIED_META = ("article:modified_time", "og:article:modified_time", "datemodified", "dc.date.modified",
+                  "dcterms.modified", "last-modified", "og:updated_time", "parsely-updated")
+AUTHOR_META = ("author", "article:author", "og:article:author", "dc.creator", "dcterms.creator", "dc:creator",
+               "sailthru.author", "parsely-author", "byl", "citation_author", "author_name", "twitter:creator")
 
 
 @dataclass
@@ -45,66 +44,16 @@ class Meta:
     h1s: list[str] = field(default_factory=list)
     lang: str | None = None
     canonical: str | None = None
-
-
-def _ld_objects(data, out: list[dict], depth: int = 0) -> None:
-    if depth > 6:
-        return
-    if isinstance(data, list):
-        for item in data:
-            _ld_objects(item, out, depth + 1)
-    elif isinstance(data, dict):
-        out.append(data)
-        for key in ("@graph", "mainEntity", "itemListElement"):
-            if key in data:
-                _ld_objects(data[key], out, depth + 1)
-
-
-def ld_types(obj: dict) -> set[str]:
-    t = obj.get("@type", "")
-    return {str(x).lower().rsplit("/", 1)[-1] for x in (t if isinstance(t, list) else [t])}
-
-
-def ld_name(value) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return ld_name(value.get("name"))
-    if isinstance(value, list) and value:
-        return ld_name(value[0])
-    return None
-
-
-_TRAILING_COMMA = re.compile(r",\s*([}\]])")
-
-
-def _loads(raw: str):
-    try:
-        return json.loads(raw, strict=False)
-    except (ValueError, RecursionError):
-        return None
+    linked: LinkedData = field(default_factory=LinkedData)  # all JSON-LD objects outside lists, and @ids
+    authors: list[tuple[str, str]] = field(default_factory=list)  # (meta name, content) of every author tag
+    microdata_authors: list[str] = field(default_factory=list)  # itemprop=author names, rel=author links
+    header_dates: list[str] = field(default_factory=list)  # visible dates around the headline, nearest first
 
 
 def read_json_ld(scripts: list[str]) -> tuple[dict | None, str | None]:
     """The article object among the page's JSON-LD blocks, and its publisher's name."""
-    objects: list[dict] = []
-    for raw in scripts:
-        raw = raw.strip().removeprefix("<!--").removesuffix("-->").strip().rstrip(";")
-        if (data := _loads(raw)) is None:
-            # the usual hand-written slips: trailing commas, a second object glued on
-            data = _loads(_TRAILING_COMMA.sub(r"\1", raw)) or _loads("[" + re.sub(r"}\s*{", "},{", raw) + "]")
-        if data is not None:
-            _ld_objects(data, objects)
-    article = next((o for o in objects if ld_types(o) & ARTICLE_TYPES), None)
-    if article is None:
-        article = next((o for o in objects if ld_types(o) & _PAGE_TYPES and o.get("datePublished")), None)
-    publisher = None
-    if article is not None:
-        publisher = ld_name(article.get("publisher"))
-    if publisher is None:
-        org = next((o for o in objects if ld_types(o) & {"organization", "newsmediaorganization"}), None)
-        publisher = ld_name(org) if org else None
-    return article, publisher
+    linked = read_linked_data(scripts)
+    return linked.article, linked.publisher
 
 
 _ITEMPROP_HEADLINE = etree.XPath("//*[@itemprop='headline' and not(self::meta)]")
@@ -115,12 +64,16 @@ def read_meta(root, url: str | None) -> Meta:
     for el in root.iter("meta"):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
         content = el.get("content")
-        if key and content and content.strip() and key not in meta.tags:
-            meta.tags[key] = content.strip()
+        if key and content and content.strip():
+            if key not in meta.tags:
+                meta.tags[key] = content.strip()
+            if key in AUTHOR_META and len(meta.authors) < 20:
+                meta.authors.append((key, content.strip()))
         if (el.get("http-equiv") or "").lower() == "content-language" and content:
             meta.tags.setdefault("content-language", content.strip())
     scripts = [s.text or "" for s in root.iter("script") if "ld+json" in (s.get("type") or "").lower()]
-    meta.ld, meta.ld_publisher = read_json_ld(scripts)
+    meta.linked = read_linked_data(scripts)
+    meta.ld, meta.ld_publisher = meta.linked.article, meta.linked.publisher
     title = root.find(".//title")
     if title is not None:
         meta.title = clean_line("".join(title.itertext()))
@@ -133,6 +86,8 @@ def read_meta(root, url: str | None) -> Meta:
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
             meta.canonical = link.get("href").strip()
             break
+    meta.microdata_authors = html_signs.microdata_authors(root)
+    meta.header_dates = html_signs.header_dates(root, marked[0] if marked else None)
     return meta
 
 
@@ -232,34 +187,60 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
 # ---------------------------------------------------------------- dates, lang, url
 
 
-def published_from(meta: Meta, times: tuple[list[str], list[str]], url: str | None) -> str | None:
-    """JSON-LD, then meta tags, then elements named as the publication date, the URL, any <time>.
+def _parsely(meta: Meta) -> dict:
+    """The ``parsely-page`` meta tag's JSON (``pub_date``, ``author``, ``authors``), or {}."""
+    raw = meta.tags.get("parsely-page")
+    if not raw:
+        return {}
+    data = parse_block(raw)
+    return data if isinstance(data, dict) else {}
 
-    A day without a time is completed by a later source that gives the same moment with its zone.
-    A full date in the URL wins over tags that disagree with it by more than a day.
+
+def _ld_dates(objects: list[dict], keys: tuple[str, ...]) -> list:
+    return [o.get(k) for o in objects for k in keys]
+
+
+def published_from(meta: Meta, times: tuple[list[str], list[str]], url: str | None) -> str | None:
+    """The publication date, from the first of these that gives one:
+
+    JSON-LD (the article, then the page holding it), meta tags, elements named as the
+    publication date, dates written around the headline; then the URL; then other dated
+    elements; last, a modification date from structured data (never from visible text).
+    A day without a time is completed by a later source that gives the same day with its
+    zone. A full date in the URL wins over sources that disagree with it by more than a day.
     """
     ld = meta.ld or {}
     telling, other = times
-    structured = [ld.get("datePublished"), ld.get("dateCreated"), ld.get("uploadDate")]
-    structured += [meta.tags.get(key) for key in _DATE_META]
-    found = [d for v in structured + telling if isinstance(v, str) and (d := parse_date(v))]
+    structured = _ld_dates([ld], ("datePublished", "dateCreated", "uploadDate"))
+    structured += _ld_dates(meta.linked.others, ("datePublished", "uploadDate", "dateCreated"))
+    structured += [meta.tags.get(key) for key in _DATE_META] + [_parsely(meta).get("pub_date")]
+    found = [d for v in structured if isinstance(v, str) and (d := parse_date(v))]
+    found += [d for v in telling if (d := parse_date_text(v))]
+    found += meta.header_dates
     day_in_url = date_from_url(url)
     if found:
+        if day_in_url:
+            agreeing = [d for d in found if _days_apart(d, day_in_url) <= 1]
+            if not agreeing:
+                return day_in_url  # a URL's date is set once; tags may carry a later re-publication
+            found = agreeing
         first = found[0]
-        day = date.fromisoformat(first[:10])
-        if day_in_url and abs((date.fromisoformat(day_in_url) - day).days) > 1:
-            return day_in_url  # a URL's date is set once; tags may carry a later re-publication
         if len(first) == 10:
             for full in found[1:]:
-                if len(full) > 10 and abs((date.fromisoformat(full[:10]) - day).days) <= 1:
+                if len(full) > 10 and _days_apart(full, first) <= 1:
                     return full
         return first
     if day_in_url:
         return day_in_url
     for value in other[:3]:
-        if result := parse_date(value):
+        if result := parse_date_text(value):
             return result
-    return None
+    modified = _ld_dates([ld, *meta.linked.others], ("dateModified",)) + [meta.tags.get(k) for k in _MODIFIED_META]
+    return next((d for v in modified if isinstance(v, str) and (d := parse_date(v))), None)
+
+
+def _days_apart(a: str, b: str) -> int:
+    return abs((date.fromisoformat(a[:10]) - date.fromisoformat(b[:10])).days)
 
 
 def language(meta: Meta) -> str | None:
