@@ -134,6 +134,9 @@ def ranked(conn: sqlite3.Connection, match: str, *, limit: int = 20, filters: Fi
     """(rowid, bm25) of the best ``limit`` matches, best first (see the module's docstring)."""
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
+    selective = bool(where) and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0
+    if selective:
+        window = max(window, wanted)
     while True:
         cutoff = None
         if window is not None:
@@ -143,13 +146,13 @@ def ranked(conn: sqlite3.Connection, match: str, *, limit: int = 20, filters: Fi
         select = f"SELECT articles_fts.rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts"
         if not where:
             sql, args = f"{select} WHERE articles_fts MATCH ?", [match]
-        elif cutoff is None:  # every match is in the window (few): look each one up
+        elif cutoff is None and not selective:  # few matches, a broad filter: look each match up
             sql = f"{select} JOIN articles a ON a.rowid = articles_fts.rowid AND {where} WHERE articles_fts MATCH ?"
             args = [*params, match]
         else:  # the window's rows that pass the filters, from the indexes, as a set to probe
             sql = (f"{select} WHERE articles_fts MATCH ? AND +articles_fts.rowid IN "
                    f"(SELECT a.rowid FROM articles a WHERE {where} AND a.rowid >= ?)")
-            args = [match, *params, cutoff]
+            args = [match, *params, cutoff or 0]
         if cutoff is not None:
             sql, args = sql + " AND articles_fts.rowid >= ?", [*args, cutoff]
         hits = _run(conn, sql + " ORDER BY score LIMIT ?", [*args, limit], raw)
@@ -157,6 +160,21 @@ def ranked(conn: sqlite3.Connection, match: str, *, limit: int = 20, filters: Fi
             return hits
         # the filters passed len(hits) of `window` matches: grow to what should hold `limit`
         window = int(window * (8 if not hits else min(8.0, max(1.5, 1.3 * limit / len(hits)))))
+
+
+SELECTIVE = 50_000  # filtered rows counted at most to estimate how selective the filters are
+
+
+def _window_for(conn: sqlite3.Connection, where: str, params: list, limit: int) -> int:
+    """A window that should hold ``limit`` rows passing selective filters (a quiet source, a
+    short period), so that one pass finds them instead of a window grown step by step. The
+    count of filtered rows is capped, so a filter that passes many rows costs little."""
+    passing = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM articles a WHERE {where} LIMIT ?)",
+                           [*params, SELECTIVE]).fetchone()[0]
+    if passing >= SELECTIVE:
+        return 0
+    total = conn.execute("SELECT max(rowid) FROM articles").fetchone()[0] or 0
+    return int(1.5 * limit * total / max(passing, 1))
 
 
 def search(conn: sqlite3.Connection, query: str, *, limit: int = 20, filters: Filters = Filters(),
