@@ -120,7 +120,7 @@ def run_backfill(config: Config, paths: Sequence[str], *, name: str = "backfill"
         try:
             for source in sources:
                 results.append(ingest(source, archive, http, trigger="backfill", on_item=bar, workers=workers,
-                                      batch_size=500))
+                                      batch_size=200))
         finally:
             bar.close()
         new = sum(r.new for r in results)

@@ -20,10 +20,11 @@ from worker.models import Article, RawItem
 
 CHUNK = 64  # items per task: large enough to amortize pickling, small enough to keep order cheap
 CHUNK_BYTES = 512 * 1024  # ... and at most this much content per task (whole pages are ~100 KB)
-WINDOW = 4  # chunks in flight per worker: keeps workers busy while the writer stores a batch
+WINDOW = 2  # chunks in flight per worker: keeps workers busy while the writer stores a batch
 # Fresh interpreters that import only the cleaners: smaller than forks of the writer, which would
 # carry (and, through reference counting, soon copy) everything the writer holds.
 START_METHOD = "spawn"
+TASKS_PER_WORKER = 200
 
 Cleaned = Article | str | None  # an article, a reason it was skipped, or None for non-items
 
@@ -77,9 +78,9 @@ def cleaned(stream: Iterable[object], source: str, workers: int = 0) -> Iterator
     """Pair every output of a fetcher with its cleaned article (or skip reason), in order.
     ``workers`` cleaning processes (0: clean in this process). An exception from the stream is
     raised after everything before it has come out."""
-    from worker.clean.items import clean_one
-
     if workers <= 0:
+        from worker.clean.items import clean_one  # only where the cleaning runs: not in a pool's writer
+
         for out in stream:
             yield out, (clean_one(out, source) if isinstance(out, RawItem) else None)
         return
@@ -131,7 +132,7 @@ class _Pool:
     def __init__(self, workers: int):
         self.workers = workers
         self.context = multiprocessing.get_context(START_METHOD)
-        self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=self.context)
+        self.executor = self._executor()
 
     def submit(self, items: list[RawItem], source: str) -> Future:
         try:
@@ -142,7 +143,13 @@ class _Pool:
 
     def renew(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
-        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context)
+        self.executor = self._executor()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        # a worker is replaced after TASKS_PER_WORKER chunks, which gives back what parsing
+        # thousands of pages leaves fragmented in its heap
+        recycle = TASKS_PER_WORKER if self.context.get_start_method() != "fork" else None  # fork cannot
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, max_tasks_per_child=recycle)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

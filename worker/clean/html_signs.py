@@ -17,12 +17,12 @@ from lxml import etree
 from worker.clean.dates import parse_date, parse_date_text
 
 _AUTHORS = etree.XPath(
-    "//*[contains(@itemprop, 'author') or contains(@itemprop, 'creator') or contains(@itemprop, 'contributor')]"
-    " | //a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]"
+    "//*[@itemprop and (contains(@itemprop, 'author') or contains(@itemprop, 'creator')"
+    " or contains(@itemprop, 'contributor'))] | //a[@rel and contains(concat(' ', normalize-space(@rel), ' '), ' author ')]"
 )
 # class names the byline elements of other languages carry (English ones are surveyed with the page)
-_CLASSED = etree.XPath("//*[contains(@class, 'autor') or contains(@class, 'verfasser') or contains(@class, 'auteur')"
-                       " or contains(@class, 'contributor')]")
+_CLASSED = etree.XPath("//*[@class and (contains(@class, 'autor') or contains(@class, 'verfasser')"
+                       " or contains(@class, 'auteur') or contains(@class, 'contributor'))]")
 _NAME = etree.XPath(".//*[@itemprop='name' or @itemprop='givenName' or @itemprop='familyName']")
 _ASIDE = re.compile(r"comment|reply|related|recommend|teaser|sidebar|footer|caption|credit|photo|image|gallery", re.I)
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "button", "select", "option", "nav",
