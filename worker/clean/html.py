@@ -15,7 +15,7 @@ from lxml import etree
 
 from worker.clean import html_byline, html_prune, html_select, html_text, metadata
 from worker.clean.dates import date_from_url
-from worker.clean.normalize import clean_line, decode
+from worker.clean.normalize import clean_line, decode, derive_headline
 from worker.errors import ParseError
 from worker.models import Article, Hints
 
@@ -123,8 +123,7 @@ def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
         headline = hints.headline
         derived = hints.headline_derived
     if not headline:
-        first = body.split("\n", 1)[0]
-        headline, derived = (first[:117] + "…" if len(first) > 120 else first), True
+        headline, derived = derive_headline(body) or body[:120], True
     url_for_date = url if date_from_url(url) else canonical
     return Article(
         headline=headline,

@@ -141,26 +141,31 @@ class Stats:
         self.commas: dict = {}
         self.paras: dict = {}
         self.inline: dict = {}  # text outside block children
+        # the hot loop of the cleaner: names bound locally, each value computed once per element
+        text_of_, link_of, para_of, commas_of, paras_of, inline_of = (
+            self.text, self.link, self.para, self.commas, self.paras, self.inline)
+        text_len, count_commas, blocks, para_tags = _text_len, _commas, BLOCK_TAGS, PARA_TAGS
         for el in reversed(list(root.iter(etree.Element))):
-            own = _text_len(el.text)
-            text, link, para, commas, paras = own, 0, 0, _commas(el.text), 0
+            own = text_len(el.text)
+            text, link, para, commas, paras = own, 0, 0, count_commas(el.text), 0
             inline = own
             for child in el:
-                tail = _text_len(child.tail)
-                text += self.text.get(child, 0) + tail
-                inline += tail + (0 if child.tag in BLOCK_TAGS else self.inline.get(child, 0))
-                link += self.link.get(child, 0)
-                para += self.para.get(child, 0)
-                paras += self.paras.get(child, 0)
-                commas += self.commas.get(child, 0) + _commas(child.tail)
+                tail = child.tail
+                tail_len = text_len(tail) if tail else 0
+                text += text_of_.get(child, 0) + tail_len
+                inline += tail_len if child.tag in blocks else tail_len + inline_of.get(child, 0)
+                link += link_of.get(child, 0)
+                para += para_of.get(child, 0)
+                paras += paras_of.get(child, 0)
+                commas += commas_of.get(child, 0) + (count_commas(tail) if tail else 0)
             tag = el.tag
             if tag == "a" and el.get("href") is not None:
                 link = text
-            if tag in PARA_TAGS and text >= 20:
+            if tag in para_tags and text >= 20:
                 para, paras = text, paras + 1
-            self.text[el], self.link[el], self.para[el] = text, link, para
-            self.commas[el], self.paras[el] = commas, paras
-            self.inline[el] = inline
+            text_of_[el], link_of[el], para_of[el] = text, link, para
+            commas_of[el], paras_of[el] = commas, paras
+            inline_of[el] = inline
 
     def remove(self, el) -> None:
         """Take a removed element's text out of its ancestors' counts (call before detaching it)."""

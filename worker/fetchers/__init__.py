@@ -51,6 +51,20 @@ class FetchContext(Protocol):
         ...
 
 
+def conditional_get(ctx: FetchContext, source, url: str, *, trusted: bool, accept: str,
+                    validators: bool = True) -> HttpResponse:
+    """GET ``url`` for ``source`` with the validators saved for it (when ``validators``), its
+    robots.txt setting and the run's stats: the one way fetchers call the HTTP client."""
+    return ctx.http.get(
+        url,
+        trusted=trusted,
+        validators=ctx.validators_for(url) if validators else None,
+        respect_robots=source.respect_robots,
+        stats=ctx.stats,
+        accept=accept,
+    )
+
+
 def http_checkpoint(url: str, validators: Validators) -> Checkpoint:
     """The checkpoint that stores ``url``'s new cache validators (key ``http:<url>``)."""
     value = json.dumps({"etag": validators.etag, "last_modified": validators.last_modified})

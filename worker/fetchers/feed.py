@@ -15,7 +15,7 @@ import feedparser
 
 from worker.clean.normalize import decode
 from worker.errors import FetchError, ParseError
-from worker.fetchers import FEED_ACCEPT, PAGE_ACCEPT, FetchContext, FetchIterator, http_checkpoint
+from worker.fetchers import FEED_ACCEPT, PAGE_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
 from worker.fetchers.entries import entry_items, http_url, iso_struct, lang_code, plain_text
 from worker.fetchers.jsonfeed import parse_json_feed
 from worker.models import RawItem, Skipped, Source
@@ -145,14 +145,7 @@ def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
     """Fetch one feed; yield its entries (or their pages with ``follow_links``), then its checkpoint."""
     if not source.url:
         raise ParseError(f"{source.name}: a feed source needs a url")
-    resp = ctx.http.get(
-        source.url,
-        trusted=True,
-        validators=ctx.validators_for(source.url),
-        respect_robots=source.respect_robots,
-        stats=ctx.stats,
-        accept=FEED_ACCEPT,
-    )
+    resp = conditional_get(ctx, source, source.url, trusted=True, accept=FEED_ACCEPT)
     if resp.not_modified:
         return
     items, warnings = parse_feed(resp.content, resp.url, resp.headers, source=source.name)
@@ -172,14 +165,7 @@ def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem:
     if not link or (item.hints.headline and ctx.is_archived(item.hints.headline)):
         return item
     try:
-        page = ctx.http.get(
-            link,
-            trusted=False,
-            validators=None,
-            respect_robots=source.respect_robots,
-            stats=ctx.stats,
-            accept=PAGE_ACCEPT,
-        )
+        page = conditional_get(ctx, source, link, trusted=False, accept=PAGE_ACCEPT, validators=False)
     except FetchError as err:
         ctx.stats.warnings.append(f"{link}: page not fetched, feed entry kept: {err}")
         return item

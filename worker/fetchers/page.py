@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from worker.errors import FetchError
-from worker.fetchers import PAGE_ACCEPT, FetchContext, FetchIterator, http_checkpoint
+from worker.fetchers import PAGE_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
 from worker.models import Hints, RawItem, Skipped, Source
 
 
@@ -54,14 +54,7 @@ def fetch_pages(
     """
     for url in urls:
         try:
-            resp = ctx.http.get(
-                url,
-                trusted=trusted,
-                validators=ctx.validators_for(url),
-                respect_robots=source.respect_robots,
-                stats=ctx.stats,
-                accept=PAGE_ACCEPT,
-            )
+            resp = conditional_get(ctx, source, url, trusted=trusted, accept=PAGE_ACCEPT)
         except FetchError as err:
             yield Skipped(source.name, url, str(err))
             continue

@@ -17,7 +17,7 @@ from lxml import etree
 
 from worker.clean.normalize import clean_line
 from worker.errors import FetchError, ParseError
-from worker.fetchers import SITEMAP_ACCEPT, FetchContext, FetchIterator, http_checkpoint
+from worker.fetchers import SITEMAP_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
 from worker.fetchers.page import fetch_pages
 from worker.models import Hints, Skipped, Source
 
@@ -217,14 +217,7 @@ def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
 
 
 def _walk(url, source, ctx, trusted, depth, since, state) -> FetchIterator:
-    resp = ctx.http.get(
-        url,
-        trusted=trusted,
-        validators=ctx.validators_for(url),
-        respect_robots=source.respect_robots,
-        stats=ctx.stats,
-        accept=SITEMAP_ACCEPT,
-    )
+    resp = conditional_get(ctx, source, url, trusted=trusted, accept=SITEMAP_ACCEPT)
     if resp.not_modified:
         return
     kind, records = _parse(resp.content, resp.url)
