@@ -24,7 +24,7 @@ WINDOW = 2  # chunks in flight per worker: keeps workers busy while the writer s
 # Fresh interpreters that import only the cleaners: smaller than forks of the writer, which would
 # carry (and, through reference counting, soon copy) everything the writer holds.
 START_METHOD = "spawn"
-TASKS_PER_WORKER = 200
+TASKS_PER_WORKER = 1000
 
 Cleaned = Article | str | None  # an article, a reason it was skipped, or None for non-items
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import stat
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from pathlib import Path
@@ -89,10 +90,11 @@ def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known |
     except OSError as exc:
         yield Skipped(source, loc, f"cannot read: {exc.strerror or exc}")
         return
-    if p.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         yield Skipped(source, loc, f"is a folder, not a {suffix} file")
         return
-    key, stamp = "file:" + display(p.resolve()), f"{st.st_size}:{st.st_mtime_ns}"
+    # an absolute path, not a resolved one: no system calls per file, the same key every run
+    key, stamp = "file:" + display(Path(os.path.abspath(p))), f"{st.st_size}:{st.st_mtime_ns}"
     saved = ctx.saved(key)
     if saved == stamp:
         if ctx.trigger == "backfill":
