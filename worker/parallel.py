@@ -30,13 +30,12 @@ Cleaned = Article | str | None  # an article, a reason it was skipped, or None f
 
 
 def default_workers() -> int:
-    """Cleaning processes beside the writer: one per core the process may use, less the
-    writer's own (at least one)."""
+    """Cleaning processes beside the writer: one per core the process may use (the writer
+    mostly waits on SQLite and the disk, so it needs no core of its own)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+        return max(1, os.cpu_count() or 1)
 
 
 def clean_chunk(items: list[RawItem], source: str) -> list[Article | str]:
