@@ -52,13 +52,6 @@ def client(**kw) -> Http:
 
 
 @pytest.fixture
-def loopback():
-    """A LoopbackServer on 127.0.0.1 (the same as the ``tests.loopback.loopback`` fixture)."""
-    with LoopbackServer() as server:
-        yield server
-
-
-@pytest.fixture
 def http():
     h = client()
     yield h
