@@ -11,13 +11,13 @@ import shutil
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 import yaml
 
 from worker import log as logsetup
+from worker.health import health_problems, status_table
 from worker.config import config_dict, load_config, parse_duration
 from worker.errors import ArchiveError, ConfigError, WorkerError
 from worker.models import Config
@@ -261,7 +261,7 @@ def status(c: Ctx, as_json, check, max_failing):
         heartbeat = archive.meta("heartbeat")
         counts = archive.counts()
     configured = {s.name for s in config.sources}
-    problems = _problems(rows, heartbeat, config, failing_limit)
+    problems = health_problems(rows, heartbeat, config.scheduler.heartbeat, failing_limit)
     if as_json:
         click.echo(json.dumps({"heartbeat": heartbeat, "totals": counts, "sources": rows,
                                "problems": problems}, indent=2, ensure_ascii=False))
@@ -269,17 +269,8 @@ def status(c: Ctx, as_json, check, max_failing):
         click.echo(f"archive: {config.archive}")
         click.echo(f"heartbeat: {heartbeat or 'never'}   articles: {counts['articles']}   "
                    f"sightings: {counts['sightings']}   runs: {counts['runs']}")
-        header = ("source", "last run", "status", "new", "dup", "skip", "fails", "next due", "articles")
-        table = [header] + [
-            (r["source"] + ("" if r["source"] in configured or not configured else " (not configured)"),
-             (r["last_run_at"] or "")[:19], r["last_status"] + (" (304)" if r["last_not_modified"] else ""),
-             str(r["last_new"] or 0), str(r["last_duplicates"] or 0), str(r["last_skipped"] or 0),
-             str(r["consecutive_failures"] or 0), (r["next_due_at"] or "-")[:19], str(r["articles"] or 0))
-            for r in rows
-        ]
-        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-        for row in table:
-            click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        for line in status_table(rows, configured):
+            click.echo(line)
         for r in rows:
             if r["last_error"]:
                 click.echo(f"{r['source']}: {r['last_error']}")
@@ -287,21 +278,6 @@ def status(c: Ctx, as_json, check, max_failing):
             click.echo(f"problem: {p}")
     if check and problems:
         sys.exit(1)
-
-
-def _problems(rows, heartbeat, config: Config, max_failing: int) -> list[str]:
-    now = datetime.now(timezone.utc)
-    problems = []
-    stale_after = timedelta(seconds=3 * config.scheduler.heartbeat + 60)
-    if not heartbeat:
-        problems.append("no heartbeat: the service has never run on this archive")
-    elif now - datetime.fromisoformat(heartbeat) > stale_after:
-        problems.append(f"heartbeat stale since {heartbeat}: is `worker run` running?")
-    for r in rows:
-        since = r.get("failing_since")
-        if since and now - datetime.fromisoformat(since) > timedelta(seconds=max_failing):
-            problems.append(f"{r['source']} failing since {since}: {r['last_error']}")
-    return problems
 
 
 @cli.command()
