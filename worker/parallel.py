@@ -9,6 +9,7 @@ they are retried one by one in a new pool and the one that kills it again is ski
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 from collections import deque
@@ -41,7 +42,27 @@ def default_workers() -> int:
 def clean_chunk(items: list[RawItem], source: str) -> list[Article | str]:
     from worker.clean.items import clean_one
 
-    return [clean_one(item, source) for item in items]
+    try:
+        return [clean_one(item, source) for item in items]
+    finally:
+        release_memory()
+
+
+def release_memory() -> None:
+    """Hand the memory freed by cleaning a chunk (parse trees of whole pages) back to the system:
+    glibc keeps freed blocks for reuse, so without this a process stays as large as its
+    largest chunk ever made it."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None
 
 
 def _chunks(stream: Iterable[object]) -> Iterator[list[object]]:
