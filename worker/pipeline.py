@@ -4,7 +4,7 @@ fetch -> RawItem* -> clean -> Article -> archive.store, in batches; errors are c
 One broken item is skipped and counted; one broken source is a failed run, recorded with its
 error and a backoff; neither stops anything else. With ``workers`` > 0 the cleaning runs in a
 process pool while this process fetches and writes (see ``worker.parallel``); the cleaners
-(``worker.clean.to_article``) are only imported where they run.
+(``worker.clean.items``) are only imported where they run.
 """
 
 from __future__ import annotations
