@@ -289,10 +289,6 @@ class Archive:
                     )
         return len(stale)
 
-    def interrupt_run(self, run_id: int, result: RunResult) -> None:
-        with self._write():
-            self._finish(run_id, result, None)
-
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as db:
             db["meta"].upsert({"key": key, "value": value}, pk="key")

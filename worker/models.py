@@ -233,11 +233,3 @@ class RunResult:
     bytes: int = 0
     error: str | None = None
     run_id: int | None = None
-
-    @property
-    def duration_ms(self) -> int:
-        from datetime import datetime
-
-        start = datetime.fromisoformat(self.started_at)
-        end = datetime.fromisoformat(self.finished_at)
-        return int((end - start).total_seconds() * 1000)

@@ -40,19 +40,6 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
-def sniff_encoding(data: bytes, declared: str | None = None) -> str | None:
-    """The encoding named by the BOM, then ``declared`` (e.g. the HTTP charset), then the document."""
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return name
-    if (enc := _codec(declared)) is not None:
-        return enc
-    m = _DECLARED.search(data[:4096])
-    if m:
-        return _codec((m.group(1) or m.group(2)).decode("ascii", "replace"))
-    return None
-
-
 def _try(data: bytes, name: str | None) -> str | None:
     """Decode strictly with ``name``; Latin-1 is read as its superset cp1252, as browsers do."""
     codec = _codec(name)
