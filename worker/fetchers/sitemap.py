@@ -11,13 +11,13 @@ import zlib
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
-from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
 from worker.clean.normalize import clean_line
 from worker.errors import FetchError, ParseError
 from worker.fetchers import SITEMAP_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
+from worker.fetchers.entries import http_url
 from worker.fetchers.page import fetch_pages
 from worker.models import Hints, Skipped, Source
 
@@ -91,7 +91,7 @@ def _parse(data: bytes, url: str) -> tuple[str, list[_Record]]:
     for el in root:
         if _local(el) not in ("sitemap", "url"):
             continue
-        loc = _abs(_child_text(el, "loc"), url)
+        loc = http_url(_child_text(el, "loc"), url)
         if loc is None:
             continue
         news = _child(el, "news")
@@ -131,7 +131,7 @@ def _text_sitemap(data: bytes, url: str) -> list[_Record]:
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     records = []
     for line in text.splitlines():
-        loc = _abs(line, url) if line.strip().lower().startswith(("http://", "https://")) else None
+        loc = http_url(line, url) if line.strip().lower().startswith(("http://", "https://")) else None
         if loc:
             records.append(_Record(SitemapEntry(loc, None, None, None), None, None))
     if not records and text.strip():
@@ -158,16 +158,6 @@ def _child_text(el, name: str) -> str | None:
     if child is None or len(child):  # entity references or markup inside: not a plain value
         return None
     return child.text.strip() if child.text else None
-
-
-def _abs(value: str | None, base: str) -> str | None:
-    if not value or not value.strip():
-        return None
-    try:
-        loc = urljoin(base, value.strip())
-    except ValueError:
-        return None
-    return loc if urlsplit(loc).scheme in ("http", "https") else None
 
 
 def _when(value: str | None) -> datetime | None:
