@@ -57,6 +57,7 @@ def test_corpus_feeds_archived_once_then_not_modified_then_backoff(tmp_path):
         second = query(db, "SELECT not_modified, http_status FROM runs WHERE id > ?", len(FEEDS))
         assert second == [(1, 304)] * len(FEEDS)
         assert server.count() == 2 * first_requests
+        assert run_cli("--config", cfg, "status").stdout.count("ok (304)") == len(FEEDS)
     finally:
         server.stop()
 
