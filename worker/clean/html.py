@@ -15,12 +15,14 @@ from lxml import etree
 
 from worker.clean import html_byline, html_prune, html_select, html_text, metadata
 from worker.clean.dates import date_from_url
-from worker.clean.normalize import clean_line, decode, derive_headline
+from worker.clean.normalize import clean_line, decode, derive_headline, utf8
 from worker.errors import ParseError
 from worker.models import Article, Hints
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+# UTF-8 bytes as they are: the encoding given here wins over any the document declares
+_UTF8_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, default_doctype=False)
 _TOO_DEEP = etree.XPath("boolean(" + "/*" * 200 + ")")
 _BLOCK_TAG = re.compile(
     r"</?(?:div|section|article|main|blockquote|ul|ol|li|dl|dd|dt|table|tbody|tr|td|th|center|form|fieldset)\b[^>]*>",
@@ -34,7 +36,21 @@ _MIN_BODY = 150  # characters: less than this is not an article
 _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[\.\.\.\]|read more)\s*$", re.I)
 
 
-def _parse(text: str):
+def _parse(text: str | bytes):
+    """The page's lxml tree, or None. ``bytes`` must be valid UTF-8: parsed as they are, so a
+    large page is never also held as a str (up to 4 bytes a character)."""
+    if isinstance(text, bytes):
+        if b"\x00" in text:
+            text = text.replace(b"\x00", b"")
+        if not text.strip():
+            return None
+        try:
+            root = etree.fromstring(text, parser=_UTF8_PARSER)
+        except (etree.ParserError, ValueError, TypeError):
+            return None
+        if root is not None and isinstance(root.tag, str) and not _TOO_DEEP(root):
+            return root
+        text = text.decode("utf-8")  # rare: read again below, flattened if too deep
     text = _XML_DECL.sub("", text, count=1)
     if "\x00" in text:
         text = text.replace("\x00", "")
@@ -96,7 +112,7 @@ def _coverage(reference: str, text: str) -> float:
     return len(ref & set(text.split())) / len(ref) if ref else 1.0
 
 
-def _extract(text: str, url: str | None, hints: Hints) -> Article | None:
+def _extract(text: str | bytes, url: str | None, hints: Hints) -> Article | None:
     root = _parse(text)
     if root is None:
         return None
@@ -149,7 +165,10 @@ def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None
     """
     hints = hints or Hints()
     if isinstance(html, (bytes, bytearray, memoryview)):
-        text = decode(bytes(html), hints.encoding)
+        data = bytes(html)
+        text = utf8(data)
+        if text is None:
+            text = decode(data, hints.encoding)
     elif isinstance(html, str):
         text = html
     else:

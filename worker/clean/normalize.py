@@ -53,6 +53,25 @@ def _try(data: bytes, name: str | None) -> str | None:
     return None
 
 
+def utf8(data: bytes) -> bytes | None:
+    """``data`` without a UTF-8 BOM when it is valid UTF-8 (what ``decode`` would read as UTF-8),
+    else None. Checked in slices, so a large page is never held as a (up to 4x larger) str."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[3:]
+    elif any(data.startswith(bom) for bom, _ in _BOMS):
+        return None
+    if data.isascii():
+        return data
+    check = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for i in range(0, len(data), 1 << 16):
+            check.decode(data[i:i + (1 << 16)])
+        check.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return data
+
+
 def decode(data: bytes | str, declared: str | None = None) -> str:
     """Bytes to str: BOM, valid UTF-8, the declared charset (HTTP), the document's own declaration
     (XML or ``<meta charset>``), then detection that prefers Windows-1252 for Western text.
