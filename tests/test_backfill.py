@@ -29,7 +29,7 @@ def test_progress_events_off_a_terminal(monkeypatch, tmp_path):
     monkeypatch.setattr(backfill.log, "info", lambda event, **kw: events.append((event, kw)))
     for name in ("two-authors-captions.txt", "no-dek-no-dateline-photo.txt"):
         shutil.copy(FIXTURES / "text" / name, tmp_path / name)
-    results = backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path)], workers=0)
+    results = backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path)], workers=1)
     assert results[0].new == 2
     progress = [kw for event, kw in events if event == "backfill_progress"]
     assert progress and progress[-1]["new"] == 2 and progress[-1]["files"] >= 1
@@ -41,10 +41,10 @@ def test_large_imports_merge_the_fts_index(monkeypatch, tmp_path):
     monkeypatch.setattr(backfill, "OPTIMIZE_AFTER", 2)
     monkeypatch.setattr(backfill.Archive, "optimize", lambda self: merged.append(self.path))
     (tmp_path / "a.jsonl").write_text("".join(json.dumps({"title": f"T{i}", "body": "x"}) + "\n" for i in range(3)))
-    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], workers=0)
+    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], workers=1)
     assert merged == [str(tmp_path / "a.db")]
-    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], workers=0)
+    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], workers=1)
     assert len(merged) == 1  # nothing new: nothing to merge
-    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], workers=0,
+    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], workers=1,
                           optimize=True)
     assert len(merged) == 2

@@ -20,7 +20,7 @@ def items(n: int) -> list[RawItem]:
 
 def test_pool_matches_in_process_and_keeps_order():
     stream = [*items(CHUNK * 5 + 3), Checkpoint("k", "v")]
-    one = list(cleaned(iter(stream), "s", workers=0))
+    one = list(cleaned(iter(stream), "s", workers=1))
     two = list(cleaned(iter(stream), "s", workers=2))
     assert one == two
     assert [o for o, _ in two] == stream
@@ -45,16 +45,18 @@ def test_a_failing_stream_still_yields_what_came_before():
 
 def test_a_worker_crash_costs_only_its_item(monkeypatch):
     real = items_module.to_article
+    here = os.getpid()
+    bad = f"loc{CHUNK + 20}"  # the first chunk is cleaned here, the next two go to the pool
 
     def crashing(item, source):
-        if item.locator == "loc20":
+        if item.locator == bad and os.getpid() != here:
             os._exit(1)  # as a segfault in a C extension would
         return real(item, source)
 
     monkeypatch.setattr(items_module, "to_article", crashing)
     monkeypatch.setattr(parallel, "START_METHOD", "fork")  # so that the workers have the patch
     results = [a for _, a in cleaned(iter(items(CHUNK * 3)), "s", workers=2)]
-    assert results[20] == "the cleaner crashed on this item"
+    assert results[CHUNK + 20] == "the cleaner crashed on this item"
     assert sum(isinstance(r, str) for r in results) == 1
 
 

@@ -108,7 +108,7 @@ def count_files(sources: Sequence[Source]) -> int | None:
 
 def run_backfill(config: Config, paths: Sequence[str], *, name: str = "backfill", kind: str | None = None,
                  http_factory: Callable[[], object] | None = None, progress: bool = False,
-                 workers: int = 0, optimize: bool | None = None) -> list[RunResult]:
+                 workers: int = 1, optimize: bool | None = None) -> list[RunResult]:
     """Import ``paths``; returns one RunResult per path. ``optimize`` None: after a large import."""
     sources = sources_for(paths, name, kind)
     http = http_factory() if http_factory and any(s.kind != "files" for s in sources) else None

@@ -146,8 +146,8 @@ def ingest(c: Ctx, names, all_):
 @click.option("--name", default="backfill", show_default=True, help="Source name recorded for these articles.")
 @click.option("--kind", type=click.Choice(["files", "feed", "sitemap", "page"]), default=None,
               help="Force the source kind of URLs (default: guessed).")
-@click.option("--workers", type=click.IntRange(0, 256), default=None,
-              help="Processes that clean beside the writer; 0 cleans in the writer (default: one per core).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes that clean, the writer included; 1 cleans in the writer only (default: one per core).")
 @click.option("--optimize/--no-optimize", default=None,
               help="Merge the full-text index afterwards (default: after 10,000 new articles).")
 @pass_ctx

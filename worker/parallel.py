@@ -1,9 +1,9 @@
 """Cleaning across cores: the fetch stream in, (output, cleaned) pairs out, in the same order.
 
-The process that fetches also writes; only ``clean_one`` runs in the pool, on chunks of items,
-with a bounded number of chunks in flight, so memory stays flat however long the stream is.
-The pool starts only once a stream has more than one chunk of items, so small runs never pay
-for it. A worker that dies (a crash in a C extension, the OOM killer) costs only its items:
+The process that fetches also writes, and cleans whenever the pool is full: ``clean_one`` runs
+on chunks of items, with a bounded number of chunks in flight, so memory stays flat however
+long the stream is. The pool starts only once a stream has more than one chunk of items, so
+small runs never pay for it. A worker that dies (a crash in a C extension, the OOM killer) costs only its items:
 they are retried one by one in a new pool and the one that kills it again is skipped.
 """
 
@@ -31,8 +31,8 @@ Cleaned = Article | str | None  # an article, a reason it was skipped, or None f
 
 
 def default_workers() -> int:
-    """Cleaning processes beside the writer: one per core the process may use (the writer
-    mostly waits on SQLite and the disk, so it needs no core of its own)."""
+    """Processes that clean, the writer's own included: one per core the process may use (the
+    writer mostly waits on SQLite and the disk, so it cleans in between)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -94,33 +94,36 @@ def _zip(chunk: list[object], results: list[Article | str]) -> Iterator[tuple[ob
         yield out, (next(it) if isinstance(out, RawItem) else None)
 
 
-def cleaned(stream: Iterable[object], source: str, workers: int = 0) -> Iterator[tuple[object, Cleaned]]:
+def cleaned(stream: Iterable[object], source: str, workers: int = 1) -> Iterator[tuple[object, Cleaned]]:
     """Pair every output of a fetcher with its cleaned article (or skip reason), in order.
-    ``workers`` cleaning processes (0: clean in this process). An exception from the stream is
-    raised after everything before it has come out."""
-    if workers <= 0:
-        from worker.clean.items import clean_one  # only where the cleaning runs: not in a pool's writer
+    ``workers`` processes clean, this one included: a pool of ``workers - 1`` takes chunks
+    while it has room, and this process cleans the next chunk itself whenever the pool is full,
+    so every core works without a whole interpreter more for the writer. An exception from
+    the stream is raised after everything before it has come out."""
+    if workers <= 1:
+        from worker.clean.items import clean_one  # only where the cleaning runs
 
         for out in stream:
             yield out, (clean_one(out, source) if isinstance(out, RawItem) else None)
         return
+    helpers = workers - 1
     pool: _Pool | None = None
-    inflight: deque[tuple[list[object], Future | None]] = deque()
+    inflight: deque[_Entry] = deque()
     failure: Exception | None = None
     try:
         try:
             for chunk in _chunks(stream):
-                if inflight and pool is None:  # a second chunk: now the pool pays for itself
-                    pool = _Pool(workers)
-                    first, _ = inflight.popleft()
-                    inflight.appendleft((first, pool.submit(_items(first), source)))
-                while len(inflight) >= workers * WINDOW:
-                    yield from _collect(inflight.popleft(), pool, source)
-                inflight.append((chunk, pool.submit(_items(chunk), source) if pool else None))
+                if pool is None and inflight:  # a second chunk: now the pool pays for itself
+                    pool = _Pool(helpers)
+                busy = sum(1 for e in inflight if e.future is not None and not e.future.done())
+                if pool is not None and busy < helpers * WINDOW:
+                    inflight.append(_Entry(chunk, pool.submit(_items(chunk), source)))
+                else:
+                    inflight.append(_Entry(chunk))  # cleaned here (below) while the pool works
+                yield from _drain(inflight, pool, source, limit=helpers * WINDOW + 1)
         except Exception as exc:  # the fetcher failed: what came before it is still stored
             failure = exc
-        while inflight:
-            yield from _collect(inflight.popleft(), pool, source)
+        yield from _drain(inflight, pool, source, limit=0)
     finally:
         if pool is not None:
             pool.close()
@@ -128,22 +131,47 @@ def cleaned(stream: Iterable[object], source: str, workers: int = 0) -> Iterator
         raise failure
 
 
+class _Entry:
+    """A chunk on its way: sent to the pool (``future``), or cleaned here (``results``)."""
+
+    __slots__ = ("chunk", "future", "results")
+
+    def __init__(self, chunk: list[object], future: Future | None = None):
+        self.chunk, self.future, self.results = chunk, future, None
+
+    def ready(self) -> bool:
+        return self.results is not None or (self.future is not None and self.future.done())
+
+
+def _drain(inflight: deque[_Entry], pool: "_Pool | None", source: str, limit: int) -> Iterator[tuple[object, Cleaned]]:
+    """Yield the finished chunks at the head, in order, until at most ``limit`` remain; to get
+    there, clean the earliest chunk kept for this process, or else wait for the pool."""
+    while inflight:
+        head = inflight[0]
+        if not head.ready() and len(inflight) <= limit:
+            return
+        if not head.ready():
+            mine = next((e for e in inflight if e.future is None and e.results is None), None)
+            if mine is not None:
+                mine.results = clean_chunk(_items(mine.chunk), source)
+                continue
+        inflight.popleft()
+        yield from _zip(head.chunk, _results(head, pool, source))
+
+
 def _items(chunk: list[object]) -> list[RawItem]:
     return [o for o in chunk if isinstance(o, RawItem)]
 
 
-def _collect(entry: tuple[list[object], Future | None], pool: "_Pool | None", source: str) -> Iterator[tuple[object, Cleaned]]:
-    chunk, future = entry
-    if future is None:  # the only chunk: cleaned here
-        results = clean_chunk(_items(chunk), source)
-    else:
-        try:
-            results = future.result()
-        except BrokenProcessPool:
-            assert pool is not None
-            pool.renew()
-            results = _one_by_one(_items(chunk), source, pool.context)
-    yield from _zip(chunk, results)
+def _results(entry: _Entry, pool: "_Pool | None", source: str) -> list[Article | str]:
+    if entry.results is not None:
+        return entry.results
+    assert entry.future is not None and pool is not None
+    try:
+        return entry.future.result()
+    except BrokenProcessPool:
+        pool.renew()
+        return _one_by_one(_items(entry.chunk), source, pool.context)
 
 
 class _Pool:

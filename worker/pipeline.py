@@ -2,8 +2,8 @@
 
 fetch -> RawItem* -> clean -> Article -> archive.store, in batches; errors are caught here once.
 One broken item is skipped and counted; one broken source is a failed run, recorded with its
-error and a backoff; neither stops anything else. With ``workers`` > 0 the cleaning runs in a
-process pool while this process fetches and writes (see ``worker.parallel``); the cleaners
+error and a backoff; neither stops anything else. With ``workers`` > 1 the cleaning runs in a
+process pool too while this process fetches, writes and cleans (see ``worker.parallel``); the cleaners
 (``worker.clean.items``) are only imported where they run.
 """
 
@@ -133,7 +133,7 @@ def ingest(
     stop: threading.Event | None = None,
     max_backoff: int = 86_400,
     batch_size: int = BATCH_SIZE,
-    workers: int = 0,
+    workers: int = 1,
     on_item: OnItem | None = None,
 ) -> RunResult:
     """Run one source once and record it. Never raises for anything the source does."""
@@ -169,7 +169,7 @@ def ingest(
                     on_item("checkpoint", checkpoint.key)
 
     lock = threading.Lock()
-    writer = Writer(archive, store, threaded=workers > 0)
+    writer = Writer(archive, store, threaded=workers > 1)
 
     def flush(finish=None) -> None:
         writer.submit((list(pending), list(checkpoints), list(known)), finish)
