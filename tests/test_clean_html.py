@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 from dataclasses import fields
@@ -19,6 +20,7 @@ from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
 from worker.clean.html_byline import clean_byline, dateline_of
 from worker.clean.metadata import Meta, choose_headline, language, published_from, read_json_ld
+from worker.clean.normalize import utf8
 from worker.errors import ParseError
 from worker.models import Article, Hints
 
@@ -72,6 +74,21 @@ def test_body_text_is_normalized():
 def test_bytes_and_str_agree():
     data = (FIXTURES / "jsonld_graph.html").read_bytes()
     assert clean_html(data) == clean_html(data.decode("utf-8"))
+    sentence = "Caf\u00e9 \u2019quotes\u2019 and \U0001F600 words of the article, one after another. " * 8
+    deep = "<html><body>" + "<div>" * 300 + f"<p>{sentence}</p>" + "</div>" * 300 + "</body></html>"
+    for html in (deep, f"<html><body><div><p>\x00{sentence}</p><p>{sentence}</p></div></body></html>",
+                 f"\ufeff<?xml version='1.0' encoding='iso-8859-1'?><html><body><p>{sentence}</p></body></html>"):
+        assert clean_html(html.encode("utf-8")) == clean_html(html.lstrip("\ufeff")) is not None
+
+
+def test_utf8_bytes_are_checked_without_a_copy():
+    assert utf8(b"plain ascii") == b"plain ascii"
+    assert utf8(codecs.BOM_UTF8 + "caf\u00e9".encode()) == "caf\u00e9".encode()
+    across = b"a" * ((1 << 16) - 1) + "\u20ac".encode() * 3  # a character split by the slices
+    assert utf8(across) == across
+    assert utf8(across[:-1]) is None  # cut in the middle of a character
+    assert utf8("caf\u00e9".encode("cp1252")) is None
+    assert utf8(codecs.BOM_UTF16_LE + "hi".encode("utf-16-le")) is None
 
 
 def test_http_charset_hint_decides_the_encoding():
