@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 # Typographic quotes, dashes and look-alikes mapped to ASCII before punctuation is dropped,
@@ -19,6 +20,8 @@ _ASCII = str.maketrans(
     }
 )
 
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+
 
 def normalize_headline(headline: str) -> str:
     """NFKC, typographic quotes and dashes to ASCII, case-folded, punctuation dropped, spaces collapsed.
@@ -29,6 +32,8 @@ def normalize_headline(headline: str) -> str:
     text = unicodedata.normalize("NFKC", headline).translate(_ASCII).casefold()
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("'", "")
+    if text.isascii():  # the loop below, for ASCII: letters and digits are the word characters
+        return " ".join(_ASCII_WORD.findall(text))
     words = []
     word: list[str] = []
     for ch in text:

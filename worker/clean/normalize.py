@@ -28,6 +28,8 @@ def clean_line(text: str) -> str:
     """NFC, invisible characters dropped, runs of spaces (incl. NBSP) collapsed, trimmed."""
     if not text.isascii():  # ASCII is already NFC and has none of the invisible characters
         text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    elif text.isprintable():  # no control characters, and no spaces but " " (the common line)
+        return " ".join(text.split()) if "  " in text else text.strip()
     return _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
 
 

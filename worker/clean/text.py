@@ -42,7 +42,8 @@ _BOILERPLATE = frozenset(
      "share full article", "listen to this article", "read more"]
 )  # fmt: skip
 _JUNK_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
-_WHITESPACE = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"\W+")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 _NOT_PLAIN = re.compile(r"[^\x20-\x7e\s]")
 _MAX_HEADLINE = 250
 _MAX_DEK = 300
@@ -73,7 +74,7 @@ def clean_text(text: str | bytes, *, hints: Hints | None = None, source: str | N
     repeat = _key(headline) if headline else None  # the headline repeated at the end is dropped
     body_paras = [
         p for i, p in enumerate(paras[start:], start)
-        if i not in credits and i not in captions and not (repeat and _key(p) == repeat)
+        if i not in credits and i not in captions and not _repeats(p, repeat)
         and p.casefold().rstrip(".:") not in _BOILERPLATE
     ]  # fmt: skip
     dateline, agency = None, None
@@ -111,7 +112,7 @@ def _to_text(data: str | bytes, declared: str | None) -> str:
     text = decode(data, declared)
     if "\x00" in text:
         raise ParseError("binary content: NUL bytes")
-    visible = len(_WHITESPACE.sub("", text))
+    visible = sum(map(len, text.split()))  # characters but whitespace (str.split's is re's \s)
     if not visible:
         raise ParseError("empty text: whitespace only")
     # only characters outside printable ASCII can be junk: look at those alone
@@ -119,7 +120,7 @@ def _to_text(data: str | bytes, declared: str | None) -> str:
     junk = sum(1 for c in odd if c == "\ufffd" or unicodedata.category(c) in _JUNK_CATEGORIES) if len(odd) > 0.1 * visible else 0
     if junk > 0.1 * visible:
         raise ParseError("binary content: mostly non-text characters")
-    return re.sub(r"[\ud800-\udfff]", "", text)
+    return text if text.isascii() else _SURROGATES.sub("", text)
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -261,7 +262,18 @@ def _is_place(place: str) -> bool:
 
 
 def _key(s: str) -> str:
-    return re.sub(r"\W+", " ", s.casefold().replace("’", "'")).strip()
+    return _NOT_WORD.sub(" ", s.casefold().replace("’", "'")).strip()
+
+
+def _repeats(paragraph: str, key: str | None) -> bool:
+    """The paragraph says what ``key`` (a ``_key``) says. The words of a key are the paragraph's
+    own runs of word characters, so a paragraph lacking the first or last word cannot match:
+    that cheap test spares building the key of every paragraph."""
+    if not key:
+        return False
+    folded = paragraph.casefold()
+    first, _, last = key.partition(" ")
+    return first in folded and last.rpartition(" ")[2] in folded and _key(paragraph) == key
 
 
 def _opt(value: str | None) -> str | None:
