@@ -32,6 +32,20 @@ def test_expand_folder_glob_and_missing_inbox(tmp_path):
     assert list(expand(str(inbox) + "/")) == [] and inbox.is_dir()
 
 
+def test_expand_walks_as_os_walk_does_in_sorted_order(tmp_path):
+    for rel in ["b.txt", "a.html", ".hidden.txt", "z/1.txt", "z/y/2.txt", "d.txt/inner.txt", ".git/x.txt",
+                "m/\u00e9.txt", "m/B.txt", "c"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "z")  # not followed
+    (tmp_path / "link.txt").symlink_to(tmp_path / "z")  # reported as a folder
+    (tmp_path / "broken.txt").symlink_to(tmp_path / "nowhere")
+    got = [p.relative_to(tmp_path).as_posix() for p in expand(str(tmp_path))]
+    assert got == ["d.txt", "link.txt", "a.html", "b.txt", "broken.txt", "c", "m/B.txt", "m/\u00e9.txt",
+                   "z/1.txt", "z/y/2.txt"]
+
+
 def test_jsonl_key_mapping(tmp_path, archive):
     rows = [
         {"headline": "First", "body": "Body one.", "url": "https://x.example/1", "byline": "A. Writer",
