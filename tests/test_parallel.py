@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import time
 
 from worker import pipeline
 from worker.clean import items as items_module
@@ -58,6 +60,25 @@ def test_a_worker_crash_costs_only_its_item(monkeypatch):
     results = [a for _, a in cleaned(iter(items(CHUNK * 3)), "s", workers=2)]
     assert results[CHUNK + 20] == "the cleaner crashed on this item"
     assert sum(isinstance(r, str) for r in results) == 1
+
+
+def test_this_process_cleans_whenever_the_pool_is_full(monkeypatch):
+    real = items_module.to_article
+    here = os.getpid()
+
+    def tagged(item, source):  # the pool is slow; each article says which process cleaned it
+        if os.getpid() != here:
+            time.sleep(0.01)
+        return dataclasses.replace(real(item, source), dek="here" if os.getpid() == here else "pool")
+
+    monkeypatch.setattr(items_module, "to_article", tagged)
+    monkeypatch.setattr(parallel, "START_METHOD", "fork")  # so that the workers have the patch
+    stream = items(CHUNK * 8)
+    got = list(cleaned(iter(stream), "s", workers=2))
+    assert [o for o, _ in got] == stream
+    assert [a.headline for _, a in got] == [f"Story number {i}" for i in range(CHUNK * 8)]
+    mine = sum(a.dek == "here" for _, a in got)
+    assert CHUNK < mine < CHUNK * 8  # more than the first chunk here, and some in the pool
 
 
 def test_ingest_with_workers_is_idempotent(tmp_path, archive):

@@ -25,7 +25,6 @@ WINDOW = 2  # chunks in flight per worker: keeps workers busy while the writer s
 # Fresh interpreters that import only the cleaners: smaller than forks of the writer, which would
 # carry (and, through reference counting, soon copy) everything the writer holds.
 START_METHOD = "spawn"
-TASKS_PER_WORKER = 1000
 
 Cleaned = Article | str | None  # an article, a reason it was skipped, or None for non-items
 
@@ -194,10 +193,10 @@ class _Pool:
         self.executor = self._executor()
 
     def _executor(self) -> ProcessPoolExecutor:
-        # a worker is replaced after TASKS_PER_WORKER chunks, which gives back what parsing
-        # thousands of pages leaves fragmented in its heap
-        recycle = TASKS_PER_WORKER if self.context.get_start_method() != "fork" else None  # fork cannot
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, max_tasks_per_child=recycle)
+        # no recycling of workers: with pages parsed from their bytes and freed memory handed
+        # back after each chunk (release_memory), a worker stays flat over 10,000 pages, and a
+        # replacement would briefly run beside the worker it replaces
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
