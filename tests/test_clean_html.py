@@ -77,7 +77,8 @@ def test_bytes_and_str_agree():
     sentence = "Caf\u00e9 \u2019quotes\u2019 and \U0001F600 words of the article, one after another. " * 8
     deep = "<html><body>" + "<div>" * 300 + f"<p>{sentence}</p>" + "</div>" * 300 + "</body></html>"
     for html in (deep, f"<html><body><div><p>\x00{sentence}</p><p>{sentence}</p></div></body></html>",
-                 f"\ufeff<?xml version='1.0' encoding='iso-8859-1'?><html><body><p>{sentence}</p></body></html>"):
+                 f"\ufeff<?xml version='1.0' encoding='iso-8859-1'?><html><body><p>{sentence}</p></body></html>",
+                 f"\x00<?xml version='1.0' encoding='iso-8859-1'?><html><body><p>{sentence}</p></body></html>"):
         assert clean_html(html.encode("utf-8")) == clean_html(html.lstrip("\ufeff")) is not None
 
 

@@ -40,30 +40,31 @@ def _parse(text: str | bytes):
     """The page's lxml tree, or None. ``bytes`` must be valid UTF-8: parsed as they are, so a
     large page is never also held as a str (up to 4 bytes a character)."""
     if isinstance(text, bytes):
-        if b"\x00" in text:
-            text = text.replace(b"\x00", b"")
-        if not text.strip():
-            return None
-        try:
-            root = etree.fromstring(text, parser=_UTF8_PARSER)
-        except (etree.ParserError, ValueError, TypeError):
-            return None
-        if root is not None and isinstance(root.tag, str) and not _TOO_DEEP(root):
+        root = _tree(text.replace(b"\x00", b""), _UTF8_PARSER)
+        if root is None or not _TOO_DEEP(root):
             return root
-        text = text.decode("utf-8")  # rare: read again below, flattened if too deep
-    text = _XML_DECL.sub("", text, count=1)
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    if _SURROGATE.search(text):  # the parser silently stops at a lone surrogate
-        text = _SURROGATE.sub("\ufffd", text)
+        text = _readable(text.decode("utf-8"))  # rare: flattened below
+    else:
+        text = _readable(text)
+        root = _tree(text, _PARSER)
+        if root is None or not _TOO_DEEP(root):
+            return root
+    # the parser stops descending at 256 levels and drops what lies deeper: flatten, parse again
+    return _tree(_OTHER_TAG.sub("", _BLOCK_TAG.sub("<p>", text)), _PARSER)
+
+
+def _readable(text: str) -> str:
+    """What lxml reads in full from a str: no XML declaration, NUL or lone surrogate (at which
+    the parser silently stops)."""
+    text = _XML_DECL.sub("", text.replace("\x00", ""), count=1)
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def _tree(text: str | bytes, parser):
     if not text.strip():
         return None
     try:
-        root = etree.fromstring(text, parser=_PARSER)
-        if root is not None and _TOO_DEEP(root):
-            # the parser stops descending at 256 levels and drops what lies deeper: flatten, parse again
-            flat = _BLOCK_TAG.sub("<p>", text)
-            root = etree.fromstring(_OTHER_TAG.sub("", flat), parser=_PARSER)
+        root = etree.fromstring(text, parser=parser)
     except (etree.ParserError, ValueError, TypeError):
         return None
     return root if root is not None and isinstance(root.tag, str) else None
