@@ -8,9 +8,10 @@ import shutil
 import pytest
 
 from tests.conftest import FIXTURES
-from worker.fetchers.files import expand, iso_utc, read_path
+from worker.fetchers.files import expand, read_path
 from worker.models import Checkpoint, Known, RawItem, Skipped, Source
 from worker.pipeline import RunContext, ingest
+from worker.timefmt import iso_utc
 
 
 def outputs(path, archive, trigger="scheduled"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import replace
 
 import feedparser
 
@@ -18,12 +17,12 @@ from worker.errors import FetchError, ParseError
 from worker.fetchers import FEED_ACCEPT, PAGE_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
 from worker.fetchers.entries import entry_items, http_url, iso_struct, lang_code, plain_text
 from worker.fetchers.jsonfeed import parse_json_feed
+from worker.fetchers.page import page_item
 from worker.models import RawItem, Skipped, Source
 
 _XML_DECL = re.compile(r"<\?xml\s[^>]*\?>")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
-_LATIN1 = {"latin_1", "iso8859-1", "ascii"}
 
 
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
@@ -171,6 +170,4 @@ def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem:
         return item
     if page.not_modified or not page.content:
         return item
-    hints = replace(item.hints, url=page.url or link, encoding=page.encoding)
-    return RawItem(source=item.source, locator=item.locator, kind="html", content=page.content, hints=hints,
-                   fallback=item)
+    return page_item(item.source, item.locator, page, item.hints, fallback=item)

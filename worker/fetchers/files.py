@@ -11,13 +11,11 @@ import glob
 import json
 import os
 import stat
-from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from worker.timefmt import iso_z
 from worker.models import Checkpoint, Hints, Known, RawItem, Skipped, Source
+from worker.timefmt import iso_utc
 
 TEXT = (".txt",)
 HTML = (".html", ".htm")
@@ -137,7 +135,8 @@ def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known |
     elif st.st_size == 0:
         yield Skipped(source, loc, "empty file")
     elif suffix in JSON:
-        yield from _json_items(p, source, key, stamp, _resume_at(saved, stamp))
+        whole = suffix == ".json" and st.st_size <= MAX_FILE_BYTES
+        yield from _json_items(p, source, key, stamp, _resume_at(saved, stamp), whole)
     elif st.st_size > MAX_FILE_BYTES:
         yield Skipped(source, loc, f"file too large ({st.st_size} bytes, the cap is {MAX_FILE_BYTES})")
     else:
@@ -189,15 +188,15 @@ def _resume_at(saved: str | None, stamp: str) -> tuple[int, int]:
     return 0, 0
 
 
-def _json_items(p: Path, source: str, key: str, stamp: str,
-                start: tuple[int, int] = (0, 0)) -> Iterator[RawItem | Skipped | Checkpoint]:
+def _json_items(p: Path, source: str, key: str, stamp: str, start: tuple[int, int] = (0, 0),
+                whole: bool = False) -> Iterator[RawItem | Skipped | Checkpoint]:
     """One article object per line; a .json file may also hold one object or a list of them.
     Every PARTIAL_EVERY lines a partial checkpoint records how far the file was read, so an
     interrupted backfill of a large file goes on from there instead of reading it again."""
     loc = display(p)
     try:
         with p.open("rb") as fh:
-            if p.suffix.lower() == ".json" and p.stat().st_size <= MAX_FILE_BYTES and start == (0, 0):
+            if whole and start == (0, 0):  # a .json file small enough to be one document
                 try:
                     doc = json.loads(fh.read().decode("utf-8-sig"))
                 except (UnicodeDecodeError, json.JSONDecodeError):
@@ -249,28 +248,6 @@ def _names(value: Any) -> str | None:
         names = [n for n in (_names(v) for v in value) if n]
         return ", ".join(names) or None
     return str(value) if value else None
-
-
-def iso_utc(value: Any) -> str | None:
-    """A date from JSON (ISO 8601, RFC 822 or a Unix timestamp) as ISO 8601 UTC; None if unreadable."""
-    try:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            dt = datetime.fromtimestamp(value, timezone.utc)
-        elif isinstance(value, str):
-            text = value.strip()
-            try:
-                dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                dt = parsedate_to_datetime(text)
-            if dt.tzinfo is None:
-                if len(text) <= 10:
-                    return dt.date().isoformat()
-                return iso_z(dt)  # no zone given: taken as UTC
-        else:
-            return None
-    except (ValueError, TypeError, OverflowError, OSError):
-        return None
-    return iso_z(dt)
 
 
 def _json_item(obj: Any, loc: str, source: str) -> RawItem | Skipped:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from http import HTTPStatus
 from typing import Self
@@ -149,11 +149,8 @@ class Http:
                     if exc.status is not None and stats.http_status is None:
                         stats.http_status = exc.status
             raise
-        if resp.not_modified:
-            resp = HttpResponse(
-                url=resp.url, status=resp.status, headers=resp.headers, content=b"",
-                encoding=resp.encoding, not_modified=True, validators=validators or resp.validators,
-            )
+        if resp.not_modified:  # the validators sent stand (a 304 need not repeat them)
+            resp = replace(resp, validators=validators or resp.validators)
         if stats is not None:
             with self._lock:  # a run's status is its first request's; not modified if all were
                 stats.requests += 1
@@ -268,9 +265,7 @@ class Http:
                 check_length(headers.get("content-length"), cap)
             chunks = resp.raw.stream(CHUNK, decode_content=False)
             return read_capped(chunks, headers.get("content-encoding"), cap, truncate=truncate)
-        except BodyTooLarge as exc:
-            raise FetchError(call.origin, None, str(exc)) from None
-        except BodyDecodeError as exc:
+        except (BodyTooLarge, BodyDecodeError) as exc:
             raise FetchError(call.origin, None, str(exc)) from None
         except TRANSPORT_ERRORS as exc:
             raise FetchError(call.origin, None, transport_reason(exc)) from None

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable
 
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 MAX_RETRY_AFTER = 120.0  # seconds; longer pauses are left to the scheduler
@@ -52,10 +52,7 @@ class CappedRetry(Retry):
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_retry_after(self, response) -> float | None:
-        try:
-            return super().get_retry_after(response)
-        except InvalidHeader:
-            return None
+        return retry_after_seconds(response.headers.get("Retry-After"))  # None where urllib3 would raise
 
     def sleep_for_retry(self, response) -> bool:
         wait = self.get_retry_after(response)

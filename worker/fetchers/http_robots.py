@@ -87,7 +87,3 @@ class RobotsCache:
         parser = RobotFileParser(robots_url)
         parser.parse(decode(resp.content, resp.encoding).splitlines())
         return parser, self._ttl
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()

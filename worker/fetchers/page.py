@@ -8,7 +8,7 @@ from typing import Iterable, Mapping
 
 from worker.errors import FetchError
 from worker.fetchers import PAGE_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
-from worker.models import Hints, RawItem, Skipped, Source
+from worker.models import Hints, HttpResponse, RawItem, Skipped, Source
 
 
 def read_urls_file(text: str) -> list[str]:
@@ -63,7 +63,11 @@ def fetch_pages(
         if not resp.content:
             yield Skipped(source.name, url, "empty response body")
             continue
-        known = (hints_by_url or {}).get(url) or Hints()
-        hints = replace(known, url=resp.url or url, encoding=resp.encoding)
-        yield RawItem(source=source.name, locator=url, kind="html", content=resp.content, hints=hints)
+        yield page_item(source.name, url, resp, (hints_by_url or {}).get(url) or Hints())
         yield http_checkpoint(url, resp.validators)
+
+
+def page_item(source: str, locator: str, resp: HttpResponse, hints: Hints, fallback: RawItem | None = None) -> RawItem:
+    """A fetched page as an ``html`` item: its final URL and HTTP charset taken from the response."""
+    return RawItem(source=source, locator=locator, kind="html", content=resp.content,
+                   hints=replace(hints, url=resp.url, encoding=resp.encoding), fallback=fallback)

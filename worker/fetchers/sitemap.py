@@ -20,6 +20,7 @@ from worker.fetchers import SITEMAP_ACCEPT, FetchContext, FetchIterator, conditi
 from worker.fetchers.entries import http_url
 from worker.fetchers.page import fetch_pages
 from worker.models import Hints, Skipped, Source
+from worker.timefmt import iso_utc
 
 MAX_DECOMPRESSED = 50 * 1024 * 1024  # bytes, as the sitemap protocol allows
 MAX_DEPTH = 2  # index -> index -> urlset, no deeper
@@ -98,13 +99,13 @@ def _parse(data: bytes, url: str) -> tuple[str, list[_Record]]:
         title = date = publication = lang = None
         if news is not None:
             title = clean_line(_child_text(news, "title") or "") or None
-            date = _iso(_child_text(news, "publication_date"))
+            date = iso_utc(_child_text(news, "publication_date"))
             pub = _child(news, "publication")
             if pub is not None:
                 publication = clean_line(_child_text(pub, "name") or "") or None
                 lang = (_child_text(pub, "language") or "").strip().split("-")[0].lower() or None
             lang = lang or (_child_text(news, "language") or "").strip().split("-")[0].lower() or None
-        records.append(_Record(SitemapEntry(loc, _iso(_child_text(el, "lastmod")), title, date), publication, lang))
+        records.append(_Record(SitemapEntry(loc, iso_utc(_child_text(el, "lastmod")), title, date), publication, lang))
     return kind, records
 
 
@@ -175,15 +176,6 @@ def _when(value: str | None) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
-
-
-def _iso(value: str | None) -> str | None:
-    dt = _when(value)
-    if dt is None:
-        return None
-    if len(value.strip()) == 10:  # a date without time stays a date
-        return dt.strftime("%Y-%m-%d")
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _fresh(lastmod: str | None, since: datetime | None) -> bool:
