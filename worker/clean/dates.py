@@ -94,7 +94,7 @@ def _valid_day(y: int, m: int, d: int) -> date | None:
     return day
 
 
-def zone_of(name: str | None, day: date | None = None) -> tzinfo | None:
+def zone_of(name: str | None) -> tzinfo | None:
     """A zone from ``Z``, ``+01:00``, ``GMT+2``, ``EST``, ``CEST`` or ``ET``; None when unknown."""
     if not name:
         return None
@@ -143,7 +143,7 @@ def _timed(day: date, text: str, start: int, end: int) -> str:
             if not 1 <= hh <= 12:
                 continue
             hh = hh % 12 + (12 if m["ampm"][0].lower() == "p" else 0)
-        if hh < 24 and mm < 60 and ss < 60 and (tz := zone_of(m["z"], day)) is not None:
+        if hh < 24 and mm < 60 and ss < 60 and (tz := zone_of(m["z"])) is not None:
             return _iso(day, hh, mm, ss, tz)
     return day.isoformat()
 

@@ -15,7 +15,7 @@ from lxml import etree
 
 from worker.clean import html_byline, html_prune, html_select, html_text, metadata
 from worker.clean.dates import date_from_url
-from worker.clean.normalize import clean_line, decode, derive_headline, utf8
+from worker.clean.normalize import SURROGATES, clean_line, decode, derive_headline, utf8
 from worker.errors import ParseError
 from worker.models import Article, Hints
 
@@ -31,7 +31,6 @@ _BLOCK_TAG = re.compile(
 _OTHER_TAG = re.compile(
     r"</?(?!(?:p|br|h[1-6]|title|meta|link|script|style|head|body|html|a|time|pre)\b)[a-z][\w:-]*\b[^>]*>", re.I
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _MIN_BODY = 150  # characters: less than this is not an article
 _TRUNCATED = re.compile(r"(?:\.\.\.|…|\[\.\.\.\]|read more)\s*$", re.I)
 
@@ -57,7 +56,7 @@ def _readable(text: str) -> str:
     """What lxml reads in full from a str: no XML declaration, NUL or lone surrogate (at which
     the parser silently stops)."""
     text = _XML_DECL.sub("", text.replace("\x00", ""), count=1)
-    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+    return SURROGATES.sub("\ufffd", text) if SURROGATES.search(text) else text
 
 
 def _tree(text: str | bytes, parser):
@@ -90,7 +89,7 @@ def _is_site_root(url: str | None) -> bool:
 
 
 def _container(root, stats, is_article: bool) -> list:
-    parts, stats = html_select.choose_container(root, stats)
+    parts = html_select.choose_container(root, stats)
     if not parts or (not is_article and any(html_select.looks_like_index(p, stats) for p in parts)):
         return []
     for part in parts:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from worker.clean.jsonld import ORG_TYPES, parse_block, resolve
-from worker.clean.metadata import AUTHOR_META, Meta, ld_name, ld_types, text_key
+from worker.clean.jsonld import ORG_TYPES, ld_name, ld_types, resolve
+from worker.clean.metadata import AUTHOR_META, Meta, parsely, text_key
 from worker.clean.normalize import clean_line
 
 
@@ -182,11 +182,10 @@ def _ld_people(meta: Meta) -> list[str]:
 
 def _bylines(meta: Meta, dom_bylines: list[str]) -> list[str]:
     found = _ld_people(meta)
-    parsely = meta.tags.get("parsely-page")
-    if parsely and isinstance(data := parse_block(parsely), dict):
-        authors = data.get("authors") or data.get("author")
-        if authors and (byline := clean_byline(authors if isinstance(authors, list) else [authors])):
-            found.append(byline)
+    data = parsely(meta)
+    authors = data.get("authors") or data.get("author")
+    if authors and (byline := clean_byline(authors if isinstance(authors, list) else [authors])):
+        found.append(byline)
     for key in AUTHOR_META:
         values = [v for k, v in meta.authors if k == key and not v.startswith(("@", "http:", "https:", "www."))]
         if values and (byline := clean_byline(values)):

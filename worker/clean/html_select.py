@@ -49,10 +49,9 @@ def _tag_bonus(tag: str) -> float:
     return 0
 
 
-def choose_container(root, stats: Stats | None = None):
+def choose_container(root, stats: Stats) -> list:
     """The elements that hold the article text (the winner and its article-like siblings),
     or an empty list when no part of the page reads like an article."""
-    stats = stats or Stats(root)
     scores: dict = {}
     for el in root.iter(etree.Element):
         if _is_paragraph(el, stats):
@@ -76,7 +75,7 @@ def choose_container(root, stats: Stats | None = None):
             scores[node] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
             node, level = node.getparent(), level + 1
     if not scores:
-        return [], stats
+        return []
     final = {e: v * (1 - stats.density(e)) for e, v in scores.items()}
     for e in sorted(final, key=final.get, reverse=True)[:10]:
         if _inside_boilerplate(e):
@@ -117,8 +116,8 @@ def choose_container(root, stats: Stats | None = None):
             level += 1  # wrappers that add nothing do not count as steps
         node = parent
     if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
-        return [], stats
-    return _with_siblings(top, final, stats), stats
+        return []
+    return _with_siblings(top, final, stats)
 
 
 _LEAD = re.compile(r"lead|intro|teaser|summary|standfirst|vorspann|(?:^|[-_ ])dek(?:$|[-_ ])|excerpt|abstract|"

@@ -14,6 +14,7 @@ from collections import Counter
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from worker.clean.html_byline import clean_byline
+from worker.clean.metadata import text_key
 from worker.clean.normalize import clean_line
 
 _BLOCKS = frozenset(
@@ -136,10 +137,6 @@ def _paragraphs(pieces: list[str]) -> list[str]:
     return paras
 
 
-def _key(text: str) -> str:
-    return re.sub(r"\W+", " ", text.casefold()).strip()
-
-
 def render(html: str, *, headline: str | None = None, byline: str | None = None) -> str:
     """The article text of an HTML fragment: paragraphs separated by blank lines."""
     return render_article(html, headline=headline, byline=byline)[0]
@@ -149,11 +146,11 @@ def render_article(html: str, *, headline: str | None = None, byline: str | None
     """The article text of an HTML fragment, and the byline its first lines give when ``byline`` is unknown."""
     soup = BeautifulSoup(html, "lxml")
     paras = _paragraphs(_walk(soup))
-    drop = {k for k in (_key(headline or ""),) if k}
+    drop = {k for k in (text_key(headline or ""),) if k}
     # short paragraphs repeated three times or more are a gallery's or a widget's, not the article's
-    counts = Counter(_key(p) for p in paras if len(p) < 100)
+    counts = Counter(text_key(p) for p in paras if len(p) < 100)
     drop.update(k for k, n in counts.items() if n >= 3)
-    author_keys = [_key(n) for n in (byline or "").split(", ") if n.strip()]
+    author_keys = [text_key(n) for n in (byline or "").split(", ") if n.strip()]
     kept: list[str] = []
     found = None
     for para in paras:
@@ -161,7 +158,7 @@ def render_article(html: str, *, headline: str | None = None, byline: str | None
         if not lines:
             continue
         para = "\n".join(lines)
-        key = _key(para)
+        key = text_key(para)
         if not key or key in drop:
             continue
         if not byline and not found and len(kept) < 3 and (found := _byline_line(para)):
@@ -200,7 +197,7 @@ def _boiler_line(line: str, author_keys: list[str]) -> bool:
         return True
     if "«" not in line and _BREADCRUMB.match(line):
         return True
-    key = _key(line)
+    key = text_key(line)
     if not key or not re.search(r"[^\W\d_]", line) and len(line) < 12:  # no letters: a counter, a bullet
         return True
     if len(line) < 80 and _STAMP.search(line) and len(_STAMP.sub(" ", line).split()) <= 5 \

@@ -6,12 +6,12 @@ Kept apart from the pipeline so that a pool worker imports the cleaners and noth
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import structlog
 
 from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
+from worker.clean.normalize import SURROGATES
 from worker.clean.text import clean_text
 from worker.errors import ParseError
 from worker.models import Article, RawItem
@@ -45,16 +45,15 @@ def _to_article(item: RawItem, source: str) -> Article:
     return _storable(dataclasses.replace(article, source=source))
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _storable(article: Article) -> Article:
     """Lone surrogates (JSON ``\\ud800`` escapes) cannot be written as UTF-8: they become U+FFFD,
     so one odd character never fails the batch its article is stored in."""
     fixed = {
-        f.name: _SURROGATE.sub("\ufffd", value)
+        f.name: SURROGATES.sub("\ufffd", value)
         for f in dataclasses.fields(article)
-        if isinstance(value := getattr(article, f.name), str) and _SURROGATE.search(value)
+        if isinstance(value := getattr(article, f.name), str) and SURROGATES.search(value)
     }
     return dataclasses.replace(article, **fixed) if fixed else article
 

@@ -15,7 +15,7 @@ from lxml import etree
 
 from worker.clean import html_signs
 from worker.clean.dates import date_from_url, parse_date, parse_date_text
-from worker.clean.jsonld import ARTICLE_TYPES, LinkedData, ld_name, ld_types, parse_block, read_linked_data  # noqa: F401
+from worker.clean.jsonld import LinkedData, ld_name, parse_block, read_linked_data
 from worker.clean.normalize import clean_line
 
 _DATE_META = (
@@ -94,12 +94,14 @@ def read_meta(root, url: str | None) -> Meta:
 # ---------------------------------------------------------------- headline
 
 _BARS = re.compile(r"\s*[|｜]\s*|\s::\s|\s[»•·]\s")
+_NOT_WORD = re.compile(r"\W+")
 _WEAK_SEPARATORS = re.compile(r"\s*[：｜]\s*|\s+:\s+")
 _SEPARATORS = re.compile(r"\s+[|–—•·»«/\\-]\s+|\s+-{2}\s+|\s*\|\s*|\s::\s")
 
 
 def text_key(text: str | None) -> str:
-    return re.sub(r"\W+", " ", (text or "").casefold()).strip()
+    """Text compared by its words: case-folded, anything but word characters one space."""
+    return _NOT_WORD.sub(" ", (text or "").casefold()).strip()
 
 
 def _one_line(text: str | None) -> str:
@@ -187,7 +189,7 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
 # ---------------------------------------------------------------- dates, lang, url
 
 
-def _parsely(meta: Meta) -> dict:
+def parsely(meta: Meta) -> dict:
     """The ``parsely-page`` meta tag's JSON (``pub_date``, ``author``, ``authors``), or {}."""
     raw = meta.tags.get("parsely-page")
     if not raw:
@@ -213,7 +215,7 @@ def published_from(meta: Meta, times: tuple[list[str], list[str]], url: str | No
     telling, other = times
     structured = _ld_dates([ld], ("datePublished", "dateCreated", "uploadDate"))
     structured += _ld_dates(meta.linked.others, ("datePublished", "uploadDate", "dateCreated"))
-    structured += [meta.tags.get(key) for key in _DATE_META] + [_parsely(meta).get("pub_date")]
+    structured += [meta.tags.get(key) for key in _DATE_META] + [parsely(meta).get("pub_date")]
     found = [d for v in structured if isinstance(v, str) and (d := parse_date(v))]
     found += [d for v in telling if (d := parse_date_text(v))]
     found += meta.header_dates

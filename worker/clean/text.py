@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from worker.clean.normalize import clean_line, decode, derive_headline
+from worker.clean.normalize import SURROGATES, clean_line, decode, derive_headline
 from worker.clean.text_dates import parse_date_line
 from worker.errors import ParseError
 from worker.models import Article, Hints
@@ -43,7 +43,6 @@ _BOILERPLATE = frozenset(
 )  # fmt: skip
 _JUNK_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
 _NOT_WORD = re.compile(r"\W+")
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
 _NOT_PLAIN = re.compile(r"[^\x20-\x7e\s]")
 _MAX_HEADLINE = 250
 _MAX_DEK = 300
@@ -120,7 +119,7 @@ def _to_text(data: str | bytes, declared: str | None) -> str:
     junk = sum(1 for c in odd if c == "\ufffd" or unicodedata.category(c) in _JUNK_CATEGORIES) if len(odd) > 0.1 * visible else 0
     if junk > 0.1 * visible:
         raise ParseError("binary content: mostly non-text characters")
-    return text if text.isascii() else _SURROGATES.sub("", text)
+    return text if text.isascii() else SURROGATES.sub("", text)
 
 
 def _paragraphs(text: str) -> list[str]:
