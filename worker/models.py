@@ -119,14 +119,16 @@ class Skipped:
 class Checkpoint:
     """State to persist once everything a fetcher yielded before it is stored.
 
-    Keys are namespaced: ``file:<abs path>`` (value ``size:mtime_ns:sha256``),
-    ``http:<url>`` (value JSON ``{"etag": ..., "last_modified": ...}``).
+    Keys are namespaced: ``file:<abs path>`` (value ``size:mtime_ns``, or for a JSON Lines file
+    read in part ``size:mtime_ns@offset:lines`` with ``partial``), ``http:<url>`` (value JSON
+    ``{"etag": ..., "last_modified": ...}``).
     The pipeline writes it in the same transaction as the articles that came before it, together
     with the headline hashes of those articles (what this input produced).
     """
 
     key: str
     value: str
+    partial: bool = False  # the input goes on after it: not yet done
 
 
 @dataclass(frozen=True)

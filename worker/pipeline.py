@@ -166,7 +166,8 @@ def ingest(
                 for key, locator in seen:
                     on_item("known", locator)
                 for checkpoint, _ in marks:
-                    on_item("checkpoint", checkpoint.key)
+                    if not checkpoint.partial:  # an input done
+                        on_item("checkpoint", checkpoint.key)
 
     lock = threading.Lock()
     writer = Writer(archive, store, threaded=workers > 1)

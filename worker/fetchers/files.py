@@ -211,7 +211,7 @@ def _json_items(p: Path, source: str, key: str, stamp: str, start: tuple[int, in
             n = start[1]
             while True:
                 if n % PARTIAL_EVERY == 0 and n > start[1]:  # every line so far has been yielded
-                    yield Checkpoint(key, f"{stamp}@{fh.tell()}:{n}")
+                    yield Checkpoint(key, f"{stamp}@{fh.tell()}:{n}", partial=True)
                 line = fh.readline()
                 if not line:
                     break
