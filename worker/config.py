@@ -279,7 +279,7 @@ def config_dict(config: Config) -> dict[str, Any]:
     """The validated config as plain data (for ``worker check-config``)."""
     out = dataclasses.asdict(config)
     out["sources"] = [
-        {k: v for k, v in dataclasses.asdict(s).items() if v not in (None, ()) and k != "trusted"}
+        {k: v for k, v in dataclasses.asdict(s).items() if v not in (None, ())}
         for s in config.sources
     ]
     out.pop("path", None)

@@ -26,7 +26,6 @@ class Source:
     follow_links: bool = False  # feed: fetch each new item's page
     respect_robots: bool = True
     since: str | None = None  # sitemap: ISO date, only URLs with lastmod on/after it
-    trusted: bool = True  # configured URLs are trusted; links found inside them are not
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,6 @@ class RawItem:
     kind: str
     content: bytes | str
     hints: Hints = field(default_factory=Hints)
-    # opaque state to store once this item's article is stored (e.g. a file's size+mtime);
-    # ("file", path, size, mtime_ns, sha256) or None
-    checkpoint: tuple | None = None
     # what to clean instead when this item holds no article: the feed entry of a followed page
     fallback: RawItem | None = None
 

@@ -135,7 +135,6 @@ class Service:
         try:
             with Archive(self.config.archive) as archive:
                 archive.set_meta("heartbeat", utcnow())
-                archive.set_meta("heartbeat_pid", str(os.getpid()))
         except Exception as exc:
             log.error("heartbeat_failed", error=repr(exc))
 
