@@ -8,11 +8,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from importlib.metadata import entry_points
 
 import pytest
 
 from tests.conftest import ROOT, SEED, needs_corpus, run_cli
+from worker import pipeline
+from worker.archive import Archive
+from worker.errors import FetchError
+from worker.models import Source
 
 HEADLINE = "Taliban Attack a Provincial Capital in Afghanistan\u2019s North, Freeing Prisoners"
 
@@ -164,3 +169,24 @@ def test_every_config_key_is_in_config_yaml():
     keys += [k for section in _SECTION_CHECKS.values() for k in section] + list(_SOURCE_CHECKS)
     missing = [k for k in keys if f"{k}:" not in text]
     assert missing == []
+
+
+def test_status_check_lets_a_source_fail_for_six_hours_by_default(tmp_path, monkeypatch):
+    def failing(source, ctx):
+        raise FetchError("http://x.example/feed", 500, "Internal Server Error")
+        yield
+
+    def ago(hours: float) -> str:
+        return (datetime.now(timezone.utc) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    db = tmp_path / "a.db"
+    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: failing)
+    with Archive(db) as archive:
+        assert pipeline.ingest(Source(name="feed", kind="feed", url="http://x.example/feed"), archive).status == "error"
+        archive.set_meta("heartbeat", ago(0))
+        archive.db["source_state"].update("feed", {"failing_since": ago(5.9)})
+    assert run_cli("--archive", str(db), "status", "--check").returncode == 0
+    with Archive(db) as archive:
+        archive.db["source_state"].update("feed", {"failing_since": ago(6.1)})
+    late = run_cli("--archive", str(db), "status", "--check")
+    assert late.returncode == 1 and "feed failing since" in late.stdout

@@ -144,3 +144,28 @@ def test_serve_without_datasette_says_so(tmp_path):
     assert out.returncode == 1
     assert "Datasette is not installed" in out.stderr and "[datasette]" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_serve_defaults_to_loopback_8001_and_the_metadata_beside_the_archive(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from worker import cli as cli_module
+    from worker.serve import find_metadata
+
+    db = build_archive(tmp_path / "news.db")
+    assert find_metadata(db) == METADATA  # nothing beside it: the project's
+    beside = tmp_path / "metadata.yml"
+    beside.write_text("title: Beside\n")
+    assert find_metadata(db) == beside
+    started = []
+
+    def execv(path, args):
+        started.append(args)
+        raise OSError("not started in this test")
+
+    monkeypatch.setattr(cli_module.os, "execv", execv)
+    result = CliRunner().invoke(cli_module.cli, ["--archive", str(db), "serve"])
+    assert "cannot start datasette" in result.output
+    (args,) = started
+    assert args[args.index("--host") + 1] == "127.0.0.1" and args[args.index("--port") + 1] == "8001"
+    assert yaml.safe_load(open(args[args.index("--metadata") + 1]))["title"] == "Beside"

@@ -12,8 +12,9 @@ from tests.conftest import FIXTURES
 from worker import pipeline
 from worker.clean import items as items_module
 from worker.errors import FetchError
-from worker.models import Checkpoint, Hints, RawItem, Skipped, Source
+from worker.models import Checkpoint, Config, Hints, RawItem, Skipped, Source
 from worker.pipeline import ingest, next_due
+from worker.scheduler import run_source
 
 TEXT = FIXTURES / "text"
 
@@ -111,6 +112,18 @@ def test_fetch_error_is_recorded_with_backoff_and_keeps_what_came_before(archive
     monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher([raw("Again")]))
     assert ingest(source, archive).status == "ok"
     assert archive.source_state("s")["consecutive_failures"] == 0
+
+
+def test_a_failing_source_is_skipped_until_it_is_due_again(archive, archive_path, monkeypatch):
+    config = Config(archive=str(archive_path))
+    source = Source(name="s", kind="feed", url="http://x.example/f", every=3600)
+    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher([FetchError("http://x.example/f", 500, "boom")]))
+    first = run_source(config, source, None, "scheduled")
+    assert first.status == "error" and archive.source_state("s")["consecutive_failures"] == 1
+    assert run_source(config, source, None, "scheduled") is None  # backing off: no run at all
+    assert archive.db["runs"].count == 1
+    manual = run_source(config, source, None, "manual", respect_backoff=False)  # `worker ingest` runs it anyway
+    assert manual.status == "error" and archive.db["runs"].count == 2
 
 
 def test_unexpected_exception_in_a_fetcher_is_a_failed_run(archive, monkeypatch):

@@ -65,6 +65,15 @@ def test_filters(conn):
         search(conn, "taliban", filters=Filters(since="last tuesday"))
 
 
+def test_date_filters_use_first_seen_when_the_published_date_is_unknown(conn):
+    market = "Farmers Market Moves to the Old Station Yard"
+    row = conn.execute("SELECT published_at, first_seen_at FROM articles WHERE headline = ?", [market]).fetchone()
+    assert row[0] is None and row[1]  # undated, first seen when the archive was built
+    day = row[1][:10]
+    assert headlines(search(conn, "market station", filters=Filters(since=day, until=day))) == [market]
+    assert search(conn, "market station", filters=Filters(until="2021-12-31")) == []
+
+
 def test_a_small_window_gives_the_same_hits(conn):
     """The two-stage ranking: a window smaller than the match count grows until it holds enough."""
     for query, filters in [("the", Filters()), ("the", Filters(source="local")), ("taliban", Filters(lang="en"))]:
