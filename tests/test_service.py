@@ -106,6 +106,31 @@ def test_stale_lock_of_a_killed_service_is_taken_over(service_config):
     assert query(db, "SELECT count(*) FROM runs WHERE status = 'running'")[0][0] == 0
 
 
+def test_sighup_removes_and_changes_jobs(service_config, tmp_path):
+    cfg, db, inbox = service_config
+    other = tmp_path / "other"
+    other.mkdir()
+    head = cfg.read_text().split("sources:\n")[0]
+    cfg.write_text(cfg.read_text() + f"  - name: other\n    kind: files\n    path: {other}/\n    every: 1h\n")
+    proc = start(cfg)
+
+    def runs(source):
+        return query(db, f"SELECT count(*) FROM runs WHERE source = '{source}'")[0][0]
+
+    try:
+        assert wait_for(lambda: runs("inbox") >= 2 and runs("other") == 1)
+        cfg.write_text(head + f"sources:\n  - name: other\n    kind: files\n    path: {other}/\n    every: 1s\n")
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: runs("other") >= 3)  # every 1h became every 1s
+        removed = runs("inbox")
+        time.sleep(2.5)
+        assert runs("inbox") == removed  # inbox is no longer scheduled
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
 def test_sighup_reloads_and_a_bad_config_keeps_the_old(service_config, tmp_path):
     cfg, db, inbox = service_config
     proc = start(cfg)

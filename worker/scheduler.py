@@ -21,6 +21,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import undefined
 
 from worker.archive import Archive
 from worker.timefmt import utcnow
@@ -139,9 +140,11 @@ class Service:
             log.error("heartbeat_failed", error=repr(exc))
 
     def _schedule(self, source: Source, first_run: datetime | None) -> None:
+        """(Re)place the source's job; first run at ``first_run``, or (None) when its trigger says:
+        APScheduler takes an explicit ``next_run_time=None`` as "paused"."""
         self.scheduler.add_job(
             self._job, _trigger(source, self.config.scheduler.jitter), args=[source.name], id=source.name,
-            name=source.name, replace_existing=True, next_run_time=first_run,
+            name=source.name, replace_existing=True, next_run_time=first_run or undefined,
         )
 
     def _register(self) -> None:
