@@ -86,7 +86,7 @@ def test_a_failed_batch_writes_nothing(archive, monkeypatch):
 def test_failures_count_up_and_reset(archive):
     for status in ("error", "error"):
         run = archive.start_run("s", "scheduled", "2024-01-01T00:00:00Z")
-        archive.store(run, "s", [], finish=finish(run, status, error="boom"), next_due_at="2030-01-01T00:00:00Z")
+        archive.store(run, "s", [], finish=finish(run, status, error="boom"), next_due=lambda failures: "2030-01-01T00:00:00Z")
     state = archive.source_state("s")
     assert state["consecutive_failures"] == 2 and state["failing_since"] and state["next_due_at"]
     run = archive.start_run("s", "scheduled", "2024-01-01T00:00:00Z")

@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import sqlite_utils
 
@@ -203,12 +203,12 @@ class Archive:
         checkpoints: Sequence[tuple[Checkpoint, Sequence[str]]] = (),
         known: Sequence[tuple[str, str]] = (),
         finish: RunResult | None = None,
-        next_due_at: str | None = None,
+        next_due: Callable[[int], str | None] | None = None,
     ) -> tuple[list[bool], int]:
         """One transaction: new articles; a sighting for every article, and for every article
         that each ``known`` (checkpoint key, locator) input produced before; checkpoints with the
         headline hashes their input produced; and, when ``finish`` is given, the run row and the
-        source's state. Returns, per article, whether it was new, and the number of known
+        source's state (due again at ``next_due(consecutive failures)``). Returns, per article, whether it was new, and the number of known
         sightings. The run row's new/duplicates are ``finish``'s counts plus this batch's."""
         now = utcnow()
         with self._write() as db:
@@ -251,10 +251,10 @@ class Archive:
                 finish = replace(finish, new=finish.new + added,
                                  duplicates=finish.duplicates + len(is_new) - added + resighted,
                                  seen=finish.seen + resighted)
-                self._finish(run_id, finish, next_due_at)
+                self._finish(run_id, finish, next_due)
         return is_new, resighted
 
-    def _finish(self, run_id: int, r: RunResult, next_due_at: str | None) -> None:
+    def _finish(self, run_id: int, r: RunResult, next_due: Callable[[int], str | None] | None) -> None:
         row = {k: v for k, v in asdict(r).items() if k not in ("run_id",)}
         row["not_modified"] = int(r.not_modified)
         self.db["runs"].update(run_id, row)
@@ -268,7 +268,7 @@ class Archive:
                 "last_success_at": r.finished_at if r.status == "ok" else prev.get("last_success_at"),
                 "consecutive_failures": failures,
                 "failing_since": failing_since if failures else None,
-                "next_due_at": next_due_at, "last_error": r.error, "articles": count,
+                "next_due_at": next_due(failures) if next_due else None, "last_error": r.error, "articles": count,
             },
             pk="source",
         )

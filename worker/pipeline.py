@@ -150,11 +150,17 @@ def ingest(
     produced: list[str] = []  # headline hashes since the last checkpoint
     status, error, http_status, retry_after = "ok", None, None, None
 
-    def store(db: Archive, batch: tuple, finish: Callable[[], tuple[RunResult, str | None]] | None) -> None:
+    def due_after(failures: int) -> str | None:
+        """When a failed source is due again, given its consecutive failures (the archive counts them)."""
+        if status != "error":
+            return None
+        return next_due(source, failures, max_backoff, retry_after, datetime.now(timezone.utc))
+
+    def store(db: Archive, batch: tuple, finish: Callable[[], RunResult] | None) -> None:
         """Store one batch (on the writer's connection); count what it held."""
         articles, marks, seen = batch
-        result, due = finish(db) if finish else (None, None)
-        is_new, resighted = db.store(run_id, source.name, articles, marks, seen, finish=result, next_due_at=due)
+        is_new, resighted = db.store(run_id, source.name, articles, marks, seen,
+                                     finish=finish() if finish else None, next_due=due_after)
         with lock:
             for (_, locator), new in zip(articles, is_new):
                 counts["new" if new else "duplicates"] += 1
@@ -213,7 +219,7 @@ def ingest(
 
     final: list[RunResult] = []
 
-    def finish(db: Archive) -> tuple[RunResult, str | None]:
+    def finish() -> RunResult:
         """The run row, made once every earlier batch is stored (their counts are in it)."""
         result = RunResult(
             source=source.name, trigger=trigger, started_at=started_at, finished_at=utcnow(), status=status,
@@ -221,13 +227,8 @@ def ingest(
             http_status=http_status or stats.http_status, not_modified=stats.not_modified, bytes=stats.bytes,
             error=error, run_id=run_id,
         )
-        due = None
-        if status == "error":
-            prev = db.source_state(source.name) or {}
-            failures = int(prev.get("consecutive_failures") or 0) + 1
-            due = next_due(source, failures, max_backoff, retry_after, datetime.now(timezone.utc))
         final.append(result)
-        return result, due
+        return result
 
     flush(finish)  # the last batch, the run row and the source state together
     writer.close()
