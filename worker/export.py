@@ -12,7 +12,7 @@ import json
 import sqlite3
 from typing import IO, Iterator
 
-from worker.search import FTS_ERRORS, Filters, SearchError, match_expression, where_sql
+from worker.search import Filters, fts_error, match_expression, where_sql
 
 FORMATS = ("jsonl", "csv")
 COLUMNS = (
@@ -46,8 +46,8 @@ def rows(conn: sqlite3.Connection, query: str | None = None, *, filters: Filters
         for row in cur:
             yield dict(zip(COLUMNS, row))
     except sqlite3.OperationalError as exc:
-        if query is not None and any(e in str(exc) for e in FTS_ERRORS):
-            raise SearchError(f"not a valid FTS5 query ({exc}); leave out --raw to search the words as they are") from None
+        if query is not None and (error := fts_error(exc, raw)):
+            raise error from None
         raise
 
 

@@ -119,13 +119,20 @@ def _next_day(value: str) -> str:
     return value
 
 
+def fts_error(exc: sqlite3.OperationalError, raw: bool) -> SearchError | None:
+    """The user's error when SQLite could not read a MATCH query (None for any other failure)."""
+    if not any(e in str(exc) for e in FTS_ERRORS):
+        return None
+    hint = "; leave out --raw to search the words as they are" if raw else ""
+    return SearchError(f"not a valid FTS5 query ({exc}){hint}")
+
+
 def _run(conn: sqlite3.Connection, sql: str, params: list, raw: bool) -> list[tuple]:
     try:
         return conn.execute(sql, params).fetchall()
     except sqlite3.OperationalError as exc:
-        if any(e in str(exc) for e in FTS_ERRORS):
-            hint = "; leave out --raw to search the words as they are" if raw else ""
-            raise SearchError(f"not a valid FTS5 query ({exc}){hint}") from None
+        if error := fts_error(exc, raw):
+            raise error from None
         raise
 
 

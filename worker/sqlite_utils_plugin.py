@@ -9,9 +9,6 @@ from __future__ import annotations
 import click
 from sqlite_utils import hookimpl
 
-FTS_ERRORS = ("no such column", "fts5: syntax error", "malformed MATCH", "unterminated string", "unknown special query")
-
-
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     search = cli.commands.get("search")
@@ -26,9 +23,10 @@ def register_commands(cli: click.Group) -> None:
         try:
             return ctx.invoke(original, *args, **kwargs)
         except click.ClickException as exc:
+            from worker.search import FTS_ERRORS, quote_query
+
             if not any(e in str(exc) for e in FTS_ERRORS):
                 raise
-            from worker.search import quote_query
 
             kwargs["q"] = quote_query(kwargs.get("q") or "") or '""'  # no words: an empty phrase matches nothing
             return ctx.invoke(original, *args, **kwargs)
