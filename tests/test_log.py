@@ -32,3 +32,19 @@ def test_console_format():
     text = out.getvalue()
     assert "item_skipped" in text and "error='empty file'" in text or "error=empty file" in text
     assert not text.lstrip().startswith("{")
+
+
+def test_every_event_the_deployment_guide_says_to_alert_on_is_logged():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    guide = (root / "docs" / "deployment.md").read_text()
+    alerts = guide[guide.index("Events worth alerting on"):].split("\n\n")[0]
+    settings = set(re.findall(r"^\s*#?\s*([a-z_]+):", (root / "config.yaml").read_text(), re.M))
+    events = set(re.findall(r"`([a-z]+(?:_[a-z]+)+)`", alerts)) - settings  # `shutdown_timeout` is a setting
+    assert {"run_finished", "job_failed", "heartbeat_failed", "source_failed"} <= events
+    code = "\n".join(p.read_text() for p in (root / "worker").rglob("*.py"))
+    logged = set(re.findall(r"log\.(?:debug|info|warning|error|exception)\(\s*\"([a-z_]+)\"", code))
+    logged |= set(re.findall(r"event\(\s*\"([a-z_]+)\"", code))
+    assert events - logged == set()

@@ -8,11 +8,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from tests.conftest import FIXTURES, ROOT
+from worker.models import Config, SchedulerSettings, Source
+from worker.scheduler import Service
 
 pytestmark = pytest.mark.slow
 
@@ -104,6 +107,28 @@ def test_stale_lock_of_a_killed_service_is_taken_over(service_config):
         second.communicate(timeout=10)
     assert second.returncode == 0
     assert query(db, "SELECT count(*) FROM runs WHERE status = 'running'")[0][0] == 0
+
+
+def test_jobs_coalesce_never_overlap_and_keep_the_misfire_grace(tmp_path):
+    settings = SchedulerSettings(max_workers=3, jitter=7, misfire_grace=120)
+    sources = (Source(name="every", kind="files", path=str(tmp_path), every=900),
+               Source(name="nightly", kind="files", path=str(tmp_path), cron="0 3 * * *"))
+    service = Service(Config(archive=str(tmp_path / "a.db"), scheduler=settings, sources=sources), None)
+    service._register()
+    runner = threading.Thread(target=service.scheduler.start, kwargs={"paused": True}, daemon=True)
+    runner.start()  # paused: the jobs get their settings but never run
+    try:
+        assert wait_for(lambda: service.scheduler.running, timeout=5)
+        jobs = {job.id: job for job in service.scheduler.get_jobs()}
+    finally:
+        service.scheduler.shutdown(wait=False)
+        runner.join(5)
+    for name in ("every", "nightly"):
+        job = jobs[name]
+        assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 120
+    assert jobs["every"].trigger.interval.total_seconds() == 900 and jobs["every"].trigger.jitter == 7
+    assert str(jobs["nightly"].trigger) == "cron[month='*', day='*', day_of_week='*', hour='3', minute='0']"
+    assert service.scheduler._executors["default"]._pool._max_workers == 3
 
 
 def test_sighup_removes_and_changes_jobs(service_config, tmp_path):
