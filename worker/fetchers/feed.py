@@ -16,6 +16,7 @@ from worker.clean.normalize import decode
 from worker.errors import FetchError, ParseError
 from worker.fetchers import FEED_ACCEPT, PAGE_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
 from worker.fetchers.entries import entry_items, http_url, iso_struct, lang_code, plain_text
+from worker.fetchers.http_body import charset_of
 from worker.fetchers.jsonfeed import parse_json_feed
 from worker.fetchers.page import page_item
 from worker.models import RawItem, Skipped, Source
@@ -76,18 +77,11 @@ def parse_feed(
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     if not data or not data.strip():
         raise ParseError(f"{url}: empty document")
-    charset = _charset(headers.get("content-type"))
+    charset = charset_of(headers.get("content-type"))
     text = decode(data, charset)
     if text.lstrip("\ufeff \t\r\n").startswith("{"):
         return parse_json_feed(text, url, headers, source)
     return _parse_xml_feed(text, url, headers, source)
-
-
-def _charset(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type, re.I)
-    return m.group(1) if m else None
 
 
 def _parse_xml_feed(text: str, url: str, headers: dict[str, str], source: str):

@@ -14,7 +14,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from email.message import Message
 from http import HTTPStatus
 from typing import Self
 from urllib.parse import urljoin
@@ -30,6 +29,7 @@ from worker.fetchers.http_body import (
     CHUNK,
     BodyDecodeError,
     BodyTooLarge,
+    charset_of,
     check_length,
     read_capped,
 )
@@ -72,19 +72,6 @@ class _Call:
 
     origin: str
     attempted: bool = False
-
-
-def _charset(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    msg = Message()
-    msg["content-type"] = content_type
-    charset = msg.get_param("charset")
-    if isinstance(charset, tuple):  # RFC 2231 form
-        charset = charset[2]
-    if not charset:
-        return None
-    return charset.strip().strip("'\"") or None
 
 
 class Http:
@@ -254,7 +241,7 @@ class Http:
             status=status,
             headers=headers,
             content=content,
-            encoding=_charset(headers.get("content-type")),
+            encoding=charset_of(headers.get("content-type")),
             not_modified=status == 304,
             validators=Validators(etag=headers.get("etag"), last_modified=headers.get("last-modified")),
         )

@@ -1,4 +1,5 @@
-"""Streaming body reads for ``fetchers.http``: a size cap on the wire and after decompression.
+"""Streaming body reads for ``fetchers.http``: a size cap on the wire and after decompression,
+and the charset a Content-Type header names.
 
 The body is read in chunks and inflated with bounded output, so neither an endless
 body nor a gzip bomb is ever held in memory beyond the cap.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from email.message import Message
 
 CHUNK = 64 * 1024
 
@@ -119,3 +121,17 @@ def read_capped(
                 return b"".join(parts)[:cap]
             raise BodyTooLarge(f"body over {cap} bytes")
     return b"".join(parts)
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header, or None."""
+    if not content_type:
+        return None
+    msg = Message()
+    msg["content-type"] = content_type
+    charset = msg.get_param("charset")
+    if isinstance(charset, tuple):  # RFC 2231 form
+        charset = charset[2]
+    if not charset:
+        return None
+    return charset.strip().strip("'\"") or None
