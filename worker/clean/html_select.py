@@ -100,14 +100,15 @@ def choose_container(root, stats: Stats) -> list:
         extra_text = stats.text.get(node, 0) - stats.text.get(top, 0)
         extra_para = para - stats.para.get(top, 0)
         extra_link = stats.link.get(node, 0) - stats.link.get(top, 0)
-        if para > 1.25 * base + 80:
-            para -= _boilerplate_para(node, stats)
+        boiler = _boilerplate_para(node, stats) if para > 1.25 * base + 80 else None  # a walk of the subtree
+        if boiler:
+            para -= boiler
         if para > 0.5 * stats.text.get(node, 1) and stats.density(node) < 0.3 and not _inside_boilerplate(node):
             if para > 1.25 * base + 80 or (
                     0 < extra_text and stats.text.get(node, 0) <= 1.4 * stats.text.get(first, 0)
                     and extra_para >= 0.7 * extra_text
                     and extra_link <= 0.1 * extra_text
-                    and _boilerplate_para(node, stats) == 0):
+                    and (boiler if boiler is not None else _boilerplate_para(node, stats)) == 0):
                 top, base = node, para
         elif para > base:
             break
