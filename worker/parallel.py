@@ -3,8 +3,9 @@
 The process that fetches also writes, and cleans whenever the pool is full: ``clean_one`` runs
 on chunks of items, with a bounded number of chunks in flight, so memory stays flat however
 long the stream is. The pool starts only once a stream has more than one chunk of items, so
-small runs never pay for it. A worker that dies (a crash in a C extension, the OOM killer) costs only its items:
-they are retried one by one in a new pool and the one that kills it again is skipped.
+small runs never pay for it. A worker that dies (a crash in a C extension, the OOM killer)
+costs only its items: they are retried one by one in a new pool and the one that kills it
+again is skipped.
 """
 
 from __future__ import annotations
