@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from worker.archive import Archive
-from worker.models import RunResult, Source
+from worker.kinds import make_source
+from worker.models import RunResult, SourceState
 from worker.pipeline import ingest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "query"
@@ -17,11 +18,14 @@ def build_archive(path: Path) -> Path:
     """Two files sources (one story carried by both), and one source whose last run failed."""
     with Archive(path) as archive:
         for name in ("wire", "local"):
-            result = ingest(Source(name=name, kind="files", path=str(FIXTURES / name)), archive, trigger="backfill")
+            result = ingest(make_source(name=name, kind="files", path=str(FIXTURES / name)), archive, trigger="backfill")
             assert result.status == "ok", result
         run_id = archive.start_run("broken-feed", "scheduled", "2024-01-01T00:00:00Z")
-        archive.store(run_id, "broken-feed", [], finish=RunResult(
+        result = RunResult(
             source="broken-feed", trigger="scheduled", started_at="2024-01-01T00:00:00Z",
             finished_at="2024-01-01T00:00:01Z", status="error", error="HTTP 503 Service Unavailable",
-            http_status=503, run_id=run_id))
+            http_status=503, run_id=run_id)
+        with archive.transaction():
+            archive.finish_run(result, SourceState("broken-feed", result.finished_at, "error", None, 1,
+                                                   result.started_at, None, result.error))
     return path

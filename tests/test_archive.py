@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
-from worker.archive import SCHEMA_VERSION, Archive
+from worker.archive import SCHEMA_VERSION, Archive, Batch
+from worker.archive.schema import ARTICLE_COLUMNS
 from worker.dedupe import headline_hash
 from worker.errors import ArchiveError
-from worker.models import Article, Checkpoint, RunResult
+from worker.models import Article, Checkpoint, RunResult, SourceState
 
 
 def art(headline: str, body: str = "Some body text about the Taliban.", **kw) -> Article:
@@ -22,6 +23,15 @@ def art(headline: str, body: str = "Some body text about the Taliban.", **kw) ->
 def finish(run_id: int, status: str = "ok", **kw) -> RunResult:
     return RunResult(source="s", trigger="manual", started_at="2024-01-01T00:00:00Z",
                      finished_at="2024-01-01T00:00:01Z", status=status, run_id=run_id, **kw)
+
+
+def store(archive, run_id, articles=(), checkpoints=(), known=(), result=None, state=None):
+    """One batch in one transaction, as the run's writer does; with ``result``, the run's last."""
+    with archive.transaction():
+        stored = archive.store(Batch(run_id, "s", list(articles), list(checkpoints), list(known)))
+        if result is not None:
+            archive.finish_run(result, state or SourceState("s", last_status=result.status))
+    return list(stored.outcomes), stored.resighted
 
 
 def test_schema(archive, archive_path):
@@ -43,10 +53,10 @@ def test_store_new_duplicates_and_sightings(archive):
     first = art("Taliban Attack a Provincial Capital in Afghanistan\u2019s North", url="https://a.example/1")
     again = art("taliban attack a provincial capital in afghanistan's north", body="Other text", url="https://b.example/2")
     other = art("Another headline entirely", body="Nothing to see here.")
-    is_new, resighted = archive.store(run, "s", [(first, "loc1"), (again, "loc2"), (other, "loc3")],
-                                      [(Checkpoint("file:/x", "1:2"), [headline_hash(first.headline)])],
-                                      finish=finish(run))
-    assert (is_new, resighted) == ([True, False, True], 0)
+    outcomes, resighted = store(archive, run, [(first, "loc1"), (again, "loc2"), (other, "loc3")],
+                                [(Checkpoint("file:/x", "1:2"), [headline_hash(first.headline)])],
+                                result=finish(run, new=2, duplicates=1))
+    assert (outcomes, resighted) == (["new", "duplicate", "new"], 0)
     rows = list(archive.db["articles"].rows)
     assert len(rows) == 2
     kept = archive.db["articles"].get(headline_hash(first.headline))
@@ -59,11 +69,11 @@ def test_store_new_duplicates_and_sightings(archive):
         (headline_hash(first.headline),)]
     # a later run that knows the input unchanged records sightings of what it produced
     later = archive.start_run("s", "backfill", "2024-01-01T00:00:00Z")
-    assert archive.store(later, "s", [], known=[("file:/x", "/x")], finish=finish(later)) == ([], 1)
+    assert store(archive, later, known=[("file:/x", "/x")], result=finish(later, duplicates=1)) == ([], 1)
     assert archive.db["runs"].get(later)["duplicates"] == 1
     run_row = archive.db["runs"].get(run)
     assert (run_row["status"], run_row["new"], run_row["duplicates"]) == ("ok", 2, 1)
-    assert archive.source_state("s")["articles"] == 2
+    assert archive.db["source_state"].get("s")["articles"] == 2
     assert [h["headline"] for h in archive.db["articles"].search("taliban")] == [first.headline]
 
 
@@ -76,23 +86,32 @@ def test_a_failed_batch_writes_nothing(archive, monkeypatch):
 
     monkeypatch.setattr(type(table), "insert_all", boom)
     with pytest.raises(sqlite3.OperationalError):
-        archive.store(run, "s", [(art("A headline"), "x")], [(Checkpoint("http:u", "{}"), [])])
+        store(archive, run, [(art("A headline"), "x")], [(Checkpoint("http:u", "{}"), [])])
     monkeypatch.undo()
     assert archive.db["articles"].count == 0
     assert archive.fetch_state("s", "http:u") is None
     assert archive.db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 0
 
 
-def test_failures_count_up_and_reset(archive):
-    for status in ("error", "error"):
-        run = archive.start_run("s", "scheduled", "2024-01-01T00:00:00Z")
-        archive.store(run, "s", [], finish=finish(run, status, error="boom"), next_due=lambda failures: "2030-01-01T00:00:00Z")
-    state = archive.source_state("s")
-    assert state["consecutive_failures"] == 2 and state["failing_since"] and state["next_due_at"]
+def test_the_source_state_is_stored_as_given_and_read_back(archive):
     run = archive.start_run("s", "scheduled", "2024-01-01T00:00:00Z")
-    archive.store(run, "s", [], finish=finish(run))
-    state = archive.source_state("s")
-    assert state["consecutive_failures"] == 0 and state["failing_since"] is None and state["next_due_at"] is None
+    state = SourceState("s", "2024-01-01T00:00:01Z", "error", None, 2, "2023-12-31T00:00:00Z",
+                        "2030-01-01T00:00:00Z", "boom")
+    store(archive, run, result=finish(run, "error", error="boom"), state=state)
+    assert archive.source_state("s") == state
+    assert archive.source_state("other") is None
+
+
+def test_writes_only_inside_a_transaction(archive):
+    run = archive.start_run("s", "scheduled", "2024-01-01T00:00:00Z")
+    with pytest.raises(RuntimeError, match="inside transaction"):
+        archive.store(Batch(run, "s"))
+
+
+def test_the_archive_columns_are_the_declared_ones(archive):
+    assert [c.name for c in archive.db["articles"].columns] == [c.name for c in ARTICLE_COLUMNS]
+    types = {c.name: c.type for c in archive.db["articles"].columns}
+    assert all(types[c.name] == {str: "TEXT", int: "INTEGER"}[c.type] for c in ARTICLE_COLUMNS)
 
 
 def test_runs_of_dead_processes_become_interrupted(archive):

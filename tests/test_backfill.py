@@ -6,14 +6,19 @@ import json
 import shutil
 
 from tests.conftest import FIXTURES
-from worker import backfill
+from worker import backfill, progress
 from worker.fetchers import files
+from worker.kinds import make_source
 from worker.models import Config, Source
 from worker.pipeline import ingest
 
 
+def run(archive, arguments, **kw):
+    return backfill.run_backfill(Config(archive=str(archive)), backfill.sources_for(arguments, "backfill", None), **kw)
+
+
 def test_progress_line_on_a_terminal(capsys):
-    bar = backfill.Progress(terminal=True, total_files=4)
+    bar = progress.Progress(terminal=True, total_files=4)
     for what, loc in [("new", "a"), ("checkpoint", "file:/a"), ("duplicate", "b"), ("checkpoint", "file:/b"),
                       ("skipped", "c"), ("known", "d")]:
         bar(what, loc)
@@ -27,23 +32,24 @@ def test_progress_line_on_a_terminal(capsys):
 
 def test_progress_events_off_a_terminal(monkeypatch, tmp_path):
     events = []
-    monkeypatch.setattr(backfill, "EVENT_EVERY", 0.0)
-    monkeypatch.setattr(backfill.log, "info", lambda event, **kw: events.append((event, kw)))
+    monkeypatch.setattr(progress, "EVENT_EVERY", 0.0)
+    monkeypatch.setattr(progress.log, "info", lambda event, **kw: events.append((event, kw)))
     for name in ("two-authors-captions.txt", "no-dek-no-dateline-photo.txt"):
         shutil.copy(FIXTURES / "text" / name, tmp_path / name)
-    results = backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path)], workers=1)
+    bar = progress.Progress(terminal=False)
+    results = run(tmp_path / "a.db", [str(tmp_path)], workers=1, on_item=bar)
     assert results[0].new == 2
-    progress = [kw for event, kw in events if event == "backfill_progress"]
-    assert progress and progress[-1]["new"] == 2 and progress[-1]["files"] >= 1
-    assert json.dumps(progress[-1])  # plain values, ready for a JSON log line
+    shown = [kw for event, kw in events if event == "backfill_progress"]
+    assert shown and shown[-1]["new"] == 2 and shown[-1]["files"] >= 1
+    assert json.dumps(shown[-1])  # plain values, ready for a JSON log line
 
 
 def test_a_json_lines_file_read_in_parts_counts_as_one_file(monkeypatch, tmp_path, archive):
     monkeypatch.setattr(files, "PARTIAL_EVERY", 10)  # partial checkpoints after lines 10 and 20
     f = tmp_path / "a.jsonl"
     f.write_text("".join(json.dumps({"title": f"Story {i}", "body": "Text."}) + "\n" for i in range(25)))
-    bar = backfill.Progress(terminal=False, total_files=1)
-    result = ingest(Source(name="b", kind="files", path=str(f)), archive, trigger="backfill", on_item=bar)
+    bar = progress.Progress(terminal=False, total_files=1)
+    result = ingest(make_source(name="b", kind="files", path=str(f)), archive, trigger="backfill", on_item=bar)
     assert result.new == 25 and archive.db["fetch_state"].count == 1
     assert bar.files == 1 and bar.line().startswith("1/1 files")
 
@@ -54,10 +60,10 @@ def test_optimize_flags_and_the_event(monkeypatch, tmp_path):
     monkeypatch.setattr(backfill.Archive, "optimize", lambda self: merged.append(self.path))
     monkeypatch.setattr(backfill.log, "info", lambda event, **kw: events.append((event, kw)))
     (tmp_path / "a.jsonl").write_text("".join(json.dumps({"title": f"T{i}", "body": "x"}) + "\n" for i in range(3)))
-    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], optimize=False)
+    run(tmp_path / "a.db", [str(tmp_path / "a.jsonl")], optimize=False)
     assert merged == [] and not [e for e, _ in events if e == "fts_optimized"]  # --no-optimize, though 3 >= 2 new
     (tmp_path / "b.jsonl").write_text("".join(json.dumps({"title": f"U{i}", "body": "x"}) + "\n" for i in range(3)))
-    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "b.jsonl")])
+    run(tmp_path / "a.db", [str(tmp_path / "b.jsonl")])
     assert merged == [str(tmp_path / "a.db")]
     assert [kw["new"] for e, kw in events if e == "fts_optimized"] == [3]
 
@@ -67,10 +73,10 @@ def test_large_imports_merge_the_fts_index(monkeypatch, tmp_path):
     monkeypatch.setattr(backfill, "OPTIMIZE_AFTER", 2)
     monkeypatch.setattr(backfill.Archive, "optimize", lambda self: merged.append(self.path))
     (tmp_path / "a.jsonl").write_text("".join(json.dumps({"title": f"T{i}", "body": "x"}) + "\n" for i in range(3)))
-    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], workers=1)
+    run(tmp_path / "a.db", [str(tmp_path / "a.jsonl")], workers=1)
     assert merged == [str(tmp_path / "a.db")]
-    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], workers=1)
+    run(tmp_path / "a.db", [str(tmp_path / "a.jsonl")], workers=1)
     assert len(merged) == 1  # nothing new: nothing to merge
-    backfill.run_backfill(Config(archive=str(tmp_path / "a.db")), [str(tmp_path / "a.jsonl")], workers=1,
+    run(tmp_path / "a.db", [str(tmp_path / "a.jsonl")], workers=1,
                           optimize=True)
     assert len(merged) == 2

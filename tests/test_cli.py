@@ -17,6 +17,7 @@ from tests.conftest import ROOT, SEED, needs_corpus, run_cli
 from worker import pipeline
 from worker.archive import Archive
 from worker.errors import FetchError
+from worker.kinds import make_source
 from worker.models import Source
 
 HEADLINE = "Taliban Attack a Provincial Capital in Afghanistan\u2019s North, Freeing Prisoners"
@@ -161,12 +162,13 @@ def test_every_command_has_an_example_and_is_documented():
 def test_every_config_key_is_in_config_yaml():
     import dataclasses
 
-    from worker.config import _SECTION_CHECKS, _SOURCE_CHECKS
+    from worker.config import SECTIONS, TOP_KEYS
+    from worker.kinds import all_keys
     from worker.models import Config
 
     text = (ROOT / "config.yaml").read_text()
-    keys = [f.name for f in dataclasses.fields(Config) if f.name != "path"]
-    keys += [k for section in _SECTION_CHECKS.values() for k in section] + list(_SOURCE_CHECKS)
+    keys = [f.name for f in dataclasses.fields(Config) if f.name not in ("path", "default_every")] + list(TOP_KEYS)
+    keys += [k for _, checks in SECTIONS.values() for k in checks] + all_keys()
     missing = [k for k in keys if f"{k}:" not in text]
     assert missing == []
 
@@ -180,9 +182,9 @@ def test_status_check_lets_a_source_fail_for_six_hours_by_default(tmp_path, monk
         return (datetime.now(timezone.utc) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     db = tmp_path / "a.db"
-    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: failing)
+    monkeypatch.setattr(pipeline, "fetch", failing)
     with Archive(db) as archive:
-        assert pipeline.ingest(Source(name="feed", kind="feed", url="http://x.example/feed"), archive).status == "error"
+        assert pipeline.ingest(make_source(name="feed", kind="feed", url="http://x.example/feed"), archive).status == "error"
         archive.set_meta("heartbeat", ago(0))
         archive.db["source_state"].update("feed", {"failing_since": ago(5.9)})
     assert run_cli("--archive", str(db), "status", "--check").returncode == 0

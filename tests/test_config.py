@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, run_cli
-from worker.config import load_config, parse_config, parse_duration
+from worker.checks import parse_duration
+from worker.config import load_config, parse_config
 from worker.errors import ConfigError
 from worker.models import Config, HttpSettings, SchedulerSettings
 
@@ -31,9 +32,9 @@ def test_the_shipped_config_is_valid():
     config = load_config(ROOT / "config.yaml")
     assert config.archive == str(ROOT / "archive" / "archive.db")
     assert all(s.enabled for s in config.sources)
-    assert config.sources[0].name == "inbox" and config.sources[0].path.endswith("archive/inbox/")
+    assert config.sources[0].name == "inbox" and config.sources[0].options["path"].endswith("archive/inbox/")
     assert {s.kind for s in config.sources} == {"files", "feed"}
-    assert all(s.url.startswith("https://") for s in config.sources if s.kind == "feed")
+    assert all(s.options["url"].startswith("https://") for s in config.sources if s.kind == "feed")
 
 
 def test_defaults_come_from_the_models(tmp_path):
@@ -42,7 +43,7 @@ def test_defaults_come_from_the_models(tmp_path):
     assert config.scheduler == SchedulerSettings()
     assert config.sources[0].every == 30 * 60
     assert config.archive == str(tmp_path / Config.archive)
-    assert config.sources[0].path == str(tmp_path / "in") + "/"
+    assert config.sources[0].options["path"] == str(tmp_path / "in") + "/"
 
 
 @pytest.mark.parametrize(
@@ -52,9 +53,15 @@ def test_durations(value, seconds):
     assert parse_duration(value, "x") == seconds
 
 
-@pytest.mark.parametrize("value", ["15 minutes", "15", "m", "-5m", 0, True, "1.5h", None, [1]])
+@pytest.mark.parametrize("value", ["15 minutes", "15", "m", "-5m", True, "1.5h", None, [1]])
 def test_bad_durations(value):
     with pytest.raises(ConfigError, match=r"^x: expected a duration like 15m"):
+        parse_duration(value, "x")
+
+
+@pytest.mark.parametrize("value", [0, "0s", "0m", -3])
+def test_a_duration_must_be_positive(value):
+    with pytest.raises(ConfigError, match=r"^x: must be more than 0"):
         parse_duration(value, "x")
 
 
@@ -79,7 +86,7 @@ SRC = {"name": "a", "kind": "files", "path": "in/"}
         ({"sources": [{"name": "a", "kind": "files"}]}, "sources[0].path: required for kind 'files'"),
         ({"sources": [{"name": "a", "kind": "feed"}]}, "sources[0].url: required for kind 'feed'"),
         ({"sources": [{"name": "a", "kind": "rss", "url": "http://x"}]},
-         "sources[0].kind: expected one of feed, page, sitemap, files, got 'rss'"),
+         "sources[0].kind: expected one of files, feed, page, sitemap, got 'rss'"),
         ({"sources": [{"name": "a", "kind": "feed", "url": "ftp://x/y"}]},
          "sources[0].url: expected an http:// or https:// URL, got 'ftp://x/y'"),
         ({"sources": [{**SRC, "cron": "every day"}]}, "sources[0].cron: not a valid crontab line"),
@@ -121,9 +128,10 @@ def test_kinds_and_cron(tmp_path):
     )
     f, p, s, g = config.sources
     assert f.cron == "*/15 * * * *" and f.every is None
-    assert p.urls == ("https://example.org/a",) and p.urls_file == str(tmp_path / "urls.txt")
-    assert s.since == "2024-01-31"
-    assert g.path == str(tmp_path / "*.txt")
+    assert p.options["urls"] == ("https://example.org/a",) and p.options["urls_file"] == str(tmp_path / "urls.txt")
+    assert s.options["since"] == "2024-01-31"
+    assert g.options["path"] == str(tmp_path / "*.txt")
+    assert f.options == {"url": "https://example.org/rss", "follow_links": False}  # defaults filled in
 
 
 def test_check_config_cli(tmp_path):

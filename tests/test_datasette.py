@@ -122,7 +122,7 @@ def test_sql_reads_and_the_archive_keeps_growing(server):
     base, path = server
     assert get(base, "/news.json", sql="select count(*) as n from articles", _shape="objects")["rows"] == [{"n": 7}]
     from worker.archive import Archive
-    from worker.models import Source
+    from worker.kinds import make_source
     from worker.pipeline import ingest
 
     extra = path.parent / "later"
@@ -131,7 +131,7 @@ def test_sql_reads_and_the_archive_keeps_growing(server):
         "headline": "Ferry service resumes after the storm", "body": "The island ferry sailed again on Sunday.",
         "published_at": "2022-05-01T08:00:00Z"}) + "\n", encoding="utf-8")
     with Archive(path) as archive:
-        assert ingest(Source(name="later", kind="files", path=str(extra)), archive).new == 1
+        assert ingest(make_source(name="later", kind="files", path=str(extra)), archive).new == 1
     assert [r["headline"] for r in search(base, "ferry")] == ["Ferry service resumes after the storm"]
 
 

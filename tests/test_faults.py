@@ -27,6 +27,8 @@ import requests
 
 from tests.conftest import ROOT, run_cli
 from tests.loopback import LoopbackServer, Reply, serve_static
+from worker.archive import SCHEMA_VERSION
+from worker.archive.schema import MIGRATIONS
 from worker.dedupe import headline_hash
 
 pytestmark = pytest.mark.slow
@@ -255,7 +257,7 @@ archive.Archive(sys.argv[1])
 """
 
 
-@pytest.mark.parametrize("step", [1, 2])
+@pytest.mark.parametrize("step", list(MIGRATIONS))
 def test_a_migration_killed_midway_is_redone_from_scratch(tmp_path, step):
     db = tmp_path / "a.db"
     proc = subprocess.run([sys.executable, "-c", MIGRATION_KILL.format(step=step), str(db)], cwd=ROOT, env=ENV,
@@ -265,7 +267,7 @@ def test_a_migration_killed_midway_is_redone_from_scratch(tmp_path, step):
     make_corpus(inbox, 20)
     done = run_cli("--archive", str(db), "backfill", str(inbox))
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
-    assert rows(db, "PRAGMA user_version") == [(2,)]
+    assert rows(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert rows(db, "SELECT count(*) FROM articles")[0][0] >= 20
     check_integrity(db)
 

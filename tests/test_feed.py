@@ -18,6 +18,7 @@ from worker.fetchers import feed
 from worker.clean.normalize import derive_headline
 from worker.fetchers.entries import plain_text
 from worker.fetchers.feed import parse_feed
+from worker.kinds import make_source
 from worker.models import Checkpoint, RawItem, Skipped, Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -283,7 +284,7 @@ def feed_ctx(extra=None, **kw):
 
 def test_fetch_yields_items_then_checkpoint():
     ctx = feed_ctx()
-    out = list(feed.fetch(Source(name="n", kind="feed", url=FEED_URL), ctx))
+    out = list(feed.fetch(make_source(name="n", kind="feed", url=FEED_URL), ctx))
     assert [type(o) for o in out] == [RawItem, RawItem, Checkpoint]
     assert out[-1].key == "http:" + FEED_URL
     assert json.loads(out[-1].value) == {"etag": '"v2"', "last_modified": "Tue, 07 May 2024 10:00:00 GMT"}
@@ -294,26 +295,26 @@ def test_fetch_yields_items_then_checkpoint():
 
 def test_fetch_304_yields_nothing():
     ctx = FakeCtx({FEED_URL: not_modified(FEED_URL)})
-    assert list(feed.fetch(Source(name="n", kind="feed", url=FEED_URL), ctx)) == []
+    assert list(feed.fetch(make_source(name="n", kind="feed", url=FEED_URL), ctx)) == []
 
 
 def test_fetch_warnings_go_to_stats():
     routes = {FEED_URL: ok(FEED_URL, (FIXTURES / "truncated.xml").read_bytes())}
     ctx = FakeCtx(routes)
-    list(feed.fetch(Source(name="n", kind="feed", url=FEED_URL), ctx))
+    list(feed.fetch(make_source(name="n", kind="feed", url=FEED_URL), ctx))
     assert any("not well-formed" in w for w in ctx.stats.warnings)
 
 
 def test_fetch_not_a_feed_raises():
     ctx = FakeCtx({FEED_URL: ok(FEED_URL, b"<html><body>moved</body></html>")})
     with pytest.raises(ParseError):
-        list(feed.fetch(Source(name="n", kind="feed", url=FEED_URL), ctx))
+        list(feed.fetch(make_source(name="n", kind="feed", url=FEED_URL), ctx))
 
 
 def test_follow_links_checks_archive_before_fetching():
     council = "https://news.example.org/2024/05/council-budget"
     ctx = feed_ctx({council: ok(council, b"<html>page</html>", encoding="utf-8")}, archived={"Storm closes harbour"})
-    out = list(feed.fetch(Source(name="n", kind="feed", url=FEED_URL, follow_links=True), ctx))
+    out = list(feed.fetch(make_source(name="n", kind="feed", url=FEED_URL, follow_links=True), ctx))
     page_item, archived_item, cp = out
     assert page_item.kind == "html" and page_item.content == b"<html>page</html>"
     assert page_item.hints.headline == "Council approves budget & taxes"  # feed hints kept
@@ -327,7 +328,7 @@ def test_follow_links_checks_archive_before_fetching():
 def test_follow_links_failure_keeps_the_entry():
     council = "https://news.example.org/2024/05/council-budget"
     ctx = feed_ctx({council: FetchError(council, None, "private address")})
-    out = list(feed.fetch(Source(name="n", kind="feed", url=FEED_URL, follow_links=True), ctx))
+    out = list(feed.fetch(make_source(name="n", kind="feed", url=FEED_URL, follow_links=True), ctx))
     assert [o.kind for o in out[:2]] == ["fragment", "fragment"]  # the storm page 404s in the fake
     assert any("private address" in w for w in ctx.stats.warnings)
 

@@ -9,13 +9,15 @@ import pytest
 
 from tests.conftest import FIXTURES
 from worker.fetchers.files import expand, read_path
+from worker.kinds import make_source
 from worker.models import Checkpoint, Known, RawItem, Skipped, Source
-from worker.pipeline import RunContext, ingest
+from worker.pipeline import ingest
+from worker.run import RunContext
 from worker.timefmt import iso_utc
 
 
 def outputs(path, archive, trigger="scheduled"):
-    ctx = RunContext(source=Source(name="f", kind="files", path=str(path)), archive=archive, http=None, trigger=trigger)
+    ctx = RunContext(source=make_source(name="f", kind="files", path=str(path)), archive=archive, trigger=trigger)
     return list(read_path(path, "f", ctx))
 
 
@@ -73,7 +75,7 @@ def test_jsonl_key_mapping(tmp_path, archive):
 def test_json_document_list(tmp_path, archive):
     f = tmp_path / "a.json"
     f.write_text(json.dumps([{"title": "One", "body": "x"}, {"title": "Two", "body": "y"}]))
-    r = ingest(Source(name="f", kind="files", path=str(f)), archive)
+    r = ingest(make_source(name="f", kind="files", path=str(f)), archive)
     assert (r.new, r.skipped) == (2, 0)
     assert archive.db["articles"].get(__import__("worker.dedupe").dedupe.headline_hash("Two"))["body"] == "y"
 
@@ -86,13 +88,13 @@ def test_iso_utc():
 
 def test_feed_file(tmp_path, archive):
     shutil.copy(FIXTURES / "feeds" / "rss2.xml", tmp_path / "saved.rss")
-    r = ingest(Source(name="f", kind="files", path=str(tmp_path / "saved.rss")), archive)
+    r = ingest(make_source(name="f", kind="files", path=str(tmp_path / "saved.rss")), archive)
     assert r.status == "ok" and r.new >= 2 and r.skipped == 0
 
 
 def test_unchanged_files_in_a_backfill_become_known(tmp_path, archive):
     shutil.copy(FIXTURES / "text" / "two-authors-captions.txt", tmp_path / "a.txt")
-    ingest(Source(name="f", kind="files", path=str(tmp_path)), archive, trigger="backfill")
+    ingest(make_source(name="f", kind="files", path=str(tmp_path)), archive, trigger="backfill")
     assert outputs(tmp_path / "a.txt", archive) == []
     known = outputs(tmp_path / "a.txt", archive, trigger="backfill")
     assert len(known) == 1 and isinstance(known[0], Known) and known[0].key.startswith("file:")
@@ -117,7 +119,7 @@ def test_html_file(tmp_path, archive):
     page.write_text("<html><head><title>Council Votes To Close Pier</title></head><body><article><h1>Council "
                     "Votes To Close Pier</h1>" + "<p>The council voted on Tuesday to close the old pier for "
                     "repairs, citing safety concerns raised by engineers last year.</p>" * 5 + "</article></body></html>")
-    r = ingest(Source(name="f", kind="files", path=str(page)), archive)
+    r = ingest(make_source(name="f", kind="files", path=str(page)), archive)
     assert (r.status, r.new) == ("ok", 1)
     assert next(archive.db["articles"].rows)["headline"] == "Council Votes To Close Pier"
 
@@ -130,7 +132,7 @@ def test_an_interrupted_jsonl_backfill_goes_on_where_it_stopped(tmp_path, archiv
 
     f = tmp_path / "big.jsonl"
     f.write_text("".join(json.dumps({"title": f"Story {i}", "body": f"Text {i}."}) + "\n" for i in range(2500)))
-    source = Source(name="b", kind="files", path=str(f))
+    source = make_source(name="b", kind="files", path=str(f))
     real, seen = items_module.to_article, []
 
     def stop_at_1700(item, src):

@@ -9,7 +9,8 @@ import pytest
 
 from worker.errors import FetchError
 from worker.fetchers import page
-from worker.models import Checkpoint, FetchStats, Hints, HttpResponse, RawItem, Skipped, Source, Validators
+from worker.kinds import make_source
+from worker.models import Checkpoint, FetchStats, Hints, HttpResponse, Options, RawItem, Skipped, Source, Validators
 
 
 class FakeHttp:
@@ -72,12 +73,12 @@ def test_read_urls_file_ignores_comments_and_blanks():
 def test_page_urls_merge_inline_and_file_once(tmp_path):
     f = tmp_path / "urls.txt"
     f.write_text("https://a.example/2\nhttps://a.example/3\n", encoding="utf-8")
-    src = Source(name="p", kind="page", urls=("https://a.example/1", "https://a.example/2"), urls_file=str(f))
+    src = make_source(name="p", kind="page", urls=("https://a.example/1", "https://a.example/2"), urls_file=str(f))
     assert page.page_urls(src) == ["https://a.example/1", "https://a.example/2", "https://a.example/3"]
 
 
 def test_missing_urls_file_is_a_fetch_error(tmp_path):
-    src = Source(name="p", kind="page", urls_file=str(tmp_path / "missing.txt"))
+    src = Source(name="p", kind="page", options=Options(urls_file=str(tmp_path / "missing.txt")))  # gone since
     with pytest.raises(FetchError):
         list(page.fetch(src, FakeCtx({})))
 
@@ -92,7 +93,7 @@ def test_fetch_pages_items_checkpoints_skips_and_304():
         },
         validators={c: Validators(etag='"old"')},
     )
-    src = Source(name="p", kind="page", urls=(a, b, c))
+    src = make_source(name="p", kind="page", urls=(a, b, c))
     out = list(page.fetch(src, ctx))
     assert len(out) == 3
     item, cp, skipped = out
@@ -110,7 +111,7 @@ def test_fetch_pages_items_checkpoints_skips_and_304():
 def test_fetch_pages_merges_known_hints_and_honours_trust():
     a = "https://a.example/news"
     ctx = FakeCtx({a: ok(a, encoding="utf-8")})
-    src = Source(name="s", kind="sitemap")
+    src = make_source(name="s", kind="sitemap", url=a)
     out = list(page.fetch_pages([a], src, ctx, trusted=False, hints_by_url={a: Hints(headline="Known")}))
     assert out[0].hints == Hints(headline="Known", url=a, encoding="utf-8")
     assert ctx.http.calls[0][1]["trusted"] is False
@@ -118,5 +119,5 @@ def test_fetch_pages_merges_known_hints_and_honours_trust():
 
 def test_empty_page_body_is_skipped_without_checkpoint():
     a = "https://a.example/empty"
-    out = list(page.fetch(Source(name="p", kind="page", urls=(a,)), FakeCtx({a: ok(a, b"")})))
+    out = list(page.fetch(make_source(name="p", kind="page", urls=(a,)), FakeCtx({a: ok(a, b"")})))
     assert len(out) == 1 and isinstance(out[0], Skipped)

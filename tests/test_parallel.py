@@ -10,6 +10,7 @@ import time
 from worker import pipeline
 from worker.clean import items as items_module
 from worker.errors import FetchError
+from worker.kinds import make_source
 from worker.models import Checkpoint, Hints, RawItem, Source
 from worker import parallel
 from worker.parallel import CHUNK, cleaned
@@ -84,7 +85,7 @@ def test_this_process_cleans_whenever_the_pool_is_full(monkeypatch):
 def test_ingest_with_workers_is_idempotent(tmp_path, archive):
     f = tmp_path / "many.jsonl"
     f.write_text("\n".join(json.dumps({"title": f"Headline {i}", "body": f"Text {i}."}) for i in range(300)))
-    source = Source(name="b", kind="files", path=str(f))
+    source = make_source(name="b", kind="files", path=str(f))
     r = pipeline.ingest(source, archive, trigger="backfill", workers=2, batch_size=50)
     assert (r.seen, r.new, r.skipped) == (300, 300, 0)
     r = pipeline.ingest(source, archive, trigger="backfill", workers=2)

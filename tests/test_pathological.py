@@ -28,6 +28,7 @@ from worker.errors import ParseError
 from worker.fetchers import files as files_fetcher
 from worker.fetchers.feed import parse_feed
 from worker.fetchers.sitemap import parse_sitemap
+from worker.kinds import make_source
 from worker.models import Article, Hints, RawItem, Skipped, Source
 from worker.clean.items import clean_one
 from worker.pipeline import ingest
@@ -80,7 +81,7 @@ def test_10000_deep_nesting_through_the_pipeline_is_one_skipped_item(tmp_path, a
     (inbox / "a-deep.html").write_text(deep_html("div"))
     (inbox / "b-deep.jsonl").write_text(json.dumps({"title": "Deep entry body", "body": deep_html("span")}) + "\n")
     shutil.copy(GOOD, inbox / "c-good.txt")
-    r = ingest(Source(name="deep", kind="files", path=str(inbox)), archive, trigger="backfill")
+    r = ingest(make_source(name="deep", kind="files", path=str(inbox)), archive, trigger="backfill")
     assert r.status == "ok" and r.seen == 3 and r.skipped <= 1
     assert {GOOD_HEADLINE, "Deep entry body"} <= archived_headlines(archive)
 
@@ -142,7 +143,7 @@ def test_a_100mb_page_is_skipped_by_the_files_fetcher_with_a_reason(big_page, ar
     inbox.mkdir()
     os.link(big_page, inbox / "huge.html")
     shutil.copy(GOOD, inbox / "good.txt")
-    r = ingest(Source(name="big", kind="files", path=str(inbox)), archive)
+    r = ingest(make_source(name="big", kind="files", path=str(inbox)), archive)
     assert (r.status, r.new, r.skipped) == ("ok", 1, 1)
     assert archive.db.execute("SELECT count(*) FROM fetch_state WHERE key LIKE '%huge.html'").fetchone()[0] == 1
 
@@ -294,9 +295,9 @@ def test_external_entities_never_reach_the_archive(secret, tmp_path, archive, lo
     serve_static(loopback, "/sitemap.xml", docs["sitemap"])
     settings = HttpSettings(per_host_delay=0, respect_robots=False, allow_private_hosts=True, retries=0)
     with Http(settings) as http:
-        for source in (Source(name="files", kind="files", path=str(inbox)),
-                       Source(name="feed", kind="feed", url=loopback.url("/feed.xml")),
-                       Source(name="sitemap", kind="sitemap", url=loopback.url("/sitemap.xml"))):
+        for source in (make_source(name="files", kind="files", path=str(inbox)),
+                       make_source(name="feed", kind="feed", url=loopback.url("/feed.xml")),
+                       make_source(name="sitemap", kind="sitemap", url=loopback.url("/sitemap.xml"))):
             r = ingest(source, archive, http)
             assert r.status in ("ok", "error")
     assert token not in all_text(archive)
@@ -347,7 +348,7 @@ def test_lone_surrogates_from_json_escapes_are_stored_not_fatal(tmp_path, archiv
     f = tmp_path / "lone.jsonl"
     f.write_text('{"title": "Lone \\ud800 surrogate", "body": "Text \\udfff here."}\n'
                  '{"title": "A fine neighbour", "body": "Stored with it."}\n')
-    r = ingest(Source(name="j", kind="files", path=str(f)), archive)
+    r = ingest(make_source(name="j", kind="files", path=str(f)), archive)
     assert (r.status, r.new, r.skipped) == ("ok", 2, 0)
     heads = archived_headlines(archive)
     assert "A fine neighbour" in heads and "Lone \ufffd surrogate" in heads
@@ -373,7 +374,7 @@ def test_a_file_name_that_is_not_utf8_is_archived(tmp_path, archive):
     inbox.mkdir()
     shutil.copy(GOOD, os.path.join(os.fsencode(inbox), b"bad-\xff-name.txt"))
     shutil.copy(FIXTURES / "text" / "crlf-three-authors-reuters.txt", inbox / "z-good.txt")
-    source = Source(name="names", kind="files", path=str(inbox))
+    source = make_source(name="names", kind="files", path=str(inbox))
     r = ingest(source, archive, trigger="backfill")
     assert (r.status, r.new) == ("ok", 2)
     keys = [k for (k,) in archive.db.execute("SELECT key FROM fetch_state")]
@@ -386,9 +387,9 @@ def test_a_file_name_that_is_not_utf8_is_archived(tmp_path, archive):
 
 
 def read_outputs(path: Path, archive: Archive):
-    from worker.pipeline import RunContext
+    from worker.run import RunContext
 
-    ctx = RunContext(source=Source(name="f", kind="files", path=str(path)), archive=archive, http=None,
+    ctx = RunContext(source=make_source(name="f", kind="files", path=str(path)), archive=archive,
                      trigger="scheduled")
     return list(files_fetcher.read_path(path, "f", ctx))
 
@@ -438,7 +439,7 @@ def test_a_file_growing_during_a_scheduled_run_is_read_again_next_run(tmp_path, 
         return real(obj, loc, source)
 
     monkeypatch.setattr(files_fetcher, "_json_item", append_while_read)
-    source = Source(name="g", kind="files", path=str(inbox))
+    source = make_source(name="g", kind="files", path=str(inbox))
     ingest(source, archive, trigger="scheduled")
     assert "First line" in archived_headlines(archive)
     assert archive.db.execute("SELECT count(*) FROM fetch_state").fetchone()[0] == 0  # not passed over

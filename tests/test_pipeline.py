@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from datetime import datetime, timedelta, timezone
@@ -12,15 +13,17 @@ from tests.conftest import FIXTURES
 from worker import pipeline
 from worker.clean import items as items_module
 from worker.errors import FetchError
-from worker.models import Checkpoint, Config, Hints, RawItem, Skipped, Source
-from worker.pipeline import ingest, next_due
+from worker.kinds import make_source
+from worker.models import Checkpoint, Config, Hints, RawItem, SchedulerSettings, Skipped, Source
+from worker.backoff import interval_of, next_attempt
+from worker.pipeline import ingest
 from worker.scheduler import run_source
 
 TEXT = FIXTURES / "text"
 
 
 def files_source(path, name="inbox") -> Source:
-    return Source(name=name, kind="files", path=str(path), every=300)
+    return make_source(name=name, kind="files", path=str(path), every=300)
 
 
 @pytest.fixture
@@ -77,14 +80,14 @@ def raw(headline, body="Body text.", **kw):
 def test_broken_items_are_skipped_and_the_run_goes_on(archive, monkeypatch):
     items = [raw("One"), RawItem("s", "u2", "fragment", "", Hints()), Skipped("s", "u3", "bad line"),
              RawItem("s", "u4", "text", b"\x00\x01binary"), raw("Two"), Checkpoint("http:feed", "{}")]
-    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher(items))
-    r = ingest(Source(name="s", kind="feed", url="http://x.example/f"), archive)
+    monkeypatch.setattr(pipeline, "fetch", fake_fetcher(items))
+    r = ingest(make_source(name="s", kind="feed", url="http://x.example/f"), archive)
     assert (r.status, r.seen, r.new, r.skipped) == ("ok", 5, 2, 3)
     assert archive.fetch_state("s", "http:feed") == "{}"
 
 
 def test_a_cleaner_bug_skips_the_item_only(archive, monkeypatch):
-    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher([raw("One"), raw("Two")]))
+    monkeypatch.setattr(pipeline, "fetch", fake_fetcher([raw("One"), raw("Two")]))
     real = items_module.to_article
 
     def flaky(item, source):
@@ -93,33 +96,33 @@ def test_a_cleaner_bug_skips_the_item_only(archive, monkeypatch):
         return real(item, source)
 
     monkeypatch.setattr(items_module, "to_article", flaky)
-    r = ingest(Source(name="s", kind="feed", url="http://x.example/f"), archive)
+    r = ingest(make_source(name="s", kind="feed", url="http://x.example/f"), archive)
     assert (r.status, r.new, r.skipped) == ("ok", 1, 1)
 
 
 def test_fetch_error_is_recorded_with_backoff_and_keeps_what_came_before(archive, monkeypatch):
     items = [raw("Kept"), Checkpoint("http:page1", '{"etag": "a"}'), FetchError("http://x.example/f", 503, "Service Unavailable", retry_after=7200)]
-    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher(items))
-    source = Source(name="s", kind="feed", url="http://x.example/f", every=60)
+    monkeypatch.setattr(pipeline, "fetch", fake_fetcher(items))
+    source = make_source(name="s", kind="feed", url="http://x.example/f", every=60)
     r = ingest(source, archive, trigger="scheduled")
     assert (r.status, r.http_status, r.new) == ("error", 503, 1)
     assert "503" in r.error
     state = archive.source_state("s")
-    assert state["consecutive_failures"] == 1
-    due = datetime.fromisoformat(state["next_due_at"])
+    assert state.consecutive_failures == 1
+    due = datetime.fromisoformat(state.next_due_at)
     assert due >= datetime.now(timezone.utc) + timedelta(seconds=7100)  # never before Retry-After
     assert archive.fetch_state("s", "http:page1") == '{"etag": "a"}'
-    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher([raw("Again")]))
+    monkeypatch.setattr(pipeline, "fetch", fake_fetcher([raw("Again")]))
     assert ingest(source, archive).status == "ok"
-    assert archive.source_state("s")["consecutive_failures"] == 0
+    assert archive.source_state("s").consecutive_failures == 0
 
 
 def test_a_failing_source_is_skipped_until_it_is_due_again(archive, archive_path, monkeypatch):
     config = Config(archive=str(archive_path))
-    source = Source(name="s", kind="feed", url="http://x.example/f", every=3600)
-    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher([FetchError("http://x.example/f", 500, "boom")]))
+    source = make_source(name="s", kind="feed", url="http://x.example/f", every=3600)
+    monkeypatch.setattr(pipeline, "fetch", fake_fetcher([FetchError("http://x.example/f", 500, "boom")]))
     first = run_source(config, source, None, "scheduled")
-    assert first.status == "error" and archive.source_state("s")["consecutive_failures"] == 1
+    assert first.status == "error" and archive.source_state("s").consecutive_failures == 1
     assert run_source(config, source, None, "scheduled") is None  # backing off: no run at all
     assert archive.db["runs"].count == 1
     manual = run_source(config, source, None, "manual", respect_backoff=False)  # `worker ingest` runs it anyway
@@ -127,8 +130,8 @@ def test_a_failing_source_is_skipped_until_it_is_due_again(archive, archive_path
 
 
 def test_unexpected_exception_in_a_fetcher_is_a_failed_run(archive, monkeypatch):
-    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fake_fetcher([raw("A"), KeyError("oops")]))
-    r = ingest(Source(name="s", kind="feed", url="http://x.example/f"), archive)
+    monkeypatch.setattr(pipeline, "fetch", fake_fetcher([raw("A"), KeyError("oops")]))
+    r = ingest(make_source(name="s", kind="feed", url="http://x.example/f"), archive)
     assert r.status == "error" and "KeyError" in r.error and r.new == 1
 
 
@@ -140,8 +143,8 @@ def test_stop_event_interrupts_and_keeps_stored_items(archive, monkeypatch):
         stop.set()
         yield raw("Second")
 
-    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fetch)
-    r = ingest(Source(name="s", kind="feed", url="http://x.example/f"), archive, stop=stop)
+    monkeypatch.setattr(pipeline, "fetch", fetch)
+    r = ingest(make_source(name="s", kind="feed", url="http://x.example/f"), archive, stop=stop)
     assert r.status == "interrupted" and r.new == 1
     assert archive.db["runs"].get(r.run_id)["status"] == "interrupted"
 
@@ -154,15 +157,40 @@ def test_batches_commit_as_they_go(archive, monkeypatch):
             seen_counts.append(ctx.archive.db.execute("SELECT count(*) FROM articles").fetchone()[0])
             yield raw(f"Headline number {i}")
 
-    monkeypatch.setattr(pipeline, "fetcher_for", lambda kind: fetch)
-    r = ingest(Source(name="s", kind="feed", url="http://x.example/f"), archive, batch_size=3)
+    monkeypatch.setattr(pipeline, "fetch", fetch)
+    r = ingest(make_source(name="s", kind="feed", url="http://x.example/f"), archive, batch_size=3)
     assert r.new == 7
     assert seen_counts == [0, 0, 0, 3, 3, 3, 6]
 
 
-def test_backoff_doubles_and_is_capped():
-    s = Source(name="s", kind="feed", url="http://x", every=900)
+def test_backoff_doubles_is_jittered_by_the_scheduler_setting_and_capped():
+    s = make_source(name="s", kind="feed", url="http://x", every=900)
     now = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    delays = [(datetime.fromisoformat(next_due(s, n, 86400, None, now)) - now).total_seconds() for n in (1, 2, 3, 10)]
-    assert 1600 <= delays[0] <= 2000 and 3200 <= delays[1] <= 4000 and 6400 <= delays[2] <= 8000
+    settings = SchedulerSettings(jitter=30, max_backoff=86400)
+    delays = [(next_attempt(s, n, settings, now=now) - now).total_seconds() for n in (1, 2, 3, 10)]
+    assert 1800 <= delays[0] <= 1830 and 3600 <= delays[1] <= 3630 and 7200 <= delays[2] <= 7230
     assert delays[3] == 86400
+    assert (next_attempt(s, 1, SchedulerSettings(jitter=0), now=now) - now).total_seconds() == 1800
+    assert (next_attempt(s, 1, settings, retry_after=5000, now=now) - now).total_seconds() == 5000
+
+
+def test_a_cron_source_backs_off_from_its_own_interval():
+    s = make_source(name="s", kind="feed", url="http://x", cron="*/20 * * * *")
+    now = datetime(2024, 1, 1, 10, 7, tzinfo=timezone.utc)
+    assert interval_of(s, now) == 1200
+    assert (next_attempt(s, 1, SchedulerSettings(jitter=0), now=now) - now).total_seconds() == 2400
+    nightly = make_source(name="n", kind="feed", url="http://x", cron="0 3 * * *")
+    assert interval_of(nightly, now) == 86400
+
+
+def test_a_failed_run_logs_its_next_attempt(archive, monkeypatch, capsys):
+    from worker import log as logsetup
+
+    logsetup.setup("json", "info")
+    monkeypatch.setattr(pipeline, "fetch", fake_fetcher([FetchError("http://x.example/f", 500, "boom")]))
+    r = ingest(make_source(name="s", kind="feed", url="http://x.example/f", every=60), archive)
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    finished = [e for e in events if e["event"] == "run_finished"]
+    assert len(finished) == 1 and finished[0]["next_attempt_at"] == r.next_attempt_at
+    assert r.next_attempt_at == archive.source_state("s").next_due_at
+    assert datetime.fromisoformat(r.next_attempt_at) > datetime.now(timezone.utc)

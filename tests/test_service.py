@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tests.conftest import FIXTURES, ROOT
+from worker.kinds import make_source
 from worker.models import Config, SchedulerSettings, Source
 from worker.scheduler import Service
 
@@ -111,8 +112,8 @@ def test_stale_lock_of_a_killed_service_is_taken_over(service_config):
 
 def test_jobs_coalesce_never_overlap_and_keep_the_misfire_grace(tmp_path):
     settings = SchedulerSettings(max_workers=3, jitter=7, misfire_grace=120)
-    sources = (Source(name="every", kind="files", path=str(tmp_path), every=900),
-               Source(name="nightly", kind="files", path=str(tmp_path), cron="0 3 * * *"))
+    sources = (make_source(name="every", kind="files", path=str(tmp_path), every=900),
+               make_source(name="nightly", kind="files", path=str(tmp_path), cron="0 3 * * *"))
     service = Service(Config(archive=str(tmp_path / "a.db"), scheduler=settings, sources=sources), None)
     service._register()
     runner = threading.Thread(target=service.scheduler.start, kwargs={"paused": True}, daemon=True)

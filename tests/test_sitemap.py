@@ -14,6 +14,7 @@ from tests.test_page import FakeCtx, not_modified, ok
 from worker.errors import FetchError, ParseError
 from worker.fetchers import sitemap
 from worker.fetchers.sitemap import SitemapEntry, gunzip, parse_sitemap
+from worker.kinds import make_source
 from worker.models import Checkpoint, Hints, RawItem, Skipped, Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sitemaps"
@@ -125,7 +126,7 @@ def routes(**over):
 
 def test_fetch_index_follows_children_filters_and_checkpoints():
     ctx = FakeCtx(routes(), archived={"Storm closes harbour"})
-    src = Source(name="sm", kind="sitemap", url=INDEX, since="2024-01-01")
+    src = make_source(name="sm", kind="sitemap", url=INDEX, since="2024-01-01")
     out = list(sitemap.fetch(src, ctx))
     assert OLD not in ctx.http.urls  # lastmod before since: not followed
     assert "https://www.example.com/news/storm" not in ctx.http.urls  # archived headline: not fetched
@@ -158,7 +159,7 @@ def test_fetch_index_follows_children_filters_and_checkpoints():
 
 def test_fetch_page_and_child_failures_are_skipped():
     ctx = FakeCtx(routes(**{NEWS: FetchError(NEWS, 503, "Unavailable")}))
-    out = list(sitemap.fetch(Source(name="sm", kind="sitemap", url=INDEX), ctx))
+    out = list(sitemap.fetch(make_source(name="sm", kind="sitemap", url=INDEX), ctx))
     skipped = {o.locator: o.reason for o in out if isinstance(o, Skipped)}
     assert NEWS in skipped and ART + "two" in skipped
     assert isinstance(out[-1], Checkpoint) and out[-1].key == "http:" + INDEX
@@ -167,13 +168,13 @@ def test_fetch_page_and_child_failures_are_skipped():
 
 def test_fetch_304_sitemap_yields_nothing():
     ctx = FakeCtx({INDEX: not_modified(INDEX)})
-    assert list(sitemap.fetch(Source(name="sm", kind="sitemap", url=INDEX), ctx)) == []
+    assert list(sitemap.fetch(make_source(name="sm", kind="sitemap", url=INDEX), ctx)) == []
 
 
 def test_fetch_root_failure_raises():
     ctx = FakeCtx({INDEX: ok(INDEX, b"<html>not a sitemap</html>")})
     with pytest.raises(ParseError):
-        list(sitemap.fetch(Source(name="sm", kind="sitemap", url=INDEX), ctx))
+        list(sitemap.fetch(make_source(name="sm", kind="sitemap", url=INDEX), ctx))
 
 
 def test_fetch_depth_is_bounded():
@@ -183,7 +184,7 @@ def test_fetch_depth_is_bounded():
     chain = [f"https://www.example.com/idx{i}.xml" for i in range(5)]
     r = {u: ok(u, index_to(chain[i + 1] if i + 1 < len(chain) else chain[0])) for i, u in enumerate(chain)}
     ctx = FakeCtx(r)
-    out = list(sitemap.fetch(Source(name="sm", kind="sitemap", url=chain[0]), ctx))
+    out = list(sitemap.fetch(make_source(name="sm", kind="sitemap", url=chain[0]), ctx))
     assert ctx.http.urls == chain[: sitemap.MAX_DEPTH + 1]
     assert [o.key for o in out] == ["http:" + u for u in reversed(chain[: sitemap.MAX_DEPTH + 1])]
     assert ctx.stats.warnings

@@ -1,6 +1,8 @@
 """The command line: a thin skin over config, pipeline, scheduler and archive.
 
-Domain errors become ``click.ClickException`` here and only here: one line, no traceback.
+Errors are mapped in one place, ``WorkerGroup.invoke``: a ``ConfigError`` is one line and exit 2,
+any other ``WorkerError`` one line and exit 1; commands contain no error handling of their own.
+Progress display and exit codes belong here, never to the library.
 """
 
 from __future__ import annotations
@@ -17,16 +19,47 @@ import click
 import yaml
 
 from worker import log as logsetup
+from worker.checks import parse_duration
+from worker.config import config_dict, load_config
+from worker.errors import ConfigError, WorkerError
 from worker.health import health_problems, status_table
-from worker.config import config_dict, load_config, parse_duration
-from worker.errors import ArchiveError, ConfigError, WorkerError
-from worker.models import Config
+from worker.models import Config, RunResult
 
 DEFAULT_CONFIG = "config.yaml"
 
 
 class ConfigProblem(click.ClickException):
     exit_code = 2
+
+
+class WorkerGroup(click.Group):
+    """The one place errors become what a user sees: one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise ConfigProblem(str(exc)) from None
+        except WorkerError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+class KindChoice(click.ParamType):
+    """A source kind's name, checked against the registry when used (kinds registered late count)."""
+
+    name = "kind"
+
+    def convert(self, value, param, ctx):
+        from worker.kinds import REGISTRY
+
+        if value not in REGISTRY:
+            self.fail(f"{value!r} is not one of {', '.join(REGISTRY)}", param, ctx)
+        return value
+
+    def get_metavar(self, param, ctx=None) -> str:
+        from worker.kinds import REGISTRY
+
+        return "[" + "|".join(REGISTRY) + "]"
 
 
 class Ctx:
@@ -41,13 +74,10 @@ class Ctx:
 
     def config(self, required: bool = True) -> Config:
         if self._config is None:
-            try:
-                if not required and not self.config_given and not Path(self.config_path).exists():
-                    config = Config(archive=str(Path(Config.archive).resolve()))
-                else:
-                    config = load_config(self.config_path)
-            except ConfigError as exc:
-                raise ConfigProblem(str(exc)) from None
+            if not required and not self.config_given and not Path(self.config_path).exists():
+                config = Config(archive=str(Path(Config.archive).resolve()))
+            else:
+                config = load_config(self.config_path)
             if self.archive_override:
                 config = replace(config, archive=str(Path(self.archive_override).resolve()))
             self._config = config
@@ -57,14 +87,13 @@ class Ctx:
     def archive(self, readonly: bool = False):
         from worker.archive import Archive
 
-        try:
-            return Archive(self.config(required=False).archive, readonly=readonly)
-        except ArchiveError as exc:
-            raise click.ClickException(str(exc)) from None
+        return Archive(self.config(required=False).archive, readonly=readonly)
 
     def http(self, sources=None):
         """The one HTTP client, made only when a network source will run."""
-        if sources is not None and all(s.kind == "files" for s in sources):
+        from worker.kinds import kind_named
+
+        if sources is not None and not any(kind_named(s.kind).network for s in sources):
             return None
         from worker.fetchers.http import Http
 
@@ -74,7 +103,7 @@ class Ctx:
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=WorkerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", default=None, metavar="PATH",
               help=f"Config file (default ./{DEFAULT_CONFIG}).")
 @click.option("--archive", default=None, metavar="PATH", help="SQLite archive file (overrides the config's).")
@@ -108,10 +137,11 @@ def run(c: Ctx, once):
         results = [r for r in run_all_once(config, http) if r is not None]
         _summary("run", results)
         return
-    try:
-        code = Service(config, http, config.path).run()
-    except ArchiveError as exc:
-        raise click.ClickException(str(exc)) from None
+    service = Service(config, http, config.path)
+    code = service.run()
+    if service.stragglers:  # runs blocked in network reads cannot be joined; their runs are recorded
+        logsetup.flush()
+        os._exit(code)
     sys.exit(code)
 
 
@@ -133,7 +163,7 @@ def ingest(c: Ctx, names, all_):
         unknown = [n for n in names if config.source(n) is None]
         if unknown:
             raise click.ClickException(f"no such source: {', '.join(unknown)} (see: worker sources)")
-        sources = [config.source(n) for n in names]
+        sources = [s for s in config.sources if s.name in names]
     else:
         raise click.UsageError("name one or more sources, or give --all")
     http = c.http(sources)
@@ -144,8 +174,8 @@ def ingest(c: Ctx, names, all_):
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--name", default="backfill", show_default=True, help="Source name recorded for these articles.")
-@click.option("--kind", type=click.Choice(["files", "feed", "sitemap", "page"]), default=None,
-              help="Force the source kind of URLs (default: guessed).")
+@click.option("--kind", type=KindChoice(), default=None,
+              help="Force the source kind of the arguments (default: recognised from each).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Processes that clean, the writer included; 1 cleans in the writer only (default: one per core).")
 @click.option("--optimize/--no-optimize", default=None,
@@ -157,21 +187,24 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
 
     Example: worker backfill ~/saved-articles/ 'exports/*.jsonl' https://example.org/sitemap.xml
     """
-    from worker.backfill import run_backfill
+    from worker.backfill import count_files, run_backfill, sources_for
     from worker.parallel import default_workers
+    from worker.progress import Progress
 
     config = c.config(required=False)
     t0 = time.monotonic()
+    sources = sources_for(paths, name, kind)
+    terminal = sys.stderr.isatty()
+    bar = Progress(terminal, count_files(sources) if terminal else None)
     try:
-        results = run_backfill(config, paths, name=name, kind=kind, http_factory=c.http,
-                               progress=sys.stderr.isatty(), workers=default_workers() if workers is None else workers,
-                               optimize=optimize)
-    except WorkerError as exc:
-        raise click.ClickException(str(exc)) from None
+        results = run_backfill(config, sources, http_factory=c.http, on_item=bar,
+                               workers=default_workers() if workers is None else workers, optimize=optimize)
+    finally:
+        bar.close()
     _summary("backfill", results, time.monotonic() - t0)
 
 
-def _summary(what: str, results, seconds: float | None = None) -> None:
+def _summary(what: str, results: list[RunResult], seconds: float | None = None) -> None:
     seen = sum(r.seen for r in results)
     totals = {k: sum(getattr(r, k) for r in results) for k in ("new", "duplicates", "skipped")}
     errors = [r for r in results if r.status != "ok"]
@@ -209,14 +242,12 @@ def search(c: Ctx, query, limit, source, since, until, lang, raw, as_json):
 
     Example: worker search 'qala-e-naw taliban' --since 2021-01-01
     """
-    from worker.search import Filters, SearchError, search as run_search
+    from worker.search import Filters
+    from worker.search import search as run_search
 
     with c.archive(readonly=True) as archive:
-        try:
-            hits = run_search(archive.db.conn, query, limit=limit, raw=raw,
-                              filters=Filters(source=source, since=since, until=until, lang=lang))
-        except SearchError as exc:
-            raise click.ClickException(str(exc)) from None
+        hits = run_search(archive.db.conn, query, limit=limit, raw=raw,
+                          filters=Filters(source=source, since=since, until=until, lang=lang))
     if as_json:
         for hit in hits:
             click.echo(json.dumps(hit, ensure_ascii=False))
@@ -252,10 +283,7 @@ def status(c: Ctx, as_json, check, max_failing):
     Example: worker status --check || systemctl restart news-worker
     """
     config = c.config(required=False)
-    try:
-        failing_limit = parse_duration(max_failing, "--max-failing")
-    except ConfigError as exc:
-        raise ConfigProblem(str(exc)) from None
+    failing_limit = parse_duration(max_failing, "--max-failing")
     with c.archive(readonly=True) as archive:
         rows = archive.status_rows()
         heartbeat = archive.meta("heartbeat")
@@ -288,7 +316,7 @@ def sources(c: Ctx):
     Example: worker sources
     """
     for s in c.config().sources:
-        where = s.url or s.path or s.urls_file or ", ".join(s.urls)
+        where = s.where()
         when = f"cron {s.cron}" if s.cron else f"every {s.every}s"
         state = "" if s.enabled else "  (disabled)"
         click.echo(f"{s.name}  {s.kind}  {when}  {where}{state}")
@@ -324,7 +352,7 @@ def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit):
     Example: worker export --format csv --source nyt-world --since 2024-01-01 -o nyt-2024.csv
     """
     from worker.export import rows, write
-    from worker.search import Filters, SearchError
+    from worker.search import Filters
 
     with c.archive(readonly=True) as archive:
         records = rows(archive.db.conn, query, filters=Filters(source=source, since=since, until=until, lang=lang),
@@ -336,8 +364,6 @@ def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit):
                 click.echo(f"export: {n} article(s) to {output}", err=True)
             else:
                 write(sys.stdout, fmt, records)
-        except SearchError as exc:
-            raise click.ClickException(str(exc)) from None
         except BrokenPipeError:  # `worker export | head`
             sys.stderr.close()
 
@@ -359,11 +385,8 @@ def serve(c: Ctx, host, port, metadata, datasette_args):
     from worker.serve import command, find_metadata
 
     archive = Path(c.config(required=False).archive)
-    try:
-        meta = Path(metadata) if metadata else find_metadata(archive)
-        cmd = command(archive, host=host, port=port, metadata=meta, extra=datasette_args)
-    except WorkerError as exc:
-        raise click.ClickException(str(exc)) from None
+    meta = Path(metadata) if metadata else find_metadata(archive)
+    cmd = command(archive, host=host, port=port, metadata=meta, extra=datasette_args)
     click.echo(f"serve: http://{host}:{port}/ ({archive}, read-only; Ctrl-C stops)", err=True)
     try:
         os.execv(cmd[0], cmd)

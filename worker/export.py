@@ -12,13 +12,11 @@ import json
 import sqlite3
 from typing import IO, Iterator
 
+from worker.archive.schema import COLUMN_NAMES
 from worker.search import Filters, fts_error, match_expression, where_sql
 
 FORMATS = ("jsonl", "csv")
-COLUMNS = (
-    "headline_hash", "headline", "byline", "published_at", "dek", "body", "url", "source", "publication",
-    "dateline", "lang", "word_count", "content_hash", "headline_derived", "first_seen_at",
-)
+COLUMNS = COLUMN_NAMES
 
 
 def rows(conn: sqlite3.Connection, query: str | None = None, *, filters: Filters = Filters(), raw: bool = False,

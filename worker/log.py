@@ -52,3 +52,9 @@ def setup(fmt: str = "auto", level: str = "info", stream=None) -> None:
     # chatty libraries: their warnings matter, their per-request info lines do not
     for name in ("apscheduler", "urllib3"):
         logging.getLogger(name).setLevel(max(LEVELS.get(level, logging.INFO), logging.WARNING))
+
+
+def flush() -> None:
+    """Write out what the log handlers hold (before a process ends without unwinding)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()

@@ -1,4 +1,4 @@
-"""Frozen dataclasses: the only types that cross module boundaries.
+"""The typed hand-offs between stages (frozen dataclasses, plus the run's mutable FetchStats).
 
 Source (config) -> RawItem (fetched bytes + hints) -> Article (normalized) -> RunResult.
 """
@@ -6,26 +6,53 @@ Source (config) -> RawItem (fetched bytes + hints) -> Article (normalized) -> Ru
 from __future__ import annotations
 
 import hashlib
-from functools import cached_property
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+
+class Options(Mapping[str, Any]):
+    """A source kind's own config keys and values (read-only, hashable): ``source.options["url"]``.
+    Which keys a kind has is declared once, in ``worker.kinds``."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any] | None = None, **more: Any):
+        self._values = {**(values or {}), **more}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._values.items())))
+
+    def __repr__(self) -> str:
+        return f"Options({self._values!r})"
 
 
 @dataclass(frozen=True)
 class Source:
-    """One configured source."""
+    """One configured source: the keys every kind has, and its kind's own ``options``."""
 
     name: str
-    kind: str  # feed | page | sitemap | files
-    url: str | None = None  # feed / sitemap
-    urls: tuple[str, ...] = ()  # page: inline list of article URLs
-    urls_file: str | None = None  # page: a file with one URL per line
-    path: str | None = None  # files: a file, folder or glob
+    kind: str  # a name in worker.kinds.REGISTRY
+    options: Options = field(default_factory=Options)
     every: int | None = None  # seconds between runs (None when cron is set)
     cron: str | None = None  # crontab line, alternative to every
     enabled: bool = True
-    follow_links: bool = False  # feed: fetch each new item's page
     respect_robots: bool = True
-    since: str | None = None  # sitemap: ISO date, only URLs with lastmod on/after it
+
+    def where(self) -> str:
+        """What it reads, for lists and logs: its URL, path or URLs."""
+        o = self.options
+        return str(o.get("url") or o.get("path") or o.get("urls_file") or ", ".join(o.get("urls") or ()))
 
 
 @dataclass(frozen=True)
@@ -182,6 +209,7 @@ class Config:
     log_level: str = "info"
     http: HttpSettings = field(default_factory=HttpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    default_every: int = 1800  # seconds: the interval of sources that give neither every nor cron
     sources: tuple[Source, ...] = ()
     path: str | None = None  # the file it was read from
 
@@ -231,3 +259,18 @@ class RunResult:
     bytes: int = 0
     error: str | None = None
     run_id: int | None = None
+    next_attempt_at: str | None = None  # a failed run: when the source runs again (backoff)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """A source's state after its last run, as stored in ``source_state``."""
+
+    source: str
+    last_run_at: str | None = None
+    last_status: str | None = None
+    last_success_at: str | None = None
+    consecutive_failures: int = 0
+    failing_since: str | None = None
+    next_due_at: str | None = None  # a failing source is skipped until then
+    last_error: str | None = None

@@ -21,14 +21,15 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from apscheduler.util import undefined
 
 from worker.archive import Archive
-from worker.timefmt import utcnow
+from worker.backoff import backing_off_until
 from worker.config import load_config
 from worker.errors import ArchiveError, ConfigError
-from worker.models import Config, Source
+from worker.fetchers import HttpClient
+from worker.models import Config, RunResult, Source
 from worker.pipeline import ingest
+from worker.timefmt import utcnow
 
 log = structlog.get_logger("worker.scheduler")
 
@@ -63,27 +64,18 @@ class ArchiveLock:
             self.fd = None
 
 
-def backoff_until(archive: Archive, source: str) -> str | None:
-    """The time a failing source is skipped until, if that is still in the future."""
-    state = archive.source_state(source) or {}
-    due = state.get("next_due_at")
-    if due and state.get("consecutive_failures") and datetime.fromisoformat(due) > datetime.now(timezone.utc):
-        return due
-    return None
-
-
-def run_source(config: Config, source: Source, http, trigger: str, stop: threading.Event | None = None,
-               respect_backoff: bool = True):
-    """One run of one source on its own archive connection (SQLite connections stay per thread)."""
+def run_source(config: Config, source: Source, http: HttpClient | None, trigger: str,
+               stop: threading.Event | None = None, respect_backoff: bool = True) -> RunResult | None:
+    """One run of one source on its own archive connection (SQLite connections stay per thread);
+    None when the source is backing off after failures."""
     with Archive(config.archive) as archive:
-        if respect_backoff and (until := backoff_until(archive, source.name)):
+        if respect_backoff and (until := backing_off_until(archive.source_state(source.name))):
             log.info("source_backing_off", source=source.name, until=until)
             return None
-        return ingest(source, archive, http, trigger=trigger, stop=stop,
-                      max_backoff=config.scheduler.max_backoff)
+        return ingest(source, archive, http, trigger=trigger, stop=stop, settings=config.scheduler)
 
 
-def run_all_once(config: Config, http) -> list:
+def run_all_once(config: Config, http: HttpClient | None) -> list[RunResult | None]:
     """``worker run --once``: every enabled source once, in parallel, then return."""
     sources = [s for s in config.sources if s.enabled]
     with Archive(config.archive) as archive:
@@ -102,13 +94,14 @@ def _trigger(source: Source, jitter: int):
 class Service:
     """``worker run``: the long-running scheduler."""
 
-    def __init__(self, config: Config, http, config_path: str | None = None):
+    def __init__(self, config: Config, http: HttpClient | None, config_path: str | None = None):
         self.config = config
         self.http = http
         self.config_path = config_path
         self.stopping = threading.Event()  # no new runs start
         self.stop = threading.Event()  # running runs stop at their next item
         self.running: dict[str, threading.Thread] = {}
+        self.stragglers: list[str] = []  # runs still blocked (e.g. in a network read) after the stop
         self._lock = threading.Lock()
         self.scheduler = BlockingScheduler(
             executors={"default": JobExecutor(config.scheduler.max_workers)},
@@ -142,9 +135,10 @@ class Service:
     def _schedule(self, source: Source, first_run: datetime | None) -> None:
         """(Re)place the source's job; first run at ``first_run``, or (None) when its trigger says:
         APScheduler takes an explicit ``next_run_time=None`` as "paused"."""
+        when = {"next_run_time": first_run} if first_run else {}
         self.scheduler.add_job(
             self._job, _trigger(source, self.config.scheduler.jitter), args=[source.name], id=source.name,
-            name=source.name, replace_existing=True, next_run_time=first_run or undefined,
+            name=source.name, replace_existing=True, **when,
         )
 
     def _register(self) -> None:
@@ -217,23 +211,14 @@ class Service:
             grace = time.monotonic() + 3
             while self._busy() and time.monotonic() < grace:
                 time.sleep(0.05)
-        still = sorted(self.running)
-        if still:
+        self.stragglers = sorted(self.running)
+        if self.stragglers:  # threads blocked in network reads cannot be joined: record their runs
             with Archive(self.config.archive) as archive:
                 archive.mark_interrupted(pid=os.getpid())
-            log.warning("service_stopped", interrupted=still)
-            logging_flush()
-            os._exit(0)  # threads blocked in network reads cannot be joined; their runs are recorded
-        log.info("service_stopped", interrupted=[])
+        (log.warning if self.stragglers else log.info)("service_stopped", interrupted=self.stragglers)
         return 0
 
     def _busy(self) -> bool:
         with self._lock:
             return bool(self.running)
 
-
-def logging_flush() -> None:
-    import logging
-
-    for handler in logging.getLogger().handlers:
-        handler.flush()

@@ -25,15 +25,13 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from worker.archive import RANK_WEIGHTS
+from worker.archive.schema import HIT_COLUMNS, RANK_WEIGHTS
 from worker.errors import WorkerError
 
 # bm25 weights in articles_fts column order: headline, dek, body, byline
 WEIGHTS = RANK_WEIGHTS
 MARK = ("[", "]")
 WINDOW = 5_000  # matches scored at most in the first pass (newest first)
-HIT_COLUMNS = ("headline", "byline", "source", "publication", "published_at", "first_seen_at", "url", "lang",
-               "headline_hash")
 FTS_ERRORS = ("fts5", "syntax error", "no such column", "unterminated string", "malformed MATCH",
               "unknown special query")
 
@@ -45,7 +43,7 @@ class SearchError(WorkerError):
 @dataclass(frozen=True)
 class Filters:
     source: str | None = None
-    since: str | None = None  # ISO date or datetime, on published_at (first_seen_at when unknown)
+    since: str | None = None  # ISO date or datetime, on published_utc (first_seen_at when unknown)
     until: str | None = None
     lang: str | None = None
 
@@ -83,10 +81,10 @@ def where_sql(filters: Filters, alias: str = "a") -> tuple[str, list]:
         clauses.append(f"({p}lang = ? OR {p}lang LIKE ? || '-%')")
         params += [filters.lang, filters.lang]
     if filters.since:
-        clauses.append(f"coalesce({p}published_at, {p}first_seen_at) >= ?")
+        clauses.append(f"coalesce({p}published_utc, {p}first_seen_at) >= ?")
         params.append(_check_date(filters.since, "since"))
     if filters.until:
-        clauses.append(f"coalesce({p}published_at, {p}first_seen_at) < ?")
+        clauses.append(f"coalesce({p}published_utc, {p}first_seen_at) < ?")
         params.append(_next_day(_check_date(filters.until, "until")))
     return " AND ".join(clauses), params
 

@@ -1,6 +1,7 @@
 """Fetchers: thin I/O shells (``fetch(source, ctx)``) around pure ``parse_*`` functions.
 
-Every fetcher is ``fetch(source: Source, ctx: FetchContext) -> Iterator[RawItem | Skipped | Checkpoint]``.
+Every fetcher is ``fetch(source: Source, ctx: FetchContext) -> Iterator[FetchOutput]``; the
+kinds that use each one are declared in ``worker.kinds``.
 """
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Iterator, Protocol, Union
 
-from worker.models import Checkpoint, FetchStats, HttpResponse, RawItem, Skipped, Validators
+from worker.models import Checkpoint, FetchStats, HttpResponse, Known, RawItem, Skipped, Validators
 
-FetchOutput = Union[RawItem, Skipped, Checkpoint]
+FetchOutput = Union[RawItem, Skipped, Known, Checkpoint]
 FetchIterator = Iterator[FetchOutput]
 
 FEED_ACCEPT = (
@@ -37,10 +38,27 @@ class HttpClient(Protocol):
 
 
 class FetchContext(Protocol):
-    """What a fetcher may use during one source run."""
+    """What a fetcher may use during one source run (``worker.run.RunContext`` is the one made
+    by the pipeline; tests may pass their own)."""
 
-    http: HttpClient
-    stats: FetchStats
+    @property
+    def http(self) -> HttpClient:
+        """The one HTTP client (a WorkerError when the run has none: a files-only run)."""
+        ...
+
+    @property
+    def stats(self) -> FetchStats:
+        """The run's counters: HTTP status, bytes, not-modified, warnings."""
+        ...
+
+    @property
+    def trigger(self) -> str:
+        """scheduled | manual | backfill: a backfill records sightings of unchanged inputs."""
+        ...
+
+    def saved(self, key: str) -> str | None:
+        """The value a previous run checkpointed under ``key`` (see ``models.Checkpoint``)."""
+        ...
 
     def validators_for(self, url: str) -> Validators | None:
         """The ETag / Last-Modified saved for ``url`` by the last successful run, if any."""

@@ -136,19 +136,18 @@ def _feed_authors(entry) -> list[str]:
 
 def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
     """Fetch one feed; yield its entries (or their pages with ``follow_links``), then its checkpoint."""
-    if not source.url:
-        raise ParseError(f"{source.name}: a feed source needs a url")
-    resp = conditional_get(ctx, source, source.url, trusted=True, accept=FEED_ACCEPT)
+    url = source.options["url"]
+    resp = conditional_get(ctx, source, url, trusted=True, accept=FEED_ACCEPT)
     if resp.not_modified:
         return
     items, warnings = parse_feed(resp.content, resp.url, resp.headers, source=source.name)
-    ctx.stats.warnings.extend(f"{source.url}: {w}" for w in warnings)
+    ctx.stats.warnings.extend(f"{url}: {w}" for w in warnings)
     for item in items:
-        if source.follow_links and isinstance(item, RawItem):
+        if source.options.get("follow_links") and isinstance(item, RawItem):
             yield _follow(item, source, ctx)
         else:
             yield item
-    yield http_checkpoint(source.url, resp.validators)
+    yield http_checkpoint(url, resp.validators)
 
 
 def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem:

@@ -105,8 +105,7 @@ def display(p: Path) -> str:
 
 
 def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Checkpoint]:
-    assert source.path is not None
-    for p in expand(source.path):
+    for p in expand(source.options["path"]):
         yield from read_path(p, source.name, ctx)
 
 

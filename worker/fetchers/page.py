@@ -22,10 +22,10 @@ def read_urls_file(text: str) -> list[str]:
 
 
 def page_urls(source: Source) -> list[str]:
-    """``source.urls`` then the lines of ``source.urls_file``, each once, in order."""
-    urls = list(source.urls)
-    if source.urls_file:
-        path = Path(source.urls_file)
+    """The source's ``urls`` then the lines of its ``urls_file``, each once, in order."""
+    urls = list(source.options.get("urls") or ())
+    if source.options.get("urls_file"):
+        path = Path(source.options["urls_file"])
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as err:

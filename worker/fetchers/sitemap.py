@@ -189,13 +189,12 @@ def _fresh(lastmod: str | None, since: datetime | None) -> bool:
 
 def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
     """Fetch a sitemap (following an index to its children), then every fresh page it lists."""
-    if not source.url:
-        raise ParseError(f"{source.name}: a sitemap source needs a url")
-    since = _when(source.since) if source.since else None
-    if source.since and since is None:
-        ctx.stats.warnings.append(f"{source.name}: since {source.since!r} is not an ISO date; ignored")
-    state = {"sitemaps": 0, "seen": {source.url}, "pages": set()}
-    yield from _walk(source.url, source, ctx, True, 0, since, state)
+    url, wanted = source.options["url"], source.options.get("since")
+    since = _when(wanted) if wanted else None
+    if wanted and since is None:
+        ctx.stats.warnings.append(f"{source.name}: since {wanted!r} is not an ISO date; ignored")
+    state = {"sitemaps": 0, "seen": {url}, "pages": set()}
+    yield from _walk(url, source, ctx, True, 0, since, state)
 
 
 def _walk(url, source, ctx, trusted, depth, since, state) -> FetchIterator:

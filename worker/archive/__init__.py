@@ -1,0 +1,229 @@
+"""The SQLite archive: one connection to the file, its transactions, and the reads the run,
+the scheduler and ``worker status`` make.
+
+The schema is declared in ``worker.archive.schema``, the writer's SQL is in
+``worker.archive.store``; search and export read the archive with their own queries. One
+writer per archive file: within a process writers take turns on a lock, across processes
+``BEGIN IMMEDIATE`` and the busy timeout order them.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from worker.archive.schema import MIGRATIONS, RANK_WEIGHTS, SCHEMA_VERSION
+from worker.archive.store import Batch, Stored, finish_run, known_hashes, store_batch
+from worker.dedupe import headline_hash
+from worker.errors import ArchiveError
+from worker.models import RunResult, SourceState
+from worker.timefmt import utcnow
+
+__all__ = ["RANK_WEIGHTS", "SCHEMA_VERSION", "Archive", "Batch", "Stored"]
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Archive:
+    """One connection to the archive file. Not shared between threads: open one per thread."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False):
+        self.path = str(path)
+        try:
+            if readonly:
+                if not Path(self.path).exists():
+                    raise ArchiveError(f"{self.path}: no archive here yet (run an ingest or backfill first)")
+                conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db = sqlite_utils.Database(conn)
+            if not readonly:
+                if self.db.journal_mode != "wal":
+                    self.db.enable_wal()
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            elif (version := self._version()) != SCHEMA_VERSION:
+                raise ArchiveError(
+                    f"{self.path}: archive schema version {version}, this worker reads {SCHEMA_VERSION}"
+                    + (" (any ingest or backfill migrates it)" if 0 < version < SCHEMA_VERSION else "")
+                )
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"{self.path}: cannot open archive ({exc})") from None
+
+    def _version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        """Bring the schema to SCHEMA_VERSION, under the write lock (another connection may be
+        migrating the same new file at the same moment)."""
+        if self._version() == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            version = self._version()
+            if version > SCHEMA_VERSION:
+                raise ArchiveError(
+                    f"{self.path}: schema version {version} is newer than this worker ({SCHEMA_VERSION})"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](self.db)
+                self.db.execute(f"PRAGMA user_version = {target}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One short write transaction. Within a process, writers take turns on a lock per
+        archive file (the one writer); across processes (a backfill beside the service),
+        BEGIN IMMEDIATE takes SQLite's write lock up front, so the busy timeout applies."""
+        with _writer_lock(self.path):
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.conn.rollback()
+                raise
+            self.db.conn.commit()
+
+    # -- the writer (inside a transaction) ----------------------------------------------------
+
+    def store(self, batch: Batch) -> Stored:
+        """Store one batch of a run (call inside ``transaction()``)."""
+        self._in_transaction()
+        return store_batch(self.db, batch, utcnow())
+
+    def finish_run(self, result: RunResult, state: SourceState) -> None:
+        """Write the run row and the source's state (call inside ``transaction()``, with the
+        run's last batch)."""
+        self._in_transaction()
+        finish_run(self.db, result, state)
+
+    def _in_transaction(self) -> None:
+        if not self.db.conn.in_transaction:
+            raise RuntimeError("the archive writes batches inside transaction() only")
+
+    def start_run(self, source: str, trigger: str, started_at: str) -> int:
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO runs (source, trigger, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
+                [source, trigger, started_at, os.getpid()],
+            )
+            return int(cur.lastrowid or 0)
+
+    def mark_interrupted(self, pid: int | None = None) -> int:
+        """Runs left 'running' by a process that is gone (or by ``pid``, a process about to exit)
+        become 'interrupted'. Returns how many."""
+        rows = self.db.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall()
+        stale = [rid for rid, p in rows if (p == pid if pid is not None else not _alive(p))]
+        if stale:
+            now = utcnow()
+            with self.transaction() as db:
+                for rid in stale:
+                    db.execute(
+                        "UPDATE runs SET status = 'interrupted', finished_at = ?, "
+                        "error = coalesce(error, 'the worker stopped before the run finished') WHERE id = ?",
+                        [now, rid],
+                    )
+        return len(stale)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    # -- reads used while ingesting --------------------------------------------------------
+
+    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
+        """Which of these headline hashes are archived already."""
+        return known_hashes(self.db, list(hashes))
+
+    def is_archived(self, headline: str) -> bool:
+        return bool(self.known_hashes([headline_hash(headline)]))
+
+    def fetch_state(self, source: str, key: str) -> str | None:
+        """The value last checkpointed under ``key``, or None."""
+        row = self.db.execute("SELECT value FROM fetch_state WHERE source = ? AND key = ?", [source, key]).fetchone()
+        return row[0] if row else None
+
+    def source_state(self, source: str) -> SourceState | None:
+        row = self.db.execute(
+            "SELECT source, last_run_at, last_status, last_success_at, consecutive_failures, failing_since, "
+            "next_due_at, last_error FROM source_state WHERE source = ?", [source]).fetchone()
+        return SourceState(*row[:4], row[4] or 0, *row[5:]) if row else None
+
+    # -- reads for status --------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def status_rows(self) -> list[dict[str, Any]]:
+        """Per source: its state, its last run and its totals."""
+        return list(
+            self.db.query(
+                """
+                SELECT s.source, s.last_status, s.last_run_at, s.last_success_at, s.next_due_at,
+                       s.consecutive_failures, s.failing_since, s.last_error, s.articles,
+                       r.new AS last_new, r.duplicates AS last_duplicates, r.skipped AS last_skipped,
+                       r.not_modified AS last_not_modified, r.http_status AS last_http_status,
+                       (SELECT count(*) FROM runs WHERE runs.source = s.source) AS runs
+                FROM source_state s
+                LEFT JOIN runs r ON r.id = (SELECT max(id) FROM runs WHERE runs.source = s.source
+                                            AND status != 'running')
+                ORDER BY s.source
+                """
+            )
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t: self.db.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0]
+            for t in ("articles", "sightings", "runs")
+        }
+
+    # -- maintenance ------------------------------------------------------------------------
+
+    def optimize(self) -> None:
+        """Merge the full-text index into one b-tree (after a large backfill: faster searches),
+        then refresh the query planner's statistics."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
+        self.db.execute("PRAGMA optimize")
+
+
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    key = os.path.realpath(path)
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.Lock())
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

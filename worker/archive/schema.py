@@ -1,0 +1,180 @@
+"""The archive's schema: the article columns declared once, and the migrations.
+
+``ARTICLE_COLUMNS`` is the one declaration of what an article row holds: the migrations add
+columns from it, the writer builds its rows from it, export writes its columns and search
+returns its hit columns. A test checks the archive's columns against it. A migration is never
+edited once released: a change is a new migration (``MIGRATIONS``), run in order under
+``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+FTS_COLUMNS = ("headline", "dek", "body", "byline")
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+RANK_WEIGHTS = (10.0, 4.0, 1.0, 2.0)  # bm25 weights in FTS_COLUMNS order: the headline counts most
+APPLICATION_ID = 0x4E574B52  # "NWKR": PRAGMA application_id of an archive this worker made
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of ``articles``."""
+
+    name: str
+    type: type
+    help: str
+    hit: bool = False  # returned with each search hit
+    not_null: bool = False
+
+
+# In table order: small columns first, the long text last, so a filter on source, date or
+# language reads only the start of a row, never the body's overflow pages.
+ARTICLE_COLUMNS: tuple[Column, ...] = (
+    Column("headline_hash", str, "SHA-256 of the normalized headline", hit=True),
+    Column("headline", str, "the headline", hit=True, not_null=True),
+    Column("source", str, "the source that first carried it", hit=True),
+    Column("published_at", str, "ISO 8601 with the publisher's offset, a day alone, or null (never invented)",
+           hit=True),
+    Column("first_seen_at", str, "when the archive first stored it (UTC)", hit=True, not_null=True),
+    Column("lang", str, "BCP 47 language code", hit=True),
+    Column("publication", str, "the publication's name", hit=True),
+    Column("byline", str, "the authors: 'A', 'A and B', 'A, B and C'", hit=True),
+    Column("dateline", str, "the place the story opens with"),
+    Column("url", str, "the article's (canonical) URL", hit=True),
+    Column("headline_derived", int, "1 when the headline was made from the text's first sentence"),
+    Column("word_count", int, "words in the body"),
+    Column("content_hash", str, "SHA-256 of the body"),
+    Column("dek", str, "the standfirst or summary"),
+    Column("body", str, "paragraphs separated by blank lines", not_null=True),
+    Column("published_utc", str, "published_at as a UTC instant (a day alone stays a day): what date filters use"),
+)
+COLUMN_NAMES = tuple(c.name for c in ARTICLE_COLUMNS)
+HIT_COLUMNS = tuple(c.name for c in ARTICLE_COLUMNS if c.hit)
+
+
+def column(name: str) -> Column:
+    return next(c for c in ARTICLE_COLUMNS if c.name == name)
+
+
+def utc_instant(value: str | None) -> str | None:
+    """The UTC instant of an ISO 8601 date-time with an offset; a day alone stays that day."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if len(value) <= 10 or moment.tzinfo is None:
+        return value[:10]
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def add_column(db: sqlite_utils.Database, name: str) -> None:
+    """Add a declared column to ``articles`` (a migration's way to grow the table)."""
+    db["articles"].add_column(name, column(name).type)
+
+
+def rebuild_fts(db: sqlite_utils.Database, tokenize: str = FTS_TOKENIZE, table: str = "articles_fts") -> None:
+    """Drop and rebuild a full-text index of ``articles`` with ``tokenize`` (e.g. ``trigram``),
+    its triggers and the headline-weighted rank; run inside a transaction. The main index keeps
+    the trigger names sqlite-utils gives it (``articles_ai`` ...)."""
+    prefix = "articles" if table == "articles_fts" else table
+    for trigger in ("ai", "ad", "au"):
+        db.execute(f"DROP TRIGGER IF EXISTS [{prefix}_{trigger}]")
+    db.execute(f"DROP TABLE IF EXISTS [{table}]")
+    cols = ", ".join(f"[{c}]" for c in FTS_COLUMNS)
+    new = ", ".join(f"new.[{c}]" for c in FTS_COLUMNS)
+    old = ", ".join(f"old.[{c}]" for c in FTS_COLUMNS)
+    db.execute(f"CREATE VIRTUAL TABLE [{table}] USING FTS5 ({cols}, tokenize='{tokenize}', "
+               f"content=[articles])")
+    db.execute(f"CREATE TRIGGER [{prefix}_ai] AFTER INSERT ON [articles] BEGIN "
+               f"INSERT INTO [{table}] (rowid, {cols}) VALUES (new.rowid, {new}); END")
+    db.execute(f"CREATE TRIGGER [{prefix}_ad] AFTER DELETE ON [articles] BEGIN "
+               f"INSERT INTO [{table}] ([{table}], rowid, {cols}) VALUES('delete', old.rowid, {old}); END")
+    db.execute(f"CREATE TRIGGER [{prefix}_au] AFTER UPDATE ON [articles] BEGIN "
+               f"INSERT INTO [{table}] ([{table}], rowid, {cols}) VALUES('delete', old.rowid, {old}); "
+               f"INSERT INTO [{table}] (rowid, {cols}) VALUES (new.rowid, {new}); END")
+    db.execute(f"INSERT INTO [{table}]([{table}]) VALUES('rebuild')")
+    weights = ", ".join(str(w) for w in RANK_WEIGHTS)
+    db.execute(f"INSERT INTO [{table}]([{table}], rank) VALUES ('rank', 'bm25({weights})')")
+
+
+# ---------------------------------------------------------------- migrations (released: never edit)
+
+
+def _migrate_1(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "headline_hash": str, "headline": str, "source": str, "published_at": str, "first_seen_at": str,
+            "lang": str, "publication": str, "byline": str, "dateline": str, "url": str,
+            "headline_derived": int, "word_count": int, "content_hash": str, "dek": str, "body": str,
+        },
+        pk="headline_hash",
+        not_null={"headline", "body", "first_seen_at"},
+    )
+    db["articles"].enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True, tokenize=FTS_TOKENIZE)
+    db["sightings"].create(
+        {"id": int, "headline_hash": str, "source": str, "url": str, "seen_at": str,
+         "content_hash": str, "run_id": int},
+        pk="id",
+    )
+    db["runs"].create(
+        {"id": int, "source": str, "trigger": str, "started_at": str, "finished_at": str, "status": str,
+         "seen": int, "new": int, "duplicates": int, "skipped": int, "http_status": int,
+         "not_modified": int, "bytes": int, "error": str, "pid": int},
+        pk="id",
+    )
+    db["source_state"].create(
+        {"source": str, "last_run_at": str, "last_status": str, "last_success_at": str,
+         "consecutive_failures": int, "failing_since": str, "next_due_at": str, "last_error": str,
+         "articles": int},
+        pk="source",
+    )
+    db["fetch_state"].create(
+        {"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key")
+    )
+    db["produced"].create({"source": str, "key": str, "headline_hash": str}, pk=("source", "key", "headline_hash"))
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["articles"].create_index(["source"])
+    db["articles"].create_index(["published_at"])
+    db["articles"].create_index(["first_seen_at"])
+    db["articles"].create_index(["publication"])
+    db["articles"].create_index(["lang"])
+    db["sightings"].create_index(["headline_hash"])
+    db["sightings"].create_index(["source", "seen_at"])
+    db["runs"].create_index(["source", "started_at"])
+    db["runs"].create_index(["status"])
+
+
+def _migrate_2(db: sqlite_utils.Database) -> None:
+    """FTS5's persistent rank weights the headline (as ``worker search`` does), so ``ORDER BY rank``
+    in sqlite-utils, Datasette and plain SQL ranks alike; date filters use an index."""
+    weights = ", ".join(str(w) for w in RANK_WEIGHTS)
+    db.execute(f"INSERT INTO articles_fts(articles_fts, rank) VALUES ('rank', 'bm25({weights})')")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_published_or_seen "
+               "ON articles (coalesce(published_at, first_seen_at))")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_source_published_or_seen "
+               "ON articles (source, coalesce(published_at, first_seen_at))")
+
+
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    """Dates keep the publisher's offset in ``published_at``; ``published_utc`` beside it is the
+    UTC instant the date filters compare (rows before this held UTC already). The archive is
+    marked as the worker's own (``PRAGMA application_id``)."""
+    add_column(db, "published_utc")
+    db.execute("UPDATE articles SET published_utc = published_at")
+    for name in ("idx_articles_published_or_seen", "idx_articles_source_published_or_seen"):
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+    db.execute("CREATE INDEX idx_articles_utc_or_seen ON articles (coalesce(published_utc, first_seen_at))")
+    db.execute("CREATE INDEX idx_articles_source_utc_or_seen "
+               "ON articles (source, coalesce(published_utc, first_seen_at))")
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+SCHEMA_VERSION = max(MIGRATIONS)

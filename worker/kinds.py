@@ -1,0 +1,234 @@
+"""The registry of source kinds: each kind is declared once, here.
+
+A kind names its fetch function, its own config keys (which are required, their checks and
+defaults) and how a ``worker backfill`` argument is recognised as it. Config validation, the
+pipeline, ``--kind`` and backfill read this registry, so a new kind is one ``register`` call
+(and its fetcher module). Fetch functions are named as ``"module:function"`` and imported only
+when a source of that kind runs.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from worker import checks
+from worker.errors import ConfigError
+from worker.models import Options, Source
+
+if TYPE_CHECKING:
+    from worker.fetchers import FetchContext, FetchOutput
+
+Fetch = Callable[[Source, "FetchContext"], Iterator["FetchOutput"]]
+
+# keys every source has, whatever its kind (the Source dataclass's own fields)
+COMMON_KEYS: dict[str, checks.Check] = {
+    "name": checks.typed(str),
+    "kind": lambda value, where: kind_named(value, where).name,
+    "every": checks.duration(),
+    "cron": checks.cron,
+    "enabled": checks.typed(bool),
+    "respect_robots": checks.typed(bool),
+}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key of a kind."""
+
+    name: str
+    check: checks.Check
+    required: bool = False
+    default: Any = None  # filled in when the key is not given (None: left out)
+    path: bool = False  # a file path: resolved against the config file's folder
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A source kind: what it reads, with which keys, and how backfill recognises its arguments."""
+
+    name: str
+    fetch: str | Fetch  # "module:function", imported when first used, or the function itself
+    keys: tuple[Key, ...] = ()
+    argument: str | None = None  # the key a backfill argument fills (None: not for backfill)
+    guess: Callable[[str], int] = field(default=lambda arg: 0)  # how well an argument fits, 0 = not
+    network: bool = True  # needs the HTTP client
+    validate: Callable[[Mapping[str, Any], str], None] | None = None  # rules across its keys
+    help: str = ""
+
+    def fetcher(self) -> Fetch:
+        if callable(self.fetch):
+            return self.fetch
+        module, _, name = self.fetch.partition(":")
+        fetch: Fetch = getattr(importlib.import_module(module), name)
+        return fetch
+
+    def key(self, name: str) -> Key | None:
+        return next((k for k in self.keys if k.name == name), None)
+
+
+REGISTRY: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add (or replace) a kind; returns it."""
+    REGISTRY[kind.name] = kind
+    return kind
+
+
+def kind_named(name: Any, where: str = "kind") -> Kind:
+    kind = REGISTRY.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise ConfigError(f"{where}: expected one of {', '.join(REGISTRY)}, got {checks.short(name)}")
+    return kind
+
+
+def all_keys() -> list[str]:
+    """Every key a source may have, of any kind (for 'did you mean')."""
+    return list(dict.fromkeys([*COMMON_KEYS, *(k.name for kind in REGISTRY.values() for k in kind.keys)]))
+
+
+def build_source(raw: Mapping[str, Any], where: str, *, default_every: int | None = None,
+                 base: Path | None = None) -> Source:
+    """A validated Source from a config mapping: common keys, then the kind's own keys with
+    their defaults, paths resolved against ``base`` (the config file's folder)."""
+    values: dict[str, Any] = {}
+    if "kind" not in raw:
+        raise ConfigError(f"{where}.kind: required")
+    kind = kind_named(raw["kind"], f"{where}.kind")
+    for key, value in raw.items():
+        if key in COMMON_KEYS:
+            values[key] = COMMON_KEYS[key](value, f"{where}.{key}")
+        elif (own := kind.key(key)) is not None:
+            values[key] = own.check(value, f"{where}.{key}")
+            if own.path and base is not None:
+                values[key] = _resolve(values[key], base)
+        elif key in all_keys():
+            owners = [k.name for k in REGISTRY.values() if k.key(key) is not None]
+            raise ConfigError(f"{where}.{key}: only for kind {' or '.join(owners)}, not '{kind.name}'")
+        else:
+            raise checks.unknown(key, [*COMMON_KEYS, *(k.name for k in kind.keys)], f"{where}.{key}")
+    if "name" not in values:
+        raise ConfigError(f"{where}.name: required")
+    name = values["name"]
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise ConfigError(f"{where}.name: use letters, digits, '.', '_' or '-', got {checks.short(name)}")
+    if "every" in values and "cron" in values:
+        raise ConfigError(f"{where}.cron: give either every or cron, not both")
+    options = {}
+    for key in kind.keys:
+        if key.name in values:
+            options[key.name] = values.pop(key.name)
+        elif key.required:
+            raise ConfigError(f"{where}.{key.name}: required for kind '{kind.name}'")
+        elif key.default is not None:
+            options[key.name] = key.default
+    if kind.validate is not None:
+        kind.validate(options, where)
+    if "cron" not in values and default_every is not None:
+        values.setdefault("every", default_every)
+    return Source(**values, options=Options(options))
+
+
+def make_source(name: str, kind: str, **keys: Any) -> Source:
+    """A Source built in code (a backfill argument, a test) through the same checks as config."""
+    return build_source({"name": name, "kind": kind, **keys}, f"source {name!r}")
+
+
+def guess(argument: str) -> Kind:
+    """The kind a backfill argument is, by the kinds' own ``guess`` (the best score wins)."""
+    scored = [(kind.guess(argument), i, kind) for i, kind in enumerate(REGISTRY.values()) if kind.argument]
+    best = max(scored, key=lambda s: (s[0], -s[1]), default=None)
+    if best is None or best[0] <= 0:
+        raise ConfigError(f"{argument}: no source kind reads this (see --kind)")
+    return best[2]
+
+
+def _resolve(path: str, base: Path) -> str:
+    p = Path(path).expanduser()
+    resolved = str(p if p.is_absolute() else base / p)
+    return resolved + "/" if path.endswith("/") and not resolved.endswith("/") else resolved
+
+
+def is_url(argument: str) -> bool:
+    return urlsplit(argument).scheme in ("http", "https")
+
+
+# ---------------------------------------------------------------- the built-in kinds
+
+
+def _files_path(options: Mapping[str, Any], where: str) -> None:
+    path = options["path"]
+    if path and not path.endswith("/") and not glob.has_magic(path) and not Path(path).exists():
+        raise ConfigError(
+            f"{where}.path: no such file or folder: {path} (end a folder path with '/' to create it when missing)"
+        )
+
+
+def _page_urls(options: Mapping[str, Any], where: str) -> None:
+    if not options.get("urls") and not options.get("urls_file"):
+        raise ConfigError(f"{where}.urls: kind 'page' needs urls or urls_file")
+    if options.get("urls_file") and not Path(options["urls_file"]).is_file():
+        raise ConfigError(f"{where}.urls_file: no such file: {options['urls_file']}")
+
+
+def _url_path(argument: str) -> str:
+    return urlsplit(argument).path.lower() if is_url(argument) else ""
+
+
+def _feed_guess(argument: str) -> int:
+    path = _url_path(argument)
+    return 2 if any(w in path for w in ("/feed", "/rss", ".rss", ".atom", "atom.xml", ".xml", ".json")) else 0
+
+
+def _sitemap_guess(argument: str) -> int:
+    path = _url_path(argument)
+    return 3 if "sitemap" in path or path.endswith(".xml.gz") else 0
+
+
+register(Kind(
+    name="files",
+    fetch="worker.fetchers.files:fetch",
+    keys=(Key("path", checks.typed(str), required=True, path=True,
+              help="a file, a folder (walked recursively) or a glob"),),
+    argument="path",
+    guess=lambda arg: 0 if urlsplit(arg).scheme else 1,
+    network=False,
+    validate=_files_path,
+    help=".txt, .html/.htm, .jsonl/.json and .xml/.rss/.atom files",
+))
+register(Kind(
+    name="feed",
+    fetch="worker.fetchers.feed:fetch",
+    keys=(Key("url", checks.url, required=True),
+          Key("follow_links", checks.typed(bool), default=False, help="fetch each new item's page")),
+    argument="url",
+    guess=_feed_guess,
+    help="RSS 0.9/1.0/2.0, Atom or JSON Feed",
+))
+register(Kind(
+    name="page",
+    fetch="worker.fetchers.page:fetch",
+    keys=(Key("urls", checks.urls, default=()),
+          Key("urls_file", checks.typed(str), path=True, help="a file with one URL per line")),
+    argument="urls",
+    guess=lambda arg: 1 if is_url(arg) else 0,
+    validate=_page_urls,
+    help="article pages",
+))
+register(Kind(
+    name="sitemap",
+    fetch="worker.fetchers.sitemap:fetch",
+    keys=(Key("url", checks.url, required=True),
+          Key("since", checks.iso_date, help="only URLs modified on or after this date")),
+    argument="url",
+    guess=_sitemap_guess,
+    help="a sitemap index, urlset or Google News sitemap (gzipped too)",
+))

@@ -1,0 +1,274 @@
+"""One run of one source: its counts, its batches, its context and its result.
+
+``pipeline.ingest`` drives a ``Run``: each fetched-and-cleaned output is taken into the pending
+batch, full batches go to the ``Writer``, and the last batch lands in one transaction with the
+run row and the source's state. Counts are kept here and only here.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable
+
+import structlog
+
+from worker import backoff
+from worker.errors import FetchError, WorkerError
+from worker.models import (
+    Article,
+    Checkpoint,
+    FetchStats,
+    Known,
+    RunResult,
+    SchedulerSettings,
+    Skipped,
+    Source,
+    SourceState,
+    Validators,
+)
+from worker.timefmt import iso_z, utcnow
+
+if TYPE_CHECKING:
+    from worker.archive import Archive, Batch, Stored
+    from worker.fetchers import HttpClient
+
+log = structlog.get_logger("worker.pipeline")
+
+OnItem = Callable[[str, str], None]  # (what: new | duplicate | skipped | known | checkpoint, locator)
+
+
+class Interrupted(Exception):
+    """The service is stopping and this run's time is up."""
+
+
+@dataclass
+class RunContext:
+    """What a fetcher may ask of the outside world during one run (``fetchers.FetchContext``)."""
+
+    source: Source
+    archive: Archive
+    client: HttpClient | None = None
+    trigger: str = "manual"
+    stats: FetchStats = field(default_factory=FetchStats)
+
+    @property
+    def http(self) -> HttpClient:
+        if self.client is None:
+            raise WorkerError(f"{self.source.name}: a {self.source.kind} source needs the HTTP client")
+        return self.client
+
+    def saved(self, key: str) -> str | None:
+        return self.archive.fetch_state(self.source.name, key)
+
+    def validators_for(self, url: str) -> Validators | None:
+        raw = self.saved("http:" + url)
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return Validators(etag=data.get("etag"), last_modified=data.get("last_modified"))
+
+    def is_archived(self, headline: str) -> bool:
+        return self.archive.is_archived(headline)
+
+
+@dataclass
+class Counts:
+    seen: int = 0
+    new: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+
+
+class Run:
+    """The state of one source run while it goes on; ``result()`` is its RunResult."""
+
+    def __init__(self, source: Source, archive: Archive, *, trigger: str, on_item: OnItem | None = None):
+        from worker.archive import Batch
+
+        self.source, self.trigger, self.on_item = source, trigger, on_item
+        self.started_at = utcnow()
+        self.t0 = time.monotonic()
+        self.run_id = archive.start_run(source.name, trigger, self.started_at)
+        self.counts = Counts()
+        self.stats = FetchStats()
+        self.status, self.error = "ok", None
+        self.http_status: int | None = None
+        self.retry_after: float | None = None
+        self.next_attempt_at: str | None = None
+        self.final: RunResult | None = None  # the result stored in the run row
+        self._lock = threading.Lock()
+        self._batch = Batch(self.run_id, source.name)
+        self._produced: list[str] = []  # headline hashes since the last checkpoint
+
+    # -- fetch and clean: outputs into the pending batch ------------------------------------
+
+    def take(self, out: object, cleaned: Article | str | None) -> int:
+        """Take one output of the fetcher (with its cleaned article or skip reason); returns the
+        size of the pending batch."""
+        batch = self._batch
+        if isinstance(out, Checkpoint):
+            batch.checkpoints.append((out, self._produced))
+            self._produced = []
+        elif isinstance(out, Known):
+            batch.known.append((out.key, out.locator))
+        elif isinstance(out, Skipped):
+            self.skip(out.locator, out.reason)
+        elif isinstance(cleaned, str):
+            self.skip(getattr(out, "locator", "?"), cleaned)
+        elif isinstance(cleaned, Article):
+            with self._lock:
+                self.counts.seen += 1
+            batch.articles.append((cleaned, getattr(out, "locator", "?")))
+            self._produced.append(cleaned.headline_hash)
+        return len(batch.articles) + len(batch.known)
+
+    def skip(self, locator: str, reason: str) -> None:
+        log.warning("item_skipped", source=self.source.name, url=locator, error=reason)
+        with self._lock:
+            self.counts.seen += 1
+            self.counts.skipped += 1
+        self._tell("skipped", locator)
+
+    def batch(self) -> Batch:
+        """The pending batch, handed over; a new one starts."""
+        from worker.archive import Batch
+
+        batch, self._batch = self._batch, Batch(self.run_id, self.source.name)
+        return batch
+
+    # -- store: what the archive decided, counted (on the writer's thread) -------------------
+
+    def tally(self, batch: Batch, stored: Stored) -> None:
+        with self._lock:
+            for outcome in stored.outcomes:
+                if outcome == "new":
+                    self.counts.new += 1
+                else:
+                    self.counts.duplicates += 1
+            self.counts.seen += stored.resighted
+            self.counts.duplicates += stored.resighted
+        if self.on_item:
+            for (_, locator), outcome in zip(batch.articles, stored.outcomes):
+                self.on_item(outcome, locator)
+            for _, locator in batch.known:
+                self.on_item("known", locator)
+            for checkpoint, _ in batch.checkpoints:
+                if not checkpoint.partial:  # an input done
+                    self.on_item("checkpoint", checkpoint.key)
+
+    # -- finish -------------------------------------------------------------------------------
+
+    def fail(self, exc: BaseException) -> None:
+        """Record why the run stopped early (the one place a run's errors are mapped)."""
+        if isinstance(exc, Interrupted):
+            self.status, self.error = "interrupted", "the worker stopped before the run finished"
+        elif isinstance(exc, FetchError):
+            self.status, self.error = "error", str(exc)
+            self.http_status, self.retry_after = exc.status, exc.retry_after
+        elif isinstance(exc, WorkerError):
+            self.status, self.error = "error", str(exc)
+        else:  # the last line of defence: a broken source never stops the service
+            log.error("source_failed", source=self.source.name, error=repr(exc), exc_info=exc)
+            self.status, self.error = "error", f"internal error: {exc!r}"
+
+    def closing_state(self, previous: SourceState | None, settings: SchedulerSettings) -> SourceState:
+        """The source's state after this run (``previous``: before it), with the next attempt
+        of a failed run."""
+        now = utcnow()
+        failures = 0 if self.status == "ok" else (previous.consecutive_failures if previous else 0) + (
+            self.status == "error")
+        if self.status == "error":
+            when = backoff.next_attempt(self.source, failures, settings, retry_after=self.retry_after,
+                                        now=datetime.now(timezone.utc))
+            self.next_attempt_at = iso_z(when)
+        return SourceState(
+            source=self.source.name, last_run_at=now, last_status=self.status,
+            last_success_at=now if self.status == "ok" else (previous.last_success_at if previous else None),
+            consecutive_failures=failures,
+            failing_since=None if not failures else (previous.failing_since if previous and previous.failing_since
+                                                     else self.started_at),
+            next_due_at=self.next_attempt_at, last_error=self.error,
+        )
+
+    def result(self) -> RunResult:
+        with self._lock:
+            counts = replace(self.counts)
+        return RunResult(
+            source=self.source.name, trigger=self.trigger, started_at=self.started_at, finished_at=utcnow(),
+            status=self.status, seen=counts.seen, new=counts.new, duplicates=counts.duplicates,
+            skipped=counts.skipped, http_status=self.http_status or self.stats.http_status,
+            not_modified=self.stats.not_modified, bytes=self.stats.bytes, error=self.error, run_id=self.run_id,
+            next_attempt_at=self.next_attempt_at,
+        )
+
+    def report(self, result: RunResult) -> None:
+        """The run's warnings and its one ``run_finished`` event."""
+        for warning in self.stats.warnings:
+            log.warning("source_warning", source=self.source.name, error=warning)
+        event = log.info if result.status == "ok" else log.warning
+        event("run_finished", source=result.source, trigger=result.trigger, status=result.status, seen=result.seen,
+              new=result.new, duplicates=result.duplicates, skipped=result.skipped, http_status=result.http_status,
+              not_modified=result.not_modified, duration_ms=int((time.monotonic() - self.t0) * 1000),
+              error=result.error, next_attempt_at=result.next_attempt_at)
+
+    def _tell(self, what: str, locator: str) -> None:
+        if self.on_item:
+            self.on_item(what, locator)
+
+
+class Writer:
+    """The run's one writer. Threaded (for backfills), it stores batches in order on a thread
+    with its own connection while the caller goes on fetching; at most two batches wait, so
+    memory stays bounded. Otherwise it stores each batch at once. A failure to store is raised
+    from the next ``store`` or from ``finish``: nothing after it is stored."""
+
+    def __init__(self, archive: Archive, run: Run, threaded: bool):
+        self.archive, self.run = archive, run
+        self.error: BaseException | None = None
+        self.queue: queue.Queue | None = queue.Queue(maxsize=2) if threaded else None
+        if self.queue is not None:
+            self.thread = threading.Thread(target=self._loop, name="writer", daemon=True)
+            self.thread.start()
+
+    def store(self, batch: Batch, state: SourceState | None = None) -> None:
+        """Store one batch; with ``state``, the run's last: the run row and the source's state
+        are written in its transaction."""
+        if self.error is not None:
+            raise self.error
+        if self.queue is None:
+            self._write(self.archive, batch, state)
+        else:
+            self.queue.put((batch, state))
+
+    def finish(self, batch: Batch, state: SourceState) -> None:
+        self.store(batch, state)
+        if self.queue is not None:
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _write(self, db: Archive, batch: Batch, state: SourceState | None) -> None:
+        with db.transaction():
+            stored = db.store(batch)
+            self.run.tally(batch, stored)
+            if state is not None:
+                self.run.final = self.run.result()
+                db.finish_run(self.run.final, state)
+
+    def _loop(self) -> None:
+        from worker.archive import Archive
+
+        assert self.queue is not None
+        with Archive(self.archive.path) as own:
+            while (job := self.queue.get()) is not None:
+                if self.error is None:
+                    try:
+                        self._write(own, *job)
+                    except BaseException as exc:  # handed to the fetching thread
+                        self.error = exc
