@@ -145,3 +145,48 @@ def test_readonly_and_not_a_database(tmp_path):
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ArchiveError, match="cannot open archive"):
         Archive(junk)
+
+
+def test_an_archive_of_schema_2_migrates_with_nothing_lost(tmp_path):
+    import sqlite_utils
+
+    from worker.archive.schema import MIGRATIONS, rebuild_fts  # noqa: F401
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    for step in (1, 2):
+        MIGRATIONS[step](db)
+    db.execute("PRAGMA user_version = 2")
+    db["articles"].insert({"headline_hash": "h1", "headline": "Old story", "body": "Kept text about ferries.",
+                           "first_seen_at": "2024-01-01T00:00:00Z", "published_at": "2023-12-31T23:00:00Z",
+                           "source": "s", "content_hash": "c1"})
+    db["sightings"].insert({"headline_hash": "h1", "source": "s", "url": "u", "seen_at": "2024-01-01T00:00:00Z",
+                            "content_hash": "c1", "run_id": 1})
+    db.conn.commit()
+    db.close()
+    with Archive(path) as archive:
+        assert archive.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        row = archive.db["articles"].get("h1")
+        assert row["body"] == "Kept text about ferries." and row["published_utc"] == "2023-12-31T23:00:00Z"
+        assert archive.db["sightings"].count == 1
+        assert [r["headline"] for r in archive.db["articles"].search("ferries")] == ["Old story"]
+
+
+def test_rebuild_fts_with_another_tokenizer(archive):
+    from worker.archive.schema import rebuild_fts
+
+    run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
+    store(archive, run, [(art("梁振英宣布不競選連任", body="香港特首梁振英宣布不會競選連任。"), "x"),
+                         (art("Ferries run again", body="The ferries are running."), "y")])
+    assert archive.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH '梁振英'").fetchone()[0] == 0
+    with archive.transaction() as db:
+        rebuild_fts(db, "trigram", table="articles_trigram")
+    hits = archive.db.execute("SELECT rowid FROM articles_trigram WHERE articles_trigram MATCH '梁振英'").fetchall()
+    assert len(hits) == 1
+    store(archive, run, [(art("Another 梁振英 report", body="梁振英 again."), "z")])  # triggers keep it in step
+    assert archive.db.execute("SELECT count(*) FROM articles_trigram WHERE articles_trigram MATCH '梁振英'").fetchone()[0] == 2
+    assert archive.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'ferries'").fetchone()[0] == 1
+    with archive.transaction() as db:
+        rebuild_fts(db)  # the main index, rebuilt as it was
+    assert archive.db["articles"].detect_fts() in ("articles_fts", "articles_trigram")
+    assert archive.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'ferry'").fetchone()[0] == 1

@@ -192,3 +192,17 @@ def test_status_check_lets_a_source_fail_for_six_hours_by_default(tmp_path, monk
         archive.db["source_state"].update("feed", {"failing_since": ago(6.1)})
     late = run_cli("--archive", str(db), "status", "--check")
     assert late.returncode == 1 and "feed failing since" in late.stdout
+
+
+@pytest.mark.parametrize("command", [["ingest", "--all"], ["run", "--once"], ["backfill", "."], ["status"],
+                                     ["search", "x"], ["export"]])
+def test_an_archive_that_is_not_a_database_is_one_line_for_every_command(tmp_path, command):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    config = tmp_path / "config.yaml"
+    (tmp_path / "in").mkdir()
+    config.write_text("sources:\n  - name: inbox\n    kind: files\n    path: in/\n")
+    r = run_cli("--config", str(config), "--archive", str(junk), *command, cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "cannot open archive" in r.stderr or "damaged" in r.stderr

@@ -143,3 +143,48 @@ def test_check_config_cli(tmp_path):
     r = run_cli("--config", str(ROOT / "config.yaml"), "check-config")
     assert r.returncode == 0, r.stderr
     assert yaml.safe_load(r.stdout)["sources"][0]["name"] == "inbox"
+
+
+def test_check_config_prints_a_config_that_loads_back_the_same(tmp_path):
+    (tmp_path / "urls.txt").write_text("https://example.org/a\n")
+    (tmp_path / "in").mkdir()
+    src = cfg(tmp_path, {
+        "scheduler": {"jitter": "45s", "max_backoff": "12h"}, "http": {"robots_ttl": "2h", "timeout": 7},
+        "defaults": {"every": "20m"},
+        "sources": [
+            {"name": "f", "kind": "feed", "url": "https://example.org/rss", "cron": "*/15 * * * *"},
+            {"name": "p", "kind": "page", "urls": ["https://example.org/a"], "urls_file": "urls.txt",
+             "enabled": False},
+            {"name": "s", "kind": "sitemap", "url": "https://example.org/sitemap.xml", "since": "2024-01-31"},
+            {"name": "g", "kind": "files", "path": "in/"},
+        ]})
+    r = run_cli("--config", str(src), "check-config")
+    assert r.returncode == 0, r.stderr
+    printed = tmp_path / "printed.yaml"
+    printed.write_text(r.stdout)
+    again = load_config(printed)
+    first = load_config(src)
+    assert again.sources == first.sources and again.http == first.http and again.scheduler == first.scheduler
+    assert again.default_every == first.default_every == 1200
+    text = r.stdout
+    assert "jitter: 45s" in text and "max_backoff: 12h" in text and "every: 20m" in text
+    assert "follow_links" not in text.split("name: g")[1]  # a files source has no feed keys
+
+
+def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    import time
+
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    lines += ["sources: *a9"]
+    t0 = time.monotonic()
+    msg = error_of(tmp_path, "\n".join(lines) + "\n")
+    assert time.monotonic() - t0 < 2
+    assert "aliases expand to more than" in msg and len(msg) < 300
+
+
+def test_a_bad_date_names_its_key(tmp_path):
+    msg = error_of(tmp_path, "sources:\n  - name: s\n    kind: sitemap\n    url: http://x.example/s.xml\n"
+                             "    since: 2024-13-01\n")
+    assert msg == "sources[0].since: expected a date like 2024-01-31, got '2024-13-01'"
+    assert error_of(tmp_path, {"sources": [{**SRC, "every": "0s"}]}) == "sources[0].every: must be more than 0, got '0s'"

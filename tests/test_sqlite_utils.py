@@ -80,3 +80,20 @@ def test_query(archive_path):
 def test_search_lone_quote(archive_path):
     out = sqlite_utils("search", str(archive_path), "articles", '"', "-c", "headline")
     assert out.returncode == 0, out.stderr
+
+
+def test_the_plugin_leaves_other_databases_alone(tmp_path, archive_path):
+    """Only archives the worker made get the retry: any other database keeps sqlite-utils' own behaviour."""
+    import sqlite_utils as su
+
+    other = tmp_path / "other.db"
+    db = su.Database(other)
+    db["notes"].insert_all([{"id": 1, "text": "Fighting near Qala-e-Naw"}], pk="id")
+    db["notes"].enable_fts(["text"], fts_version="FTS5")
+    db.close()
+    out = sqlite_utils("search", str(other), "notes", "Qala-e-Naw")
+    assert out.returncode != 0 and "no such column" in out.stderr
+    from worker.sqlite_utils_plugin import is_worker_archive
+
+    assert is_worker_archive(archive_path) and not is_worker_archive(other)
+    assert not is_worker_archive(tmp_path / "missing.db") and not (tmp_path / "missing.db").exists()

@@ -9,15 +9,11 @@ what it already stored without reading it again.
 
 from __future__ import annotations
 
-import glob
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
-
 import structlog
 
 from worker.archive import Archive
-from worker.errors import WorkerError
 from worker.fetchers import HttpClient
 from worker.kinds import guess, is_url, kind_named, make_source
 from worker.models import Config, RunResult, Source
@@ -37,12 +33,8 @@ def sources_for(arguments: Sequence[str], name: str, kind: str | None) -> list[S
         forced = kind_named(kind, "--kind") if kind else None
         if forced is not None and forced.network == is_url(arg):  # --kind applies to its own medium
             k = forced
-        if not is_url(arg) and not glob.has_magic(arg):
-            if not Path(arg).exists():
-                raise WorkerError(f"{arg}: no such file or folder")
-            arg = str(Path(arg).resolve())
         assert k.argument is not None
-        sources.append(make_source(name, k.name, **{k.argument: arg}))
+        sources.append(make_source(name, k.name, **{k.argument: k.prepare(arg)}))
     return sources
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from worker import checks
-from worker.errors import ConfigError
+from worker.errors import ConfigError, WorkerError
 from worker.models import Options, Source
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class Kind:
     guess: Callable[[str], int] = field(default=lambda arg: 0)  # how well an argument fits, 0 = not
     network: bool = True  # needs the HTTP client
     validate: Callable[[Mapping[str, Any], str], None] | None = None  # rules across its keys
+    prepare: Callable[[str], str] = field(default=lambda arg: arg)  # a backfill argument -> the key's value
     help: str = ""
 
     def fetcher(self) -> Fetch:
@@ -164,6 +165,15 @@ def is_url(argument: str) -> bool:
 # ---------------------------------------------------------------- the built-in kinds
 
 
+def _local_path(argument: str) -> str:
+    """A path argument as the files kind keeps it: absolute; a glob as given."""
+    if glob.has_magic(argument):
+        return argument
+    if not Path(argument).exists():
+        raise WorkerError(f"{argument}: no such file or folder")
+    return str(Path(argument).resolve())
+
+
 def _files_path(options: Mapping[str, Any], where: str) -> None:
     path = options["path"]
     if path and not path.endswith("/") and not glob.has_magic(path) and not Path(path).exists():
@@ -202,6 +212,7 @@ register(Kind(
     guess=lambda arg: 0 if urlsplit(arg).scheme else 1,
     network=False,
     validate=_files_path,
+    prepare=_local_path,
     help=".txt, .html/.htm, .jsonl/.json and .xml/.rss/.atom files",
 ))
 register(Kind(

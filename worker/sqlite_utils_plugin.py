@@ -1,24 +1,46 @@
-"""A sqlite-utils plugin, installed with the worker: ``sqlite-utils search`` on an FTS5 table
-retries a query that is not valid FTS5 syntax (``Qala-e-Naw``, a lone ``"``) as quoted words,
-as Datasette's default search mode does, instead of failing with "no such column: e". A query
-with no words at all returns no rows.
+"""A sqlite-utils plugin, installed with the worker: ``sqlite-utils search`` on an archive the
+worker made retries a query that is not valid FTS5 syntax (``Qala-e-Naw``, a lone ``"``) as
+quoted words, as Datasette's default search mode does, instead of failing with "no such column:
+e". A query with no words at all returns no rows. Any other database gets sqlite-utils' own
+behaviour: the archive is recognised by its ``PRAGMA application_id``.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+from typing import Any
+
 import click
 from sqlite_utils import hookimpl
+
+from worker.archive.schema import APPLICATION_ID
+
+
+def is_worker_archive(path: Any) -> bool:
+    """True when ``path`` is a SQLite file this worker made (read-only check, never created)."""
+    try:
+        if not Path(str(path)).is_file():
+            return False
+        conn = sqlite3.connect(f"file:{Path(str(path)).resolve()}?mode=ro", uri=True)
+        try:
+            return bool(conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID)
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError, ValueError):
+        return False
+
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     search = cli.commands.get("search")
-    if search is None or getattr(search.callback, "_quotes_on_error", False):
+    if search is None or search.callback is None or getattr(search.callback, "_quotes_on_error", False):
         return
     original = search.callback
 
     @click.pass_context
-    def callback(ctx, *args, **kwargs):
-        if kwargs.get("quote"):
+    def callback(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("quote") or not is_worker_archive(kwargs.get("path")):
             return ctx.invoke(original, *args, **kwargs)
         try:
             return ctx.invoke(original, *args, **kwargs)
@@ -27,9 +49,8 @@ def register_commands(cli: click.Group) -> None:
 
             if not any(e in str(exc) for e in FTS_ERRORS):
                 raise
-
             kwargs["q"] = quote_query(kwargs.get("q") or "") or '""'  # no words: an empty phrase matches nothing
             return ctx.invoke(original, *args, **kwargs)
 
-    callback._quotes_on_error = True
+    callback._quotes_on_error = True  # type: ignore[attr-defined]
     search.callback = callback
