@@ -80,3 +80,31 @@ def test_large_imports_merge_the_fts_index(monkeypatch, tmp_path):
     run(tmp_path / "a.db", [str(tmp_path / "a.jsonl")], workers=1,
                           optimize=True)
     assert len(merged) == 2
+
+
+def test_log_lines_clear_the_progress_line_and_it_comes_back_below(monkeypatch):
+    import io
+
+    import structlog
+
+    from worker import log as logsetup
+
+    screen = io.StringIO()
+    logsetup.setup("console", "info", stream=screen)
+    bar = progress.Progress(terminal=True, total_files=2, stream=screen)
+    try:
+        bar("new", "a")
+        bar.show()
+        structlog.get_logger("worker.test").warning("item_skipped", source="s", url="b", error="empty file")
+        bar("checkpoint", "file:/a")
+    finally:
+        bar.close()
+    text = screen.getvalue()
+    clear = logsetup.CLEAR_LINE
+    shown, event_and_rest = text.split(clear)[1], text.split(clear)[2]
+    assert shown.startswith("0/2 files") and "\n" not in shown  # the status line, drawn with no newline
+    event, _, redrawn = event_and_rest.partition("\n")
+    assert "item_skipped" in event and "files" not in event  # the log line is on a line of its own
+    assert redrawn.startswith("0/2 files")  # and the status line comes back below it
+    assert text.rsplit(clear, 1)[1].startswith("1/2 files") and text.endswith("\n")  # the last state, kept
+    logsetup.set_status(None)

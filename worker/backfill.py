@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from worker.archive import Archive
+from worker.errors import ArchiveFull, Interrupted
 from worker.fetchers import HttpClient
 from worker.kinds import guess, is_url, kind_named, make_source
 from worker.models import Config, RunResult, Source
@@ -54,11 +55,18 @@ def run_backfill(config: Config, sources: Sequence[Source], *, http_factory: Cal
     http = http_factory() if http_factory and needs_http else None
     results = []
     with Archive(config.archive) as archive:
+        archive.quick_check()
         if n := archive.mark_interrupted():
             log.warning("runs_marked_interrupted", count=n)
-        for source in sources:
-            results.append(ingest(source, archive, http, trigger="backfill", on_item=on_item, workers=workers,
-                                  settings=config.scheduler))
+        try:
+            for source in sources:
+                results.append(ingest(source, archive, http, trigger="backfill", on_item=on_item,
+                                      workers=workers, settings=config.scheduler))
+        except Interrupted as exc:
+            raise Interrupted(sum(r.new for r in results) + exc.new) from None
+        except ArchiveFull as exc:
+            n = sum(r.new for r in results) + exc.new
+            raise ArchiveFull(f"archive disk is full: {n} articles stored; free space and run again") from None
         new = sum(r.new for r in results)
         if optimize or (optimize is None and new >= OPTIMIZE_AFTER):
             t0 = time.monotonic()

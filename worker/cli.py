@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import time
 from dataclasses import replace
@@ -21,7 +22,7 @@ import yaml
 from worker import log as logsetup
 from worker.checks import parse_duration
 from worker.config import config_dict, load_config
-from worker.errors import ConfigError, WorkerError
+from worker.errors import ArchiveError, ConfigError, Interrupted, WorkerError
 from worker.health import health_problems, status_table
 from worker.models import Config, RunResult
 
@@ -30,6 +31,14 @@ DEFAULT_CONFIG = "config.yaml"
 
 class ConfigProblem(click.ClickException):
     exit_code = 2
+
+
+class Failure(click.ClickException):
+    """One line on standard error and an exit code (1 unless the error says otherwise)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class WorkerGroup(click.Group):
@@ -41,7 +50,14 @@ class WorkerGroup(click.Group):
         except ConfigError as exc:
             raise ConfigProblem(str(exc)) from None
         except WorkerError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise Failure(str(exc), getattr(exc, "exit_code", 1)) from None
+        except sqlite3.Error as exc:  # the archive failed under a read or write no layer expected
+            from worker.archive import archive_error
+
+            obj = ctx.obj if isinstance(ctx.obj, Ctx) else None
+            raise Failure(str(archive_error(exc, obj.archive_path() if obj else "the archive"))) from None
+        except KeyboardInterrupt:
+            raise Failure(str(Interrupted(0)), Interrupted.exit_code) from None
 
 
 class KindChoice(click.ParamType):
@@ -80,9 +96,17 @@ class Ctx:
                 config = load_config(self.config_path)
             if self.archive_override:
                 config = replace(config, archive=str(Path(self.archive_override).resolve()))
+            folder = Path(config.archive).parent
+            base = Path(config.path).resolve().parent if config.path else Path.cwd()
+            if not folder.is_dir() and config.archive != str(base / Config.archive):
+                raise ArchiveError(f"{config.archive}: no folder {folder} (create it first; only the "
+                                   f"default archive folder is made for you)")
             self._config = config
             logsetup.setup(self.log_format or config.log_format, self.log_level or config.log_level)
         return self._config
+
+    def archive_path(self) -> str:
+        return self._config.archive if self._config else (self.archive_override or Config.archive)
 
     def archive(self, readonly: bool = False):
         from worker.archive import Archive
@@ -202,6 +226,8 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
     finally:
         bar.close()
     _summary("backfill", results, time.monotonic() - t0)
+    if results and all(r.status == "error" for r in results):
+        sys.exit(1)  # nothing could be read: the summary line says why
 
 
 def _summary(what: str, results: list[RunResult], seconds: float | None = None) -> None:

@@ -28,3 +28,28 @@ class ParseError(WorkerError):
 
 class ArchiveError(WorkerError):
     """The archive cannot be opened or written (locked, wrong schema version, disk full)."""
+
+    new = 0  # articles the failing command had stored before it
+
+
+class ArchiveFull(ArchiveError):
+    """The archive's disk is full: nothing more can be stored until space is freed."""
+
+
+class ArchiveDamaged(ArchiveError):
+    """The archive file is corrupt (SQLite: database disk image is malformed)."""
+
+
+class ArchiveReadOnly(ArchiveError):
+    """The archive can be read but not written (a read-only mount, no write permission)."""
+
+
+class Interrupted(WorkerError):
+    """Ctrl-C (SIGINT) stopped a run; what was stored before it stays stored. ``new`` counts
+    the articles the interrupted command stored."""
+
+    exit_code = 130
+
+    def __init__(self, new: int = 0):
+        self.new = new
+        super().__init__(f"interrupted: {new} new articles stored; run the same command again to continue")

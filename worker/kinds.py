@@ -147,9 +147,12 @@ def guess(argument: str) -> Kind:
     """The kind a backfill argument is, by the kinds' own ``guess`` (the best score wins)."""
     scored = [(kind.guess(argument), i, kind) for i, kind in enumerate(REGISTRY.values()) if kind.argument]
     best = max(scored, key=lambda s: (s[0], -s[1]), default=None)
-    if best is None or best[0] <= 0:
-        raise ConfigError(f"{argument}: no source kind reads this (see --kind)")
-    return best[2]
+    if best is not None and best[0] > 0:
+        return best[2]
+    scheme = urlsplit(argument).scheme
+    if len(scheme) > 1:
+        raise WorkerError(f"{argument}: unsupported URL scheme {scheme!r} (http and https only)")
+    raise WorkerError(f"{argument}: no source kind reads this (see --kind)")
 
 
 def _resolve(path: str, base: Path) -> str:
@@ -168,6 +171,8 @@ def is_url(argument: str) -> bool:
 def _local_path(argument: str) -> str:
     """A path argument as the files kind keeps it: absolute; a glob as given."""
     if glob.has_magic(argument):
+        if next(glob.iglob(argument, recursive=True), None) is None:
+            raise WorkerError(f"{argument}: no file matches this pattern")
         return argument
     if not Path(argument).exists():
         raise WorkerError(f"{argument}: no such file or folder")

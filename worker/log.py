@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 import structlog
 
@@ -37,7 +38,7 @@ def setup(fmt: str = "auto", level: str = "info", stream=None) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream)
+    handler = _Handler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
@@ -52,6 +53,31 @@ def setup(fmt: str = "auto", level: str = "info", stream=None) -> None:
     # chatty libraries: their warnings matter, their per-request info lines do not
     for name in ("apscheduler", "urllib3"):
         logging.getLogger(name).setLevel(max(LEVELS.get(level, logging.INFO), logging.WARNING))
+
+
+_status: Callable[[], str] | None = None  # the status line shown under the log lines, if any
+
+
+def set_status(render: Callable[[], str] | None) -> None:
+    """Keep a status line (a backfill's progress) at the bottom of a terminal: each log line
+    clears it first and draws it again after itself. None removes it."""
+    global _status
+    _status = render
+
+
+class _Handler(logging.StreamHandler):
+    def emit(self, record: logging.LogRecord) -> None:
+        status = _status
+        if status is None:
+            super().emit(record)
+            return
+        self.stream.write(CLEAR_LINE)
+        super().emit(record)
+        self.stream.write(status())
+        self.flush()
+
+
+CLEAR_LINE = "\r\x1b[K"  # back to the line's start, erase to its end
 
 
 def flush() -> None:

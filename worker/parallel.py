@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import signal
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,6 +38,12 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def pool_worker_init() -> None:
+    """In each pool worker: Ctrl-C is the parent's to handle (the terminal sends SIGINT to the
+    whole process group); a worker goes on until the parent shuts the pool down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def clean_chunk(items: list[RawItem], source: str) -> list[Article | str]:
@@ -197,7 +204,7 @@ class _Pool:
         # no recycling of workers: with pages parsed from their bytes and freed memory handed
         # back after each chunk (release_memory), a worker stays flat over 10,000 pages, and a
         # replacement would briefly run beside the worker it replaces
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=pool_worker_init)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -207,7 +214,7 @@ def _one_by_one(items: list[RawItem], source: str, context) -> list[Article | st
     """After a worker died: each item in a fresh single-process pool; the one that kills it is skipped."""
     results: list[Article | str] = []
     for item in items:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as solo:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=pool_worker_init) as solo:
             try:
                 results.append(solo.submit(clean_chunk, [item], source).result()[0])
             except BrokenProcessPool:

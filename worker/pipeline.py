@@ -4,19 +4,23 @@ The flow: fetch (the source's kind, from ``worker.kinds``) -> clean (here, or ac
 pool: ``worker.parallel``) -> store (``run.Writer``, in batches) -> finish (the run row and the
 source's state, with the last batch). A ``run.Run`` holds the run's counts and batches. Errors
 are caught here once: one broken item is skipped and counted; one broken source is a failed
-run, recorded with its error and its next attempt; neither stops anything else.
+run, recorded with its error and its next attempt; neither stops anything else. What stops the
+whole command is raised after the run is recorded: Ctrl-C (``errors.Interrupted``) and an
+archive that cannot be written (``errors.ArchiveError``: disk full, damaged, read-only).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 
-from worker.archive import Archive
+from worker.archive import Archive, archive_error
+from worker.errors import Interrupted
 from worker.fetchers import FetchOutput, HttpClient
 from worker.kinds import kind_named
 from worker.models import RunResult, SchedulerSettings, Source
-from worker.run import Interrupted, OnItem, Run, RunContext, Writer
+from worker.run import OnItem, Run, RunContext, Stopping, Writer
 
 BATCH_SIZE = 200
 
@@ -41,19 +45,34 @@ def ingest(
     """Run one source once and record it. Never raises for anything the source does."""
     from worker.parallel import cleaned
 
+    settings = settings or SchedulerSettings()
     run = Run(source, archive, trigger=trigger, on_item=on_item)
     ctx = RunContext(source, archive, http, trigger, run.stats)
     writer = Writer(archive, run, threaded=workers > 1)
     try:
-        for out, article in cleaned(fetch(source, ctx), source.name, workers):
-            if stop is not None and stop.is_set():
-                raise Interrupted()
-            if run.take(out, article) >= batch_size:
-                writer.store(run.batch())
-    except Exception as exc:
-        run.fail(exc)
-    state = run.closing_state(archive.source_state(source.name), settings or SchedulerSettings())
-    writer.finish(run.batch(), state)
+        try:
+            for out, article in cleaned(fetch(source, ctx), source.name, workers):
+                if stop is not None and stop.is_set():
+                    raise Stopping()
+                if run.take(out, article) >= batch_size:
+                    writer.store(run.batch())
+        except (KeyboardInterrupt, sqlite3.Error):
+            raise
+        except Exception as exc:
+            run.fail(exc)
+        writer.finish(run.batch(), run.closing_state(archive.source_state(source.name), settings))
+    except KeyboardInterrupt:
+        run.fail(Stopping())
+        writer.finish(run.batch(), run.closing_state(archive.source_state(source.name), settings))
+        run.report(run.final or run.result())
+        raise Interrupted(run.counts.new) from None
+    except sqlite3.Error as exc:
+        error = archive_error(exc, archive.path)
+        error.new = run.counts.new
+        run.fail(error)
+        run.record_failure(archive, settings)
+        run.report(run.result())
+        raise error from None
     assert run.final is not None
     run.report(run.final)
     return run.final

@@ -1,13 +1,16 @@
 """The backfill progress display of the command line: files, articles/s, new, duplicates,
-skipped and an ETA, as a status line on a terminal, or a quiet ``backfill_progress`` event every
-few seconds otherwise."""
+skipped and an ETA, as a status line at the bottom of a terminal (log lines clear it and draw it
+again below themselves), or a quiet ``backfill_progress`` event every few seconds otherwise."""
 
 from __future__ import annotations
 
+import sys
 import time
+from typing import TextIO
 
-import click
 import structlog
+
+from worker import log as logsetup
 
 log = structlog.get_logger("worker.backfill")
 
@@ -17,13 +20,16 @@ EVENT_EVERY = 10.0  # seconds between progress events when not on a terminal
 class Progress:
     """Called with (what, locator) for every item a backfill stores, skips or passes over."""
 
-    def __init__(self, terminal: bool, total_files: int | None = None):
+    def __init__(self, terminal: bool, total_files: int | None = None, stream: TextIO | None = None):
         self.terminal = terminal
+        self.stream = stream or sys.stderr
         self.total = total_files
         self.files = 0
         self.counts = {"new": 0, "duplicate": 0, "skipped": 0, "known": 0}
         self.t0 = time.monotonic()
         self.last = self.t0
+        if terminal:
+            logsetup.set_status(self.line)
 
     def __call__(self, what: str, locator: str) -> None:
         if what == "checkpoint":
@@ -50,7 +56,8 @@ class Progress:
 
     def show(self) -> None:
         if self.terminal:
-            click.echo("\r" + self.line() + " " * 4, nl=False, err=True)
+            self.stream.write(logsetup.CLEAR_LINE + self.line())
+            self.stream.flush()
         else:
             elapsed = time.monotonic() - self.t0
             log.info("backfill_progress", files=self.files, total_files=self.total, new=self.counts["new"],
@@ -59,4 +66,6 @@ class Progress:
 
     def close(self) -> None:
         if self.terminal:
-            click.echo("\r" + self.line() + " " * 4, err=True)
+            logsetup.set_status(None)
+            self.stream.write(logsetup.CLEAR_LINE + self.line() + "\n")
+            self.stream.flush()

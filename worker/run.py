@@ -42,8 +42,8 @@ log = structlog.get_logger("worker.pipeline")
 OnItem = Callable[[str, str], None]  # (what: new | duplicate | skipped | known | checkpoint, locator)
 
 
-class Interrupted(Exception):
-    """The service is stopping and this run's time is up."""
+class Stopping(Exception):
+    """The service is stopping and this run's time is up (or Ctrl-C stopped the command)."""
 
 
 @dataclass
@@ -82,6 +82,17 @@ class Counts:
     new: int = 0
     duplicates: int = 0
     skipped: int = 0
+
+
+def _add(counts: Counts, stored: Stored) -> None:
+    """Add what the archive made of a batch to ``counts`` (the one place outcomes are counted)."""
+    for outcome in stored.outcomes:
+        if outcome == "new":
+            counts.new += 1
+        else:
+            counts.duplicates += 1
+    counts.seen += stored.resighted
+    counts.duplicates += stored.resighted
 
 
 class Run:
@@ -144,14 +155,9 @@ class Run:
     # -- store: what the archive decided, counted (on the writer's thread) -------------------
 
     def tally(self, batch: Batch, stored: Stored) -> None:
+        """Count a stored batch (once its transaction committed)."""
         with self._lock:
-            for outcome in stored.outcomes:
-                if outcome == "new":
-                    self.counts.new += 1
-                else:
-                    self.counts.duplicates += 1
-            self.counts.seen += stored.resighted
-            self.counts.duplicates += stored.resighted
+            _add(self.counts, stored)
         if self.on_item:
             for (_, locator), outcome in zip(batch.articles, stored.outcomes):
                 self.on_item(outcome, locator)
@@ -165,7 +171,7 @@ class Run:
 
     def fail(self, exc: BaseException) -> None:
         """Record why the run stopped early (the one place a run's errors are mapped)."""
-        if isinstance(exc, Interrupted):
+        if isinstance(exc, Stopping):
             self.status, self.error = "interrupted", "the worker stopped before the run finished"
         elif isinstance(exc, FetchError):
             self.status, self.error = "error", str(exc)
@@ -195,9 +201,12 @@ class Run:
             next_due_at=self.next_attempt_at, last_error=self.error,
         )
 
-    def result(self) -> RunResult:
+    def result(self, pending: Stored | None = None) -> RunResult:
+        """The run's result; with ``pending``, counting a batch whose transaction is open."""
         with self._lock:
             counts = replace(self.counts)
+        if pending is not None:
+            _add(counts, pending)
         return RunResult(
             source=self.source.name, trigger=self.trigger, started_at=self.started_at, finished_at=utcnow(),
             status=self.status, seen=counts.seen, new=counts.new, duplicates=counts.duplicates,
@@ -205,6 +214,15 @@ class Run:
             not_modified=self.stats.not_modified, bytes=self.stats.bytes, error=self.error, run_id=self.run_id,
             next_attempt_at=self.next_attempt_at,
         )
+
+    def record_failure(self, archive: Archive, settings: SchedulerSettings) -> None:
+        """After the archive failed (its disk full, say): record the run as failed if it still can."""
+        try:
+            state = self.closing_state(archive.source_state(self.source.name), settings)
+            with archive.transaction():
+                archive.finish_run(self.result(), state)
+        except Exception as exc:  # the archive is what failed: the next start marks the run interrupted
+            log.error("run_not_recorded", source=self.source.name, error=repr(exc))
 
     def report(self, result: RunResult) -> None:
         """The run's warnings and its one ``run_finished`` event."""
@@ -230,6 +248,7 @@ class Writer:
     def __init__(self, archive: Archive, run: Run, threaded: bool):
         self.archive, self.run = archive, run
         self.error: BaseException | None = None
+        self.closing = False
         self.queue: queue.Queue | None = queue.Queue(maxsize=2) if threaded else None
         if self.queue is not None:
             self.thread = threading.Thread(target=self._loop, name="writer", daemon=True)
@@ -246,20 +265,28 @@ class Writer:
             self.queue.put((batch, state))
 
     def finish(self, batch: Batch, state: SourceState) -> None:
-        self.store(batch, state)
-        if self.queue is not None:
+        """Store the last batch with the run row, and stop the writer's thread. Called again
+        (after Ctrl-C cut the first call short), it stores on the caller's connection."""
+        if self.queue is not None and self.thread.is_alive() and not self.closing:
+            self.closing = True
+            self.queue.put((batch, state))
             self.queue.put(None)
             self.thread.join()
+        elif self.error is None:
+            self._write(self.archive, batch, state)
         if self.error is not None:
             raise self.error
 
     def _write(self, db: Archive, batch: Batch, state: SourceState | None) -> None:
+        final = None
         with db.transaction():
             stored = db.store(batch)
-            self.run.tally(batch, stored)
             if state is not None:
-                self.run.final = self.run.result()
-                db.finish_run(self.run.final, state)
+                final = self.run.result(pending=stored)
+                db.finish_run(final, state)
+        self.run.tally(batch, stored)
+        if final is not None:
+            self.run.final = final
 
     def _loop(self) -> None:
         from worker.archive import Archive

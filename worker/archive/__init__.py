@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,11 +23,11 @@ import sqlite_utils
 from worker.archive.schema import MIGRATIONS, RANK_WEIGHTS, SCHEMA_VERSION
 from worker.archive.store import Batch, Stored, finish_run, known_hashes, store_batch
 from worker.dedupe import headline_hash
-from worker.errors import ArchiveError
+from worker.errors import ArchiveDamaged, ArchiveError, ArchiveFull, ArchiveReadOnly
 from worker.models import RunResult, SourceState
 from worker.timefmt import utcnow
 
-__all__ = ["RANK_WEIGHTS", "SCHEMA_VERSION", "Archive", "Batch", "Stored"]
+__all__ = ["RANK_WEIGHTS", "SCHEMA_VERSION", "Archive", "Batch", "Stored", "archive_error"]
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -36,16 +37,9 @@ class Archive:
 
     def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = str(path)
+        self.immutable = False  # opened without locks: a read-only file whose WAL index cannot be made
         try:
-            if readonly:
-                if not Path(self.path).exists():
-                    raise ArchiveError(f"{self.path}: no archive here yet (run an ingest or backfill first)")
-                conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, check_same_thread=False)
-            else:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db = sqlite_utils.Database(conn)
+            self.db = sqlite_utils.Database(self._reader() if readonly else self._writer())
             if not readonly:
                 if self.db.journal_mode != "wal":
                     self.db.enable_wal()
@@ -57,7 +51,34 @@ class Archive:
                     + (" (any ingest or backfill migrates it)" if 0 < version < SCHEMA_VERSION else "")
                 )
         except sqlite3.DatabaseError as exc:
-            raise ArchiveError(f"{self.path}: cannot open archive ({exc})") from None
+            if not readonly and Path(self.path).exists() and not _writable(Path(self.path)):
+                raise ArchiveReadOnly(f"cannot write the archive {self.path}: it is read-only (the file or its "
+                                      f"folder cannot be written; reading works)") from None
+            raise archive_error(exc, self.path, opening=True) from None
+
+    def _writer(self) -> sqlite3.Connection:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        """A read-only connection; where SQLite cannot make the WAL index beside a read-only
+        file (a read-only mount, a folder the user may not write), an immutable one."""
+        if not Path(self.path).exists():
+            raise ArchiveError(f"{self.path}: no archive here yet (run an ingest or backfill first)")
+        uri = f"file:{Path(self.path).resolve()}"
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            conn.execute("PRAGMA user_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                raise
+            conn.close()
+            conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            self.immutable = True
+        return conn
 
     def _version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
@@ -199,12 +220,48 @@ class Archive:
 
     # -- maintenance ------------------------------------------------------------------------
 
+    def quick_check(self, seconds: float = 2.0) -> None:
+        """SQLite's structural check for at most ``seconds`` (a damaged page near the start of the
+        file is found at once; a large archive is checked as far as the time allows).
+        ArchiveDamaged when it finds damage."""
+        deadline = time.monotonic() + seconds
+        self.db.conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        try:
+            row = self.db.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                return
+            raise archive_error(exc, self.path) from None
+        except sqlite3.DatabaseError as exc:
+            raise archive_error(exc, self.path) from None
+        finally:
+            self.db.conn.set_progress_handler(None, 0)
+        if row and row[0] != "ok":
+            raise ArchiveDamaged("the archive is damaged (database disk image is malformed); see README: recovering")
+
     def optimize(self) -> None:
         """Merge the full-text index into one b-tree (after a large backfill: faster searches),
         then refresh the query planner's statistics."""
         with self.transaction() as db:
             db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
         self.db.execute("PRAGMA optimize")
+
+
+def archive_error(exc: sqlite3.Error, path: str, *, opening: bool = False) -> ArchiveError:
+    """What a SQLite failure means for the user, in one line (the one mapping of archive errors)."""
+    text = " ".join(str(exc).split())
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL or "database or disk is full" in text:
+        return ArchiveFull(f"archive disk is full ({path}): free space and run again")
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "malformed" in text or "not a database" in text:
+        if opening and "not a database" in text:
+            return ArchiveDamaged(f"{path}: cannot open archive ({text}): is it a SQLite file?")
+        return ArchiveDamaged(f"the archive is damaged ({text}); see README: recovering")
+    if code == sqlite3.SQLITE_READONLY or "readonly database" in text or "read-only" in text:
+        return ArchiveReadOnly(f"cannot write the archive {path}: it is read-only ({text})")
+    if "unable to open database file" in text:
+        return ArchiveError(f"{path}: cannot open archive ({text}: is its folder there and writable?)")
+    return ArchiveError(f"{path}: archive error ({text})")
 
 
 _WRITER_LOCKS: dict[str, threading.Lock] = {}
@@ -215,6 +272,11 @@ def _writer_lock(path: str) -> threading.Lock:
     key = os.path.realpath(path)
     with _WRITER_LOCKS_GUARD:
         return _WRITER_LOCKS.setdefault(key, threading.Lock())
+
+
+def _writable(path: Path) -> bool:
+    """Whether the archive file and its folder (where SQLite keeps the WAL) can be written."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def _alive(pid: int | None) -> bool:
