@@ -16,7 +16,7 @@ SEED = CORPUS / "text" / "nyt-taliban-qala-e-naw.txt"
 
 pytest_plugins = ["tests.loopback"]
 
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not here (a clone outside the workplace)")
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="development corpus not found at ../shared/corpus")
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict | None = None,

@@ -190,3 +190,19 @@ def test_rebuild_fts_with_another_tokenizer(archive):
         rebuild_fts(db)  # the main index, rebuilt as it was
     assert archive.db["articles"].detect_fts() in ("articles_fts", "articles_trigram")
     assert archive.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'ferry'").fetchone()[0] == 1
+
+
+def test_backup_is_a_consistent_copy_while_writes_go_on(archive, tmp_path):
+    from worker.errors import ArchiveError
+
+    run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
+    store(archive, run, [(art(f"Headline {i}", body=f"Body {i} text."), f"l{i}") for i in range(300)])
+    with Archive(archive.path, readonly=True) as reader:
+        reader.backup(tmp_path / "copy.db", pages=1)  # one page a step: the writer below runs between steps
+        store(archive, run, [(art("Written during the backup"), "x")])
+    with Archive(tmp_path / "copy.db", readonly=True) as copy:
+        assert copy.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert copy.db["articles"].count in (300, 301)
+    assert not (tmp_path / "copy.db.partial").exists()
+    with pytest.raises(ArchiveError, match="already exists"):
+        archive.backup(tmp_path / "copy.db")

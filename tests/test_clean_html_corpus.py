@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 PAGES = CORPUS / "pages"
 
-pytestmark = pytest.mark.skipif(not PAGES.is_dir(), reason=f"development corpus not found at {CORPUS}")
+pytestmark = pytest.mark.skipif(not PAGES.is_dir(), reason="development corpus not found at ../shared/corpus")
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import scoring  # noqa: E402

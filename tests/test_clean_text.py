@@ -57,7 +57,7 @@ def test_golden_body_shape(name: str):
 @pytest.fixture(scope="module")
 def nyt() -> Article:
     if not NYT.is_file():
-        pytest.skip(f"development corpus not found at {CORPUS} (a checkout outside the workplace)")
+        pytest.skip("development corpus not found at ../shared/corpus")
     return clean_text(NYT.read_bytes(), source="corpus")
 
 

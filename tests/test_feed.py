@@ -24,7 +24,7 @@ from worker.models import Checkpoint, RawItem, Skipped, Source
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 FEEDS = CORPUS / "feeds"
-needs_corpus = pytest.mark.skipif(not FEEDS.is_dir(), reason=f"development corpus not found at {FEEDS}")
+needs_corpus = pytest.mark.skipif(not FEEDS.is_dir(), reason="development corpus not found at ../shared/corpus")
 CORPUS_FEEDS = sorted(FEEDS.glob("*.xml")) if FEEDS.is_dir() else []
 
 TAG = re.compile(r"<[A-Za-z/!]")

@@ -335,6 +335,19 @@ def status(c: Ctx, as_json, check, max_failing):
 
 
 @cli.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@pass_ctx
+def backup(c: Ctx, target):
+    """Copy the archive to TARGET, consistently, while the service may go on writing.
+
+    Example: worker backup /backups/archive-$(date +%F).db
+    """
+    with c.archive(readonly=True) as archive:
+        archive.backup(target)
+    click.echo(f"backup: {target}", err=True)
+
+
+@cli.command()
 @pass_ctx
 def sources(c: Ctx):
     """List the configured sources.

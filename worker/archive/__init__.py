@@ -220,6 +220,28 @@ class Archive:
 
     # -- maintenance ------------------------------------------------------------------------
 
+    def backup(self, target: str | Path, pages: int = 1024) -> None:
+        """A consistent copy of the archive at ``target`` (SQLite's online backup: the service may
+        go on writing meanwhile), written beside it and renamed into place when complete."""
+        target = Path(target)
+        if target.exists():
+            raise ArchiveError(f"{target}: already exists (a backup never overwrites a file)")
+        partial = target.with_name(target.name + ".partial")
+        try:
+            dest = sqlite3.connect(partial)
+            try:
+                self.db.conn.backup(dest, pages=pages)
+                dest.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dest.close()
+            partial.rename(target)
+        except sqlite3.Error as exc:
+            partial.unlink(missing_ok=True)
+            raise archive_error(exc, str(target)) from None
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise ArchiveError(f"cannot write the backup {target}: {exc.strerror or exc}") from None
+
     def quick_check(self, seconds: float = 2.0) -> None:
         """SQLite's structural check for at most ``seconds`` (a damaged page near the start of the
         file is found at once; a large archive is checked as far as the time allows).
