@@ -1,0 +1,162 @@
+"""Same story or not: the decision for one new article against the archived candidates.
+
+Candidates are what the archive finds by index: articles with the same normalized headline
+(``story_key``), the same canonical URL, or a shared MinHash band key (``band_keys``). This
+module only decides (pure functions: no SQL, no I/O); the archive stores what it says.
+
+Rules, in order (DESIGN.md, "Same story or not"):
+1. Same headline and the text of any earlier version: ``duplicate`` (a sighting).
+2. Same headline, similar body: a revision, ``edit`` when it comes from the article's own URL
+   (its source, when either URL is unknown), ``copy`` when from another URL or source.
+3. Same URL, edited headline, similar body: ``edit`` (headline included).
+4. Different headline, near-identical body: ``new_in_cluster``, linked to that article's cluster.
+5. Otherwise ``new``: under a recurring headline ("Corrections") a dissimilar body is a
+   different story.
+The thresholds were calibrated on the development corpus (``benchmarks/similarity.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from worker.dedupe import headline_hash, normalize_headline
+from worker.models import Article
+from worker.similarity import (
+    SAMPLE, bands, shingle_hashes, shingles, signature, similarity,
+)
+
+# Same headline (or same URL): a body whose shingle overlap with the article's latest body is at
+# least this is a revision or copy of it; below it, a different story under that headline.
+SAME_STORY = 0.3
+# Different headline: a body whose overlap with an archived one is at least this is a wire copy
+# of it (the same text with a footer, a trimmed end, a reworded lead), linked into its cluster.
+WIRE_COPY = 0.7
+# Fewer shingles than this in either body and overlap is not trusted (two one-line "Corrections"
+# share half their words): short bodies are the same text only when their normalized words are
+# identical, and they are never linked into a cluster.
+MIN_SHINGLES = 30
+
+KINDS = ("duplicate", "edit", "copy", "new", "new_in_cluster")
+
+_BARS = re.compile(r"\s+[|\uff5c\u00a6]\s+")
+_DASHES = re.compile(r"\s+[-\u2013\u2014\u00b7\u2022]\s+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An archived article the index found for a new one: its latest text and its versions' hashes."""
+
+    article_id: int
+    headline: str
+    body: str
+    url: str | None = None  # canonical where known
+    source: str | None = None
+    publication: str | None = None
+    content_hashes: frozenset[str] = field(default_factory=frozenset)  # of every version
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a new article: ``kind`` (one of ``KINDS``), the article it belongs or is
+    linked to (None for a plain ``new``), and why, in words for logs and tests."""
+
+    kind: str
+    article_id: int | None
+    reason: str
+
+
+def strip_publication_suffix(headline: str, publication: str | None = None) -> str:
+    """The headline without what a feed or page title adds to it.
+
+    A bar (" | ") never belongs to a headline: the Guardian's own feed writes "X | Cas Mudde",
+    its pages "X | World news | The Guardian"; the first piece that does not name the
+    publication is the headline (a short one, "Obituaries | Local news", stays itself). A dash does belong to headlines ("Mosul residents return home - to
+    what?"), so a piece after the last dash goes only when it names ``publication``
+    ("X - Reuters"). Nothing else changes: "inflation falls to 4%" keeps its "%".
+    """
+    pieces = [p.strip() for p in _BARS.split(headline.strip()) if p.strip()]
+    named = [p for p in pieces if publication and _names(p, publication)]
+    text = next((p for p in pieces if p not in named), headline.strip())
+    dashes = list(_DASHES.finditer(text)) if publication else []
+    if dashes and _names(text[dashes[-1].end():], publication or ""):
+        text = text[: dashes[-1].start()]
+    return text
+
+
+def _names(piece: str, publication: str) -> bool:
+    """Whether a headline piece is the publication's name ("Reuters", "reuters.com", "The Guardian")."""
+    a, b = (normalize_headline(x).removeprefix("the ").replace(" ", "") for x in (piece, publication))
+    a, b = sorted((a, b), key=len)
+    return bool(a) and b.startswith(a) and b[len(a):] in ("", "com", "couk", "org", "net")
+
+
+def story_key(headline: str, publication: str | None = None) -> str:
+    """The headline hash the archive indexes: ``headline_hash`` of the headline without suffix."""
+    return headline_hash(strip_publication_suffix(headline, publication))
+
+
+def band_keys(body_or_signature: str | np.ndarray) -> list[int]:
+    """The LSH band keys to store for a body (signed 64-bit, one per band), or of a signature.
+
+    A body of fewer than ``MIN_SHINGLES`` shingles, or whose sample holds none, has no keys:
+    short bodies are never linked into clusters.
+    """
+    if not isinstance(body_or_signature, str):
+        return bands(body_or_signature)
+    hashes = shingle_hashes(body_or_signature)
+    if hashes.size < MIN_SHINGLES or not (hashes % SAMPLE == 0).any():
+        return []
+    return bands(signature(hashes))
+
+
+def _own(article: Article, c: Candidate) -> bool:
+    if article.url and c.url:
+        return article.url == c.url
+    return article.source == c.source
+
+
+def classify(article: Article, candidates: Iterable[Candidate]) -> Decision:
+    """The decision for ``article`` against the candidates the archive found for it."""
+    key = story_key(article.headline, article.publication)
+    cands = sorted(candidates, key=lambda c: not _own(article, c))  # the article's own URL first
+    same_head = [c for c in cands if story_key(c.headline, c.publication) == key]
+    heads = {c.article_id for c in same_head}
+    for c in same_head:
+        if article.content_hash in c.content_hashes:
+            return Decision("duplicate", c.article_id, "same headline, text of an earlier version")
+    mine = shingles(article.body)
+    short = mine.size < MIN_SHINGLES
+    scores: dict[int, float] = {}
+
+    def score(c: Candidate) -> float:
+        if c.article_id not in scores:
+            theirs = shingles(c.body)
+            if short or theirs.size < MIN_SHINGLES:
+                scores[c.article_id] = float(np.array_equal(shingle_hashes(article.body), shingle_hashes(c.body)))
+            else:
+                scores[c.article_id] = similarity(mine, theirs)
+        return scores[c.article_id]
+
+    revisions = [c for c in same_head if score(c) >= SAME_STORY]
+    if revisions:
+        c = max(revisions, key=lambda c: (_own(article, c), score(c)))
+        kind = "edit" if _own(article, c) else "copy"
+        where = "its own URL" if kind == "edit" else "another URL or source"
+        return Decision(kind, c.article_id, f"same headline, similar body ({score(c):.2f}) from {where}")
+    for c in cands:
+        if article.url and c.url == article.url and c.article_id not in heads:
+            if article.content_hash in c.content_hashes or score(c) >= SAME_STORY:
+                return Decision("edit", c.article_id, f"same URL, headline edited, similar body ({score(c):.2f})")
+    if not short:
+        copies = [c for c in cands if c.article_id not in heads and score(c) >= WIRE_COPY]
+        if copies:
+            c = max(copies, key=score)
+            return Decision("new_in_cluster", c.article_id, f"near-identical body ({score(c):.2f}) under another headline")
+    if same_head:
+        best = max(score(c) for c in same_head)
+        return Decision("new", None, f"same headline, different body ({best:.2f})")
+    return Decision("new", None, "no archived article with this headline, URL or body")
