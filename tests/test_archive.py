@@ -42,31 +42,32 @@ def test_schema(archive, archive_path):
         db.table_names()
     )
     assert db["articles"].detect_fts() == "articles_fts"
-    assert db["articles"].pks == ["headline_hash"]
+    assert db["articles"].pks == ["id"]
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     indexed = {tuple(i.columns) for i in db["articles"].indexes}
-    assert {("source",), ("published_at",)} <= indexed
+    assert {("source",), ("published_at",), ("headline_hash",), ("url",)} <= indexed
+    assert {"versions", "versions_fts", "lsh", "produced"} <= set(db.table_names())
 
 
 def test_store_new_duplicates_and_sightings(archive):
     run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
     first = art("Taliban Attack a Provincial Capital in Afghanistan\u2019s North", url="https://a.example/1")
-    again = art("taliban attack a provincial capital in afghanistan's north", body="Other text", url="https://b.example/2")
+    again = art("taliban attack a provincial capital in afghanistan's north", url="https://b.example/2")
     other = art("Another headline entirely", body="Nothing to see here.")
     outcomes, resighted = store(archive, run, [(first, "loc1"), (again, "loc2"), (other, "loc3")],
-                                [(Checkpoint("file:/x", "1:2"), [headline_hash(first.headline)])],
-                                result=finish(run, new=2, duplicates=1))
+                                [(Checkpoint("file:/x", "1:2"), 1)], result=finish(run, new=2, duplicates=1))
     assert (outcomes, resighted) == (["new", "duplicate", "new"], 0)
     rows = list(archive.db["articles"].rows)
     assert len(rows) == 2
-    kept = archive.db["articles"].get(headline_hash(first.headline))
+    kept = archive.db["articles"].get(1)
+    assert kept["headline_hash"] == headline_hash(first.headline)
     assert kept["body"] == first.body and kept["url"] == "https://a.example/1"  # never overwritten
-    assert kept["word_count"] == 6 and kept["first_seen_at"].endswith("Z")
-    sightings = list(archive.db.query("SELECT url FROM sightings ORDER BY id"))
-    assert [s["url"] for s in sightings][:3] == ["https://a.example/1", "https://b.example/2", "loc3"]
+    assert kept["word_count"] == 6 and kept["first_seen_at"].endswith("Z") and kept["version_count"] == 1
+    sightings = list(archive.db.query("SELECT url, article_id, version FROM sightings ORDER BY id"))
+    assert [(s["url"], s["article_id"], s["version"]) for s in sightings][:3] == [
+        ("https://a.example/1", 1, 1), ("https://b.example/2", 1, 1), ("loc3", 2, 1)]
     assert archive.fetch_state("s", "file:/x") == "1:2"
-    assert archive.db.execute("SELECT headline_hash FROM produced WHERE key = 'file:/x'").fetchall() == [
-        (headline_hash(first.headline),)]
+    assert archive.db.execute("SELECT article_id FROM produced WHERE key = 'file:/x'").fetchall() == [(1,)]
     # a later run that knows the input unchanged records sightings of what it produced
     later = archive.start_run("s", "backfill", "2024-01-01T00:00:00Z")
     assert store(archive, later, known=[("file:/x", "/x")], result=finish(later, duplicates=1)) == ([], 1)
@@ -78,15 +79,16 @@ def test_store_new_duplicates_and_sightings(archive):
 
 
 def test_a_failed_batch_writes_nothing(archive, monkeypatch):
+    from worker.archive import store as store_module
+
     run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
-    table = archive.db["sightings"]
 
     def boom(*a, **kw):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(type(table), "insert_all", boom)
+    monkeypatch.setattr(store_module, "_sighting", boom)  # after the article and its version are written
     with pytest.raises(sqlite3.OperationalError):
-        store(archive, run, [(art("A headline"), "x")], [(Checkpoint("http:u", "{}"), [])])
+        store(archive, run, [(art("A headline"), "x")], [(Checkpoint("http:u", "{}"), 1)])
     monkeypatch.undo()
     assert archive.db["articles"].count == 0
     assert archive.fetch_state("s", "http:u") is None
@@ -166,9 +168,15 @@ def test_an_archive_of_schema_2_migrates_with_nothing_lost(tmp_path):
     db.close()
     with Archive(path) as archive:
         assert archive.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        row = archive.db["articles"].get("h1")
+        (row,) = archive.db.query("SELECT * FROM articles")
         assert row["body"] == "Kept text about ferries." and row["published_utc"] == "2023-12-31T23:00:00Z"
-        assert archive.db["sightings"].count == 1
+        assert (row["id"], row["version"], row["version_count"], row["headline_hash"]) == (
+            1, 1, 1, headline_hash("Old story"))  # the hash as the archive takes headlines now
+        (sighting,) = archive.db.query("SELECT * FROM sightings")
+        assert (sighting["article_id"], sighting["version"], sighting["content_hash"]) == (1, 1, "c1")
+        (version,) = archive.db.query("SELECT * FROM versions")
+        assert (version["article_id"], version["version"], version["reason"], version["body"]) == (
+            1, 1, "first", "Kept text about ferries.")
         assert [r["headline"] for r in archive.db["articles"].search("ferries")] == ["Old story"]
 
 

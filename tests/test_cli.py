@@ -37,7 +37,7 @@ def test_backfill_the_seed_twice(tmp_path):
     db = tmp_path / "A.db"
     r = run_cli("--archive", str(db), "backfill", str(SEED.parent) + "/")
     assert r.returncode == 0, r.stderr
-    assert "1 seen, 1 new, 0 duplicates, 0 skipped" in r.stdout
+    assert "1 seen, 1 new, 0 revised, 0 duplicates, 0 skipped" in r.stdout
     [art] = rows(db, "SELECT * FROM articles")
     assert art["headline"] == HEADLINE
     assert art["byline"] == "Thomas Gibbons-Neff"
@@ -48,18 +48,24 @@ def test_backfill_the_seed_twice(tmp_path):
     assert art["body"].split("\n\n")[-1].startswith("Thomas Gibbons-Neff reported from Kabul")
     assert art["published_at"] is None and art["first_seen_at"].endswith("Z")
     r = run_cli("--archive", str(db), "backfill", str(SEED.parent))
-    assert r.returncode == 0 and "0 new, 1 duplicates" in r.stdout
+    assert r.returncode == 0 and "0 new, 0 revised, 1 duplicates" in r.stdout
     assert len(rows(db, "SELECT * FROM articles")) == 1
     assert len(rows(db, "SELECT * FROM sightings")) == 2
 
-    # the same article with a straight apostrophe, under another name: a sighting, not an article
+    # the same article with a straight apostrophe, under another name: not a second article, but
+    # its text, which differs, is kept as a copy seen there; the article keeps showing its own
     copy = tmp_path / "copy" / "straight.txt"
     copy.parent.mkdir()
     copy.write_text(SEED.read_text(encoding="utf-8").replace("\u2019", "'"), encoding="utf-8")
     r = run_cli("--archive", str(db), "backfill", str(copy))
-    assert "1 seen, 0 new, 1 duplicates" in r.stdout
-    assert len(rows(db, "SELECT * FROM articles")) == 1
+    assert "1 seen, 0 new, 1 revised, 0 duplicates" in r.stdout
+    [art] = rows(db, "SELECT * FROM articles")
+    assert "\u2019" in art["body"] and (art["version"], art["version_count"]) == (1, 2)
+    assert [(v["version"], v["reason"], v["url"]) for v in rows(db, "SELECT * FROM versions ORDER BY version")] == [
+        (1, "first", str(SEED)), (2, "copy", str(copy))]
     assert rows(db, "SELECT url FROM sightings ORDER BY id DESC LIMIT 1")[0]["url"] == str(copy)
+    r = run_cli("--archive", str(db), "backfill", str(copy))  # that copy again: a sighting, no flip-flop
+    assert "1 seen, 0 new, 0 revised, 1 duplicates" in r.stdout
 
     # search: ours, and sqlite-utils on the file as it is
     r = run_cli("--archive", str(db), "search", "Qala-e-Naw", "--json")
@@ -97,7 +103,7 @@ def test_bad_files_are_skipped_and_good_ones_archived(tmp_path):
     shutil.copy(ROOT / "tests" / "fixtures" / "text" / "two-authors-captions.txt", d / "good.txt")
     r = run_cli("--archive", str(tmp_path / "a.db"), "--log-format", "json", "backfill", str(d))
     assert r.returncode == 0, r.stderr
-    assert "6 seen, 2 new, 0 duplicates, 4 skipped" in r.stdout
+    assert "6 seen, 2 new, 0 revised, 0 duplicates, 4 skipped" in r.stdout
     events = [json.loads(line) for line in r.stderr.splitlines() if line.startswith("{")]
     reasons = {os.path.basename(e["url"]): e["error"] for e in events if e["event"] == "item_skipped"}
     assert set(reasons) == {"empty.txt", "binary.txt", "huge.txt", "x.txt"}

@@ -19,7 +19,7 @@ from worker.clean.normalize import derive_headline
 from worker.fetchers.entries import plain_text
 from worker.fetchers.feed import parse_feed
 from worker.kinds import make_source
-from worker.models import Checkpoint, RawItem, Skipped, Source
+from worker.models import Checkpoint, RawItem, Seen, Skipped, Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -319,7 +319,8 @@ def test_follow_links_checks_archive_before_fetching():
     assert page_item.kind == "html" and page_item.content == b"<html>page</html>"
     assert page_item.hints.headline == "Council approves budget & taxes"  # feed hints kept
     assert page_item.hints.encoding == "utf-8" and page_item.hints.byline == "Ana Lima, Bo Chen"
-    assert archived_item.kind == "fragment"  # recorded as a sighting, never fetched
+    assert isinstance(archived_item, Seen) and archived_item.headline == "Storm closes harbour"  # a sighting
+    assert archived_item.url == "https://news.example.org/2024/05/storm"
     assert "https://news.example.org/2024/05/storm" not in ctx.http.urls
     assert isinstance(cp, Checkpoint)
     assert ctx.http.calls[1][1]["trusted"] is False  # links found in a feed are untrusted

@@ -7,7 +7,7 @@ import sqlite3
 
 from tests.conftest import CORPUS, needs_corpus, run_cli
 from tests.loopback import LoopbackServer, serve_static
-from worker.dedupe import headline_hash
+from worker.identity import story_key
 from worker.fetchers.feed import parse_feed
 from worker.models import RawItem
 
@@ -40,7 +40,7 @@ def test_corpus_feeds_archived_once_then_not_modified_then_backoff(tmp_path):
             serve_static(server, f"/{feed.name}", data, "application/rss+xml", etag=i % 2 == 0)
             sources += f"  - name: {feed.stem[:40]}\n    kind: feed\n    url: {server.url('/' + feed.name)}\n"
             items, _ = parse_feed(data, server.url("/" + feed.name), source="x")
-            expected |= {headline_hash(i.hints.headline) for i in items if isinstance(i, RawItem)}
+            expected |= {story_key(i.hints.headline, i.hints.publication) for i in items if isinstance(i, RawItem)}
         cfg = write_config(tmp_path, sources)
         db = tmp_path / "a.db"
 

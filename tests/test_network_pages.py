@@ -101,7 +101,7 @@ def test_follow_links_fetches_only_new_items_and_refuses_private_links(tmp_path)
         bodies = dict(rows(tmp_path / "a.db", "SELECT headline, body FROM articles"))
         assert "north pier" in bodies["Ferry Fares Frozen"]
         r = run_cli("--config", cfg, "ingest", "harbour")
-        assert "0 new, 3 duplicates" in r.stdout
+        assert "0 new, 0 revised, 3 duplicates" in r.stdout
         assert site.count("/a.html") == 1 and other.count("/b.html") == 1
 
 

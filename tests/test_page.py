@@ -45,7 +45,7 @@ class FakeCtx:
     def validators_for(self, url):
         return self.validators.get(url)
 
-    def is_archived(self, headline):
+    def is_archived(self, headline, publication=None):
         self.archived_checks.append(headline)
         return headline in self.archived
 

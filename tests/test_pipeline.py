@@ -61,7 +61,12 @@ def test_changed_file_is_read_again(archive, inbox):
     f = inbox / "two-authors-captions.txt"
     f.write_text(f.read_text() + "\n\nA correction was appended to this article.\n")
     r = ingest(files_source(inbox), archive)
-    assert (r.seen, r.new, r.duplicates) == (1, 0, 1)
+    assert (r.seen, r.new, r.revisions, r.duplicates) == (1, 0, 1, 0)  # an edit of the same file: a new version
+    (row,) = archive.db.query("SELECT * FROM articles WHERE body LIKE '%A correction was appended%'")
+    assert (row["version"], row["version_count"]) == (2, 2) and row["updated_at"]
+    reasons = [v["reason"] for v in archive.db.query("SELECT reason FROM versions WHERE article_id = ? ORDER BY version",
+                                                     [row["id"]])]
+    assert reasons == ["first", "edit"]
 
 
 def fake_fetcher(items):

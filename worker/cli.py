@@ -231,11 +231,10 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
 
 
 def _summary(what: str, results: list[RunResult], seconds: float | None = None) -> None:
-    seen = sum(r.seen for r in results)
-    totals = {k: sum(getattr(r, k) for r in results) for k in ("new", "duplicates", "skipped")}
+    totals = {k: sum(getattr(r, k) for r in results) for k in ("seen", "new", "revisions", "duplicates", "skipped")}
     errors = [r for r in results if r.status != "ok"]
-    line = (f"{what}: {len(results)} run(s), {seen} seen, {totals['new']} new, {totals['duplicates']} duplicates, "
-            f"{totals['skipped']} skipped")
+    line = (f"{what}: {len(results)} run(s), {totals['seen']} seen, {totals['new']} new, {totals['revisions']} revised, "
+            f"{totals['duplicates']} duplicates, {totals['skipped']} skipped")
     if seconds is not None:
         line += f" in {seconds:.1f}s"
     if errors:

@@ -119,13 +119,22 @@ class Article:
 
     @cached_property
     def headline_hash(self) -> str:
-        from worker.dedupe import headline_hash
+        """The hash the archive matches stories by: the normalized headline without a
+        publication's suffix (``identity.story_key``)."""
+        from worker.identity import story_key
 
-        return headline_hash(self.headline)
+        return story_key(self.headline, self.publication)
 
-    def computed(self) -> "Article":
+    @cached_property
+    def band_keys(self) -> tuple[int, ...]:
+        """MinHash LSH band keys of the body: how near-duplicates under other headlines are found."""
+        from worker.identity import band_keys
+
+        return tuple(band_keys(self.body))
+
+    def computed(self) -> Article:
         """The same article with its derived values computed (before it crosses processes)."""
-        self.word_count, self.content_hash, self.headline_hash  # noqa: B018 - fills the caches
+        self.word_count, self.content_hash, self.headline_hash, self.band_keys  # noqa: B018 - fills the caches
         return self
 
 
@@ -162,6 +171,18 @@ class Known:
     source: str
     locator: str
     key: str  # the input's checkpoint key
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An item whose article is archived already, passed over without its text (a feed entry
+    whose page is not fetched again): the archive records a sighting of that article."""
+
+    source: str
+    locator: str
+    headline: str
+    url: str | None = None
+    publication: str | None = None
 
 
 @dataclass(frozen=True)
@@ -254,6 +275,7 @@ class RunResult:
     new: int = 0
     duplicates: int = 0
     skipped: int = 0
+    revisions: int = 0  # new versions of archived articles (edits and copies)
     http_status: int | None = None
     not_modified: bool = False
     bytes: int = 0

@@ -24,6 +24,7 @@ from worker.models import (
     Checkpoint,
     FetchStats,
     Known,
+    Seen,
     RunResult,
     SchedulerSettings,
     Skipped,
@@ -72,8 +73,8 @@ class RunContext:
         data = json.loads(raw)
         return Validators(etag=data.get("etag"), last_modified=data.get("last_modified"))
 
-    def is_archived(self, headline: str) -> bool:
-        return self.archive.is_archived(headline)
+    def is_archived(self, headline: str, publication: str | None = None) -> bool:
+        return self.archive.is_archived(headline, publication)
 
 
 @dataclass
@@ -82,6 +83,7 @@ class Counts:
     new: int = 0
     duplicates: int = 0
     skipped: int = 0
+    revisions: int = 0
 
 
 def _add(counts: Counts, stored: Stored) -> None:
@@ -89,6 +91,8 @@ def _add(counts: Counts, stored: Stored) -> None:
     for outcome in stored.outcomes:
         if outcome == "new":
             counts.new += 1
+        elif outcome in ("edit", "copy"):
+            counts.revisions += 1
         else:
             counts.duplicates += 1
     counts.seen += stored.resighted
@@ -114,7 +118,6 @@ class Run:
         self.final: RunResult | None = None  # the result stored in the run row
         self._lock = threading.Lock()
         self._batch = Batch(self.run_id, source.name)
-        self._produced: list[str] = []  # headline hashes since the last checkpoint
 
     # -- fetch and clean: outputs into the pending batch ------------------------------------
 
@@ -123,10 +126,11 @@ class Run:
         size of the pending batch."""
         batch = self._batch
         if isinstance(out, Checkpoint):
-            batch.checkpoints.append((out, self._produced))
-            self._produced = []
+            batch.checkpoints.append((out, len(batch.articles)))
         elif isinstance(out, Known):
             batch.known.append((out.key, out.locator))
+        elif isinstance(out, Seen):
+            batch.seen.append(out)
         elif isinstance(out, Skipped):
             self.skip(out.locator, out.reason)
         elif isinstance(cleaned, str):
@@ -135,8 +139,7 @@ class Run:
             with self._lock:
                 self.counts.seen += 1
             batch.articles.append((cleaned, getattr(out, "locator", "?")))
-            self._produced.append(cleaned.headline_hash)
-        return len(batch.articles) + len(batch.known)
+        return len(batch.articles) + len(batch.known) + len(batch.seen)
 
     def skip(self, locator: str, reason: str) -> None:
         log.warning("item_skipped", source=self.source.name, url=locator, error=reason)
@@ -163,6 +166,8 @@ class Run:
                 self.on_item(outcome, locator)
             for _, locator in batch.known:
                 self.on_item("known", locator)
+            for seen in batch.seen:
+                self.on_item("known", seen.locator)
             for checkpoint, _ in batch.checkpoints:
                 if not checkpoint.partial:  # an input done
                     self.on_item("checkpoint", checkpoint.key)
@@ -210,7 +215,7 @@ class Run:
         return RunResult(
             source=self.source.name, trigger=self.trigger, started_at=self.started_at, finished_at=utcnow(),
             status=self.status, seen=counts.seen, new=counts.new, duplicates=counts.duplicates,
-            skipped=counts.skipped, http_status=self.http_status or self.stats.http_status,
+            skipped=counts.skipped, revisions=counts.revisions, http_status=self.http_status or self.stats.http_status,
             not_modified=self.stats.not_modified, bytes=self.stats.bytes, error=self.error, run_id=self.run_id,
             next_attempt_at=self.next_attempt_at,
         )
@@ -249,6 +254,7 @@ class Writer:
         self.archive, self.run = archive, run
         self.error: BaseException | None = None
         self.closing = False
+        self.carried: list[int] = []  # article ids produced since the last checkpoint (writer's side)
         self.queue: queue.Queue | None = queue.Queue(maxsize=2) if threaded else None
         if self.queue is not None:
             self.thread = threading.Thread(target=self._loop, name="writer", daemon=True)
@@ -279,11 +285,13 @@ class Writer:
 
     def _write(self, db: Archive, batch: Batch, state: SourceState | None) -> None:
         final = None
+        batch.carried = self.carried
         with db.transaction():
             stored = db.store(batch)
             if state is not None:
                 final = self.run.result(pending=stored)
                 db.finish_run(final, state)
+        self.carried = list(stored.carried)
         self.run.tally(batch, stored)
         if final is not None:
             self.run.final = final

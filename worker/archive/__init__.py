@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from worker.archive.schema import MIGRATIONS, RANK_WEIGHTS, SCHEMA_VERSION
-from worker.archive.store import Batch, Stored, finish_run, known_hashes, store_batch
-from worker.dedupe import headline_hash
+from worker.archive.store import Batch, Stored, finish_run, store_batch
 from worker.errors import ArchiveDamaged, ArchiveError, ArchiveFull, ArchiveReadOnly
 from worker.models import RunResult, SourceState
 from worker.timefmt import utcnow
@@ -170,12 +169,12 @@ class Archive:
 
     # -- reads used while ingesting --------------------------------------------------------
 
-    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
-        """Which of these headline hashes are archived already."""
-        return known_hashes(self.db, list(hashes))
+    def is_archived(self, headline: str, publication: str | None = None) -> bool:
+        """Whether an article with this headline (taken as the archive matches stories) is stored."""
+        from worker.identity import story_key
 
-    def is_archived(self, headline: str) -> bool:
-        return bool(self.known_hashes([headline_hash(headline)]))
+        key = story_key(headline, publication)
+        return self.db.execute("SELECT 1 FROM articles WHERE headline_hash = ? LIMIT 1", [key]).fetchone() is not None
 
     def fetch_state(self, source: str, key: str) -> str | None:
         """The value last checkpointed under ``key``, or None."""

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
+from worker.archive.migrate_4 import migrate_4
+
 FTS_COLUMNS = ("headline", "dek", "body", "byline")
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 RANK_WEIGHTS = (10.0, 4.0, 1.0, 2.0)  # bm25 weights in FTS_COLUMNS order: the headline counts most
@@ -33,14 +35,19 @@ class Column:
 
 
 # In table order: small columns first, the long text last, so a filter on source, date or
-# language reads only the start of a row, never the body's overflow pages.
+# language reads only the start of a row, never the body's overflow pages. The row shows the
+# article's latest text; every text it ever had is in ``versions``.
 ARTICLE_COLUMNS: tuple[Column, ...] = (
-    Column("headline_hash", str, "SHA-256 of the normalized headline", hit=True),
+    Column("id", int, "the article's stable id", hit=True),
+    Column("headline_hash", str, "SHA-256 of the normalized headline (not unique: a recurring headline "
+                                 "names many stories)", hit=True, not_null=True),
     Column("headline", str, "the headline", hit=True, not_null=True),
     Column("source", str, "the source that first carried it", hit=True),
     Column("published_at", str, "ISO 8601 with the publisher's offset, a day alone, or null (never invented)",
            hit=True),
+    Column("published_utc", str, "published_at as a UTC instant (a day alone stays a day): what date filters use"),
     Column("first_seen_at", str, "when the archive first stored it (UTC)", hit=True, not_null=True),
+    Column("updated_at", str, "when its latest edit was stored (UTC), or null"),
     Column("lang", str, "BCP 47 language code", hit=True),
     Column("publication", str, "the publication's name", hit=True),
     Column("byline", str, "the authors: 'A', 'A and B', 'A, B and C'", hit=True),
@@ -49,9 +56,11 @@ ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("headline_derived", int, "1 when the headline was made from the text's first sentence"),
     Column("word_count", int, "words in the body"),
     Column("content_hash", str, "SHA-256 of the body"),
+    Column("version", int, "the version whose text the row shows"),
+    Column("version_count", int, "how many versions the article has", hit=True),
+    Column("cluster", int, "the id shared by the article's near-duplicates (wire copies), or null", hit=True),
     Column("dek", str, "the standfirst or summary"),
     Column("body", str, "paragraphs separated by blank lines", not_null=True),
-    Column("published_utc", str, "published_at as a UTC instant (a day alone stays a day): what date filters use"),
 )
 COLUMN_NAMES = tuple(c.name for c in ARTICLE_COLUMNS)
 HIT_COLUMNS = tuple(c.name for c in ARTICLE_COLUMNS if c.hit)
@@ -96,7 +105,7 @@ def rebuild_fts(db: sqlite_utils.Database, tokenize: str = FTS_TOKENIZE, table: 
                f"INSERT INTO [{table}] (rowid, {cols}) VALUES (new.rowid, {new}); END")
     db.execute(f"CREATE TRIGGER [{prefix}_ad] AFTER DELETE ON [articles] BEGIN "
                f"INSERT INTO [{table}] ([{table}], rowid, {cols}) VALUES('delete', old.rowid, {old}); END")
-    db.execute(f"CREATE TRIGGER [{prefix}_au] AFTER UPDATE ON [articles] BEGIN "
+    db.execute(f"CREATE TRIGGER [{prefix}_au] AFTER UPDATE OF {cols} ON [articles] BEGIN "
                f"INSERT INTO [{table}] ([{table}], rowid, {cols}) VALUES('delete', old.rowid, {old}); "
                f"INSERT INTO [{table}] (rowid, {cols}) VALUES (new.rowid, {new}); END")
     db.execute(f"INSERT INTO [{table}]([{table}]) VALUES('rebuild')")
@@ -176,5 +185,7 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
+    1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: migrate_4,
+}
 SCHEMA_VERSION = max(MIGRATIONS)

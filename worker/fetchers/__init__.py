@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Iterator, Protocol, Union
 
-from worker.models import Checkpoint, FetchStats, HttpResponse, Known, RawItem, Skipped, Validators
+from worker.models import Checkpoint, FetchStats, HttpResponse, Known, RawItem, Seen, Skipped, Validators
 
-FetchOutput = Union[RawItem, Skipped, Known, Checkpoint]
+FetchOutput = Union[RawItem, Skipped, Known, Seen, Checkpoint]
 FetchIterator = Iterator[FetchOutput]
 
 FEED_ACCEPT = (
@@ -64,8 +64,8 @@ class FetchContext(Protocol):
         """The ETag / Last-Modified saved for ``url`` by the last successful run, if any."""
         ...
 
-    def is_archived(self, headline: str) -> bool:
-        """True when the headline's hash is already in the archive."""
+    def is_archived(self, headline: str, publication: str | None = None) -> bool:
+        """True when an article with this headline is already in the archive."""
         ...
 
 

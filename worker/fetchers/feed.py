@@ -19,7 +19,7 @@ from worker.fetchers.entries import entry_items, http_url, iso_struct, lang_code
 from worker.fetchers.http_body import charset_of
 from worker.fetchers.jsonfeed import parse_json_feed
 from worker.fetchers.page import page_item
-from worker.models import RawItem, Skipped, Source
+from worker.models import RawItem, Seen, Skipped, Source
 
 _XML_DECL = re.compile(r"<\?xml\s[^>]*\?>")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -150,12 +150,14 @@ def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
     yield http_checkpoint(url, resp.validators)
 
 
-def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem:
+def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem | Seen:
     """The entry's page as an ``html`` item (the entry its fallback when the page holds no article
-    the cleaner finds), or the entry itself when archived or unreachable."""
+    the cleaner finds), the entry itself when unreachable, or a sighting when archived."""
     link = item.hints.url
-    if not link or (item.hints.headline and ctx.is_archived(item.hints.headline)):
+    if not link:
         return item
+    if item.hints.headline and ctx.is_archived(item.hints.headline, item.hints.publication):
+        return Seen(item.source, item.locator, item.hints.headline, link, item.hints.publication)
     try:
         page = conditional_get(ctx, source, link, trusted=False, accept=PAGE_ACCEPT, validators=False)
     except FetchError as err:

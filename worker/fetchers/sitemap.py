@@ -224,7 +224,7 @@ def _walk(url, source, ctx, trusted, depth, since, state) -> FetchIterator:
                 continue
             state["pages"].add(e.loc)
             if e.news_title:
-                if ctx.is_archived(e.news_title):
+                if ctx.is_archived(e.news_title, rec.publication):
                     continue
                 hints[e.loc] = Hints(
                     headline=e.news_title, published_at=e.news_date, publication=rec.publication, lang=rec.lang
