@@ -170,11 +170,11 @@ def sizes_table(pairs: list[labelled.Pair]) -> None:
         print(f"| {name} | {sum(same)}/{len(same)} | {sum(diff)}/{len(diff)} | {sum(notes)}/{len(notes)} |")
 
 
-def _per_call(fn, *args, budget: float = 0.3) -> float:
-    """Best of five runs of ``fn(*args)``, in microseconds per call."""
-    n = max(1, int(budget / 5 / max(1e-6, _once(fn, *args))))
-    best = min(_once(fn, *args, n=n) for _ in range(5))
-    return best * 1e6
+def _per_call(fn, *args, rounds: int = 15, budget: float = 0.02) -> float:
+    """The best of ``rounds`` timings of ``fn(*args)``, in CPU microseconds per call (the best
+    round is the one least disturbed by other processes on a shared machine)."""
+    n = max(1, int(budget / max(1e-6, _once(fn, *args))))
+    return min(_once(fn, *args, n=n) for _ in range(rounds)) * 1e6
 
 
 def _once(fn, *args, n: int = 1) -> float:
@@ -190,7 +190,7 @@ def speed(bodies: list[labelled.Body]) -> None:
     similarity.shingle_hashes("warm the character table")
     english = [b.text for b in bodies if len(b.text) > 3000 and sum(c.isascii() for c in b.text) > 0.98 * len(b.text)]
     words = " ".join(english).split()  # news prose, with its typographic quotes and dashes
-    print("\n## Cost per article (CPU microseconds, best of 5)\n")
+    print("\n## Cost per article (CPU microseconds, best of 15 rounds)\n")
     print("| body | shingle hashes | MinHash | band keys | total band_keys(body) | shingle set | "
           "datasketch update_batch (sha1) |")
     print("|---|---|---|---|---|---|---|")

@@ -148,10 +148,7 @@ def test_band_keys_of_a_fixed_text_never_change():
     """Archives store these keys: a change of hashing, seed or datasketch's permutations would
     silently stop old articles from being found. Change the pinned keys only with a migration."""
     text = " ".join(f"word{i} of the pinned text number {i % 7}" for i in range(40))
-    assert band_keys(text)[:3] == PINNED
-
-
-PINNED = [0, 0, 0]
+    assert band_keys(text)[:3] == [-1118519331234557487, -8835610728710934787, -897237465357576731]
 
 
 # ---------------------------------------------------------------- headlines
