@@ -9,11 +9,14 @@ Bodies (real article text):
 
 Pairs (label, kind, a, b), all drawn with one ``random.Random(seed)``:
   same       one body and an edit of it: 1-40% of its sentences replaced (by sentences of another
-             body), inserted or deleted, or a mix; one paragraph added; one word corrected
+             body), inserted or deleted, or a mix (never more than 40% of the text); one paragraph
+             added; one word corrected; a feed item edited; a body's lead paragraph, then its full text
   different  two distinct bodies, as two stories under one recurring headline: pairs of long
-             bodies (every pair from one site, a sample of the rest), pairs of one feed's items
+             bodies (every pair from one site, a sample of the rest), every pair of one feed's
+             items, and one-line notes on one template ("misstated the name of ...")
   copy       a body and a wire copy of it: a footer or header line added, paragraphs trimmed from
-             the end, the first sentence lightly reworded, and combinations
+             the end, the first sentence lightly reworded, and combinations; the corpus's own
+             pages that carry one article twice
 """
 
 from __future__ import annotations

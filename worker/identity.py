@@ -31,13 +31,17 @@ from worker.similarity import (
 
 # Same headline (or same URL): a body whose shingle overlap with the article's latest body is at
 # least this is a revision or copy of it; below it, a different story under that headline.
+# Calibrated: two distinct stories of MIN_SHINGLES+ shingles overlap at most 0.24 (a video page
+# and an article on one event, in one feed); edits of up to 40% of a body's sentences stay above.
 SAME_STORY = 0.4
 # Different headline: a body whose overlap with an archived one is at least this is a wire copy
 # of it (the same text with a footer, a trimmed end, a reworded lead), linked into its cluster.
+# Higher than SAME_STORY: no shared headline vouches for it.
 WIRE_COPY = 0.7
-# Fewer shingles than this in either body and overlap is not trusted (two one-line "Corrections"
-# on one template share most of their words): a short body is the same text as another only
-# when the other contains it whole, and short bodies are never linked into a cluster.
+# Fewer shingles than this in either body and overlap is not trusted: distinct stories of 10-24
+# shingles overlap up to 0.73 (one feed's formulaic openings; notes on one template), from 25 on
+# at most 0.24. A short body is the same text as another only when the other contains it whole
+# (a feed's teaser and the full text), and short bodies are never linked into a cluster.
 MIN_SHINGLES = 30
 
 KINDS = ("duplicate", "edit", "copy", "new", "new_in_cluster")

@@ -26,6 +26,9 @@ import numpy as np
 from datasketch import MinHash
 
 SHINGLE = 4  # tokens per shingle: 4 words, or 4 characters of Chinese, Japanese or Thai
+# LSH: datasketch's optimal (bands, rows) for Jaccard 0.5 at 48 permutations (_optimal_param):
+# a copy of Jaccard 0.7 shares a key with 96% odds, of 0.8 with 99.8%; two bodies of Jaccard 0.05
+# share one with 1 in 13,000, so a lookup in a million articles finds few strangers.
 NUM_PERM = 48  # MinHash permutations: BANDS * ROWS
 BANDS = 12  # LSH bands: an article stores this many keys
 ROWS = 4  # signature values per band
