@@ -1,6 +1,6 @@
 """Calibration of worker.identity's thresholds on the labelled set, and the cost of fingerprints.
 
-    python benchmarks/similarity.py                  # everything (about 2 minutes)
+    python benchmarks/similarity.py                  # everything (2-3 minutes)
     python benchmarks/similarity.py --skip-speed     # the tables only
     python benchmarks/similarity.py --seed 11        # another draw of edits and copies
 

@@ -12,6 +12,8 @@ import unicodedata
 import numpy as np
 import pytest
 from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES, ROOT
 from worker import similarity
@@ -92,6 +94,23 @@ def test_similarity_measures_the_smaller_text():
     assert similarity.similarity(COUNCIL, STORM) < 0.05
     assert similarity.similarity(COUNCIL, "") == 0.0
     assert similarity.similarity(shingles(COUNCIL), shingles(COUNCIL)) == 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text())
+def test_any_text_is_read(a, b):
+    hashes = shingle_hashes(a + " " + b)
+    assert hashes.dtype == np.uint64
+    assert np.array_equal(hashes, shingle_hashes(a + " " + b))
+    assert 0.0 <= similarity.similarity(a, b) <= 1.0
+    assert len(band_keys(a + b)) in (0, similarity.BANDS)
+
+
+def test_a_shingle_hashes_alike_anywhere_in_a_long_body():
+    long = " ".join([STORM] * 80) + " the last four words"  # past the kept power tables
+    assert len(long) > similarity._KEPT_POWERS
+    assert shingle_hashes(long)[-1] == shingle_hashes("the last four words")[0]
+    assert set(shingles(STORM)) <= set(shingles(long))
 
 
 def test_short_text_is_one_shingle():

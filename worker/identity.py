@@ -25,9 +25,7 @@ import numpy as np
 
 from worker.dedupe import headline_hash, normalize_headline
 from worker.models import Article
-from worker.similarity import (
-    SAMPLE, bands, shingle_hashes, shingles, signature, similarity,
-)
+from worker.similarity import EMPTY, bands, shingle_hashes, shingles, signature, similarity
 
 # Same headline (or same URL): a body whose shingle overlap with the article's latest body is at
 # least this is a revision or copy of it; below it, a different story under that headline.
@@ -106,15 +104,16 @@ def story_key(headline: str, publication: str | None = None) -> str:
 def band_keys(body_or_signature: str | np.ndarray) -> list[int]:
     """The LSH band keys to store for a body (signed 64-bit, one per band), or of a signature.
 
-    A body of fewer than ``MIN_SHINGLES`` shingles, or whose sample holds none, has no keys:
-    short bodies are never linked into clusters.
+    A body of fewer than ``MIN_SHINGLES`` shingles, or whose MinHash sample holds none (its
+    signature is all ``EMPTY``), has no keys: short bodies are never linked into clusters.
     """
     if not isinstance(body_or_signature, str):
         return bands(body_or_signature)
     hashes = shingle_hashes(body_or_signature)
-    if hashes.size < MIN_SHINGLES or not (hashes % SAMPLE == 0).any():
+    if hashes.size < MIN_SHINGLES:
         return []
-    return bands(signature(hashes))
+    sig = signature(hashes)
+    return [] if sig.min() == EMPTY else bands(sig)
 
 
 def score(a: str | np.ndarray, b: str | np.ndarray) -> float:

@@ -37,6 +37,7 @@ SEED = 20240601  # datasketch's seed for its permutations; a change invalidates 
 
 _U64 = np.uint64
 _MASK32 = _U64(0xFFFFFFFF)
+EMPTY = 0xFFFFFFFF  # every signature value of an empty sample (datasketch's initial value)
 _PRIME = _U64((1 << 61) - 1)  # datasketch's Mersenne prime
 _DROP = 0  # table value of a character left out (apostrophes, invisible format characters)
 _SEP = 1  # table value of a separator
@@ -211,7 +212,7 @@ def signature(hashes: np.ndarray) -> np.ndarray:
     y >>= _U64(61)
     low += y
     low &= _MASK32
-    return low.min(axis=1, initial=int(_MASK32))
+    return low.min(axis=1, initial=EMPTY)
 
 
 def bands(sig: np.ndarray) -> list[int]:
