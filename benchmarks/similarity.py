@@ -71,7 +71,8 @@ def same_headline_table(pairs: list[labelled.Pair], scores: dict[int, float]) ->
         mark = " (chosen)" if t == SAME_STORY else ""
         print(f"| {t:.2f}{mark} | {tp}/{len(same)} | {tp / len(same):.3f} | {fp} | {tp / max(1, tp + fp):.4f} |")
     long_diff = [scores[id(p)] for p in pairs if p.label == "different" and _long(p)]
-    print(f"\nHighest overlap of two distinct stories of {MIN_SHINGLES}+ shingles: {max(long_diff):.3f}")
+    print(f"\nBodies under {MIN_SHINGLES} shingles compare by containment whatever the threshold. "
+          f"Highest overlap of two distinct stories of {MIN_SHINGLES}+ shingles: {max(long_diff):.3f}")
 
 
 def wire_copy_table(pairs: list[labelled.Pair], keys: dict[str, set[int]]) -> None:
