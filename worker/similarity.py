@@ -23,7 +23,6 @@ import unicodedata
 from functools import cache
 
 import numpy as np
-from datasketch import MinHash
 
 SHINGLE = 4  # tokens per shingle: 4 words, or 4 characters of Chinese, Japanese or Thai
 # LSH: datasketch's optimal (bands, rows) for Jaccard 0.5 at 48 permutations (_optimal_param):
@@ -54,7 +53,6 @@ _BASE_INV = _U64(pow(int(_BASE), -1, 2**64))
 _ROW = _rng.randint(1, 2**63, size=ROWS, dtype=np.uint64) | _U64(1)
 _BAND = _rng.randint(1, 2**63, size=BANDS, dtype=np.uint64)
 del _rng
-_PERM_A, _PERM_B = (p[:, None].copy() for p in MinHash(num_perm=NUM_PERM, seed=SEED).permutations)
 
 
 def _char_value(ch: str) -> int:
@@ -78,6 +76,16 @@ def _char_value(ch: str) -> int:
 def _table() -> np.ndarray:
     """Values of the Basic Multilingual Plane, built once per process (a fifth of a second)."""
     return np.array([_char_value(chr(cp)) for cp in range(0x10000)], dtype=np.uint32)
+
+
+@cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's MinHash permutations (a, b) as columns; imported on first use, since
+    datasketch's package loads scipy (seconds of start-up a command that stores nothing skips)."""
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
+    return a[:, None].copy(), b[:, None].copy()
 
 
 @cache
@@ -206,8 +214,9 @@ def signature(hashes: np.ndarray) -> np.ndarray:
     once in 2**58 values (the comparison would cost a fifth of the time).
     """
     h = hashes[hashes & _U64(SAMPLE - 1) == 0] >> _U64(32)
-    y = _PERM_A * h
-    y += _PERM_B
+    perm_a, perm_b = _permutations()
+    y = perm_a * h
+    y += perm_b
     low = y & _MASK32
     y >>= _U64(61)
     low += y
