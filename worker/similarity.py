@@ -1,28 +1,33 @@
 """Body fingerprints: shingles of normalized text, their exact overlap, MinHash and LSH band keys.
 
-A body is read as a sequence of tokens: NFKC, case-folded, apostrophes dropped inside words
-("Afghanistan’s" = "afghanistans"), any other punctuation, symbol or space a separator. In
-scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar)
-every character is a token, so their shingles are character n-grams. A shingle is ``SHINGLE``
-consecutive tokens, hashed to 64 bits with integer arithmetic on numpy arrays: the same text
-gives the same hashes in every process, on every platform, in every release (nothing here
-depends on Python's salted ``hash``).
+A body is read as a sequence of tokens: each character its NFKC form, case-folded, apostrophes
+dropped ("Afghanistan’s" = "afghanistans"), any other punctuation, symbol or space a separator,
+combining marks part of their word. In scripts written without spaces between words (Chinese,
+Japanese, Thai, Lao, Khmer, Myanmar) every character is a token, so their shingles are
+character n-grams. A shingle is ``SHINGLE`` consecutive tokens, hashed to 64 bits by integer
+arithmetic on numpy arrays: the same text gives the same hashes in every process and on every
+platform (nothing depends on Python's salted ``hash``), and in every release while the constants
+below stay (tests pin the keys of a fixed text). Characters are classified by Python's Unicode
+database: only a text with a character unassigned in Python 3.11's could read otherwise later.
 
-The MinHash signature is datasketch's (``MinHash(num_perm=NUM_PERM, seed=SEED)`` fed the
-high 32 bits of each shingle hash): the same permutations and formula, computed over the
-whole body at once instead of one ``hashfunc`` call per shingle. Band keys fold each band of
-``ROWS`` values and its index into one signed 64-bit integer that an SQLite INTEGER column holds.
+The MinHash signature is datasketch's (``MinHash(num_perm=NUM_PERM, seed=SEED)`` fed the high 32
+bits of shingle hashes): its permutations and formula, computed over the whole body in a few numpy
+operations instead of one ``hashfunc`` call per shingle, on a consistent 1-in-``SAMPLE`` sample of
+the shingles. Band keys fold each band of ``ROWS`` values and its index into one signed 64-bit
+integer that an SQLite INTEGER column holds.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 
 import numpy as np
-import unicodedata
-from datasketch import MinHash
 
 SHINGLE = 4  # tokens per shingle: 4 words, or 4 characters of Chinese, Japanese or Thai
+# LSH: datasketch's optimal (bands, rows) for Jaccard 0.5 at 48 permutations (_optimal_param):
+# a copy of Jaccard 0.7 shares a key with 96% odds, of 0.8 with 99.8%; two bodies of Jaccard 0.05
+# share one with 1 in 13,000, so a lookup in a million articles finds few strangers.
 NUM_PERM = 48  # MinHash permutations: BANDS * ROWS
 BANDS = 12  # LSH bands: an article stores this many keys
 ROWS = 4  # signature values per band
@@ -31,10 +36,12 @@ SEED = 20240601  # datasketch's seed for its permutations; a change invalidates 
 
 _U64 = np.uint64
 _MASK32 = _U64(0xFFFFFFFF)
+EMPTY = 0xFFFFFFFF  # every signature value of an empty sample (datasketch's initial value)
 _PRIME = _U64((1 << 61) - 1)  # datasketch's Mersenne prime
 _DROP = 0  # table value of a character left out (apostrophes, invisible format characters)
 _SEP = 1  # table value of a separator
 _EXPAND = 2  # table value of a character whose NFKC form is several letters
+_KEPT_POWERS = 1 << 16  # characters of the power tables kept; a longer body computes its own
 _ALONE = 1 << 24  # flag: a character that is a token on its own (scripts without spaces)
 _APOSTROPHES = "'\u2019\u02bc\u2018"
 _ALONE_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF), (0x3040, 0x30FF),
@@ -43,11 +50,9 @@ _ALONE_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 
 _rng = np.random.RandomState(SEED)  # fixed constants of the token and shingle hashes
 _BASE = _U64(_rng.randint(1, 2**63, dtype=np.uint64) | _U64(1))  # odd: invertible modulo 2**64
 _BASE_INV = _U64(pow(int(_BASE), -1, 2**64))
-_POW = _INV = np.ones(1, dtype=np.uint64)
 _ROW = _rng.randint(1, 2**63, size=ROWS, dtype=np.uint64) | _U64(1)
 _BAND = _rng.randint(1, 2**63, size=BANDS, dtype=np.uint64)
 del _rng
-_PERM_A, _PERM_B = (p[:, None].copy() for p in MinHash(num_perm=NUM_PERM, seed=SEED).permutations)
 
 
 def _char_value(ch: str) -> int:
@@ -69,8 +74,18 @@ def _char_value(ch: str) -> int:
 
 @cache
 def _table() -> np.ndarray:
-    """Values of the Basic Multilingual Plane, built once per process (about 0.1 s)."""
+    """Values of the Basic Multilingual Plane, built once per process (a fifth of a second)."""
     return np.array([_char_value(chr(cp)) for cp in range(0x10000)], dtype=np.uint32)
+
+
+@cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's MinHash permutations (a, b) as columns; imported on first use, since
+    datasketch's package loads scipy (seconds of start-up a command that stores nothing skips)."""
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
+    return a[:, None].copy(), b[:, None].copy()
 
 
 @cache
@@ -116,15 +131,19 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _power_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
+    one = np.ones(1, dtype=np.uint64)
+    return (np.concatenate((one, np.cumprod(np.full(size - 1, _BASE, dtype=np.uint64)))),
+            np.concatenate((one, np.cumprod(np.full(size - 1, _BASE_INV, dtype=np.uint64)))))
+
+
+_TABLES = _power_tables(_KEPT_POWERS)
+
+
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``_BASE ** i`` and its inverse modulo 2**64 for i < n (tables grown on demand, kept)."""
-    global _POW, _INV
-    if _POW.size < n:
-        size = max(n, 2 * _POW.size)
-        one = np.ones(1, dtype=np.uint64)
-        _POW = np.concatenate((one, np.cumprod(np.full(size - 1, _BASE, dtype=np.uint64))))
-        _INV = np.concatenate((one, np.cumprod(np.full(size - 1, _BASE_INV, dtype=np.uint64))))
-    return _POW[:n], _INV[:n]
+    """``_BASE ** i`` and its inverse modulo 2**64 for i < n (kept for bodies of ordinary length)."""
+    power, inverse = _TABLES if n <= _KEPT_POWERS else _power_tables(n)
+    return power[:n], inverse[:n]
 
 
 def _bounds(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,8 +161,8 @@ def _bounds(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return change[0::2], change[1::2]
 
 
-def shingle_hashes(text: str) -> np.ndarray:
-    """64-bit hashes of every run of ``SHINGLE`` consecutive tokens (one for a shorter text), in order.
+def shingle_hashes(text: str, size: int = SHINGLE) -> np.ndarray:
+    """64-bit hashes of every run of ``size`` consecutive tokens (one for a shorter text), in order.
 
     A shingle's hash is a polynomial hash modulo 2**64 of its normalized characters (tokens and
     the one separator between two), read off prefix sums, then mixed.
@@ -153,7 +172,7 @@ def shingle_hashes(text: str) -> np.ndarray:
     n = starts.size
     if n == 0:
         return np.zeros(0, dtype=np.uint64)
-    k = min(SHINGLE, n)
+    k = min(size, n)
     power, inverse = _powers(values.size + 1)
     prefix = np.zeros(values.size + 1, dtype=np.uint64)
     np.cumsum(values * power[:-1], out=prefix[1:])
@@ -161,9 +180,10 @@ def shingle_hashes(text: str) -> np.ndarray:
     return _mix((prefix[ends[k - 1:]] - prefix[first]) * inverse[first])
 
 
-def shingles(text: str) -> np.ndarray:
+def shingles(text: str, size: int = SHINGLE) -> np.ndarray:
     """The set of shingle hashes of ``text``: sorted, unique ``uint64``."""
-    return np.unique(shingle_hashes(text))
+    hashes = np.sort(shingle_hashes(text, size))
+    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))] if hashes.size else hashes
 
 
 def similarity(a: str | np.ndarray, b: str | np.ndarray) -> float:
@@ -194,17 +214,18 @@ def signature(hashes: np.ndarray) -> np.ndarray:
     once in 2**58 values (the comparison would cost a fifth of the time).
     """
     h = hashes[hashes & _U64(SAMPLE - 1) == 0] >> _U64(32)
-    y = _PERM_A * h
-    y += _PERM_B
+    perm_a, perm_b = _permutations()
+    y = perm_a * h
+    y += perm_b
     low = y & _MASK32
     y >>= _U64(61)
     low += y
     low &= _MASK32
-    return low.min(axis=1, initial=int(_MASK32))
+    return low.min(axis=1, initial=EMPTY)
 
 
 def bands(sig: np.ndarray) -> list[int]:
     """One signed 64-bit key per band of ``ROWS`` signature values, the band's index folded in."""
-    rows = sig.reshape(BANDS, ROWS).astype(np.uint64)
-    keys = (rows * _ROW).sum(axis=1, dtype=np.uint64) + _BAND
+    keys = sig.reshape(BANDS, ROWS).astype(np.uint64) @ _ROW
+    keys += _BAND
     return _mix(keys).view(np.int64).tolist()
