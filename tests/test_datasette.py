@@ -38,7 +38,11 @@ def get(base: str, path: str, **params) -> dict:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     # the archive file is named news.db on purpose: serve keys the metadata to its database name
-    path = build_archive(tmp_path_factory.mktemp("ds") / "news.db")
+    yield from serve(build_archive(tmp_path_factory.mktemp("ds") / "news.db"))
+
+
+def serve(path):
+    """`worker serve` on the archive at ``path``, until the test module is done."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "worker", "--archive", str(path), "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -105,9 +109,12 @@ def test_every_canned_query_returns_rows(server):
     base, _ = server
     queries = yaml.safe_load(METADATA.read_text())["databases"]["archive"]["queries"]
     assert set(queries) == {"stories_carried_by_several_sources", "articles_per_source_per_day",
-                            "failing_sources", "latest_articles"}
+                            "failing_sources", "latest_articles", "most_edited_articles",
+                            "articles_edited_in_the_last_day", "largest_wire_clusters", "recurring_headlines"}
     results = {name: get(base, f"/news/{name}.json", _shape="objects")["rows"] for name in queries}
-    assert all(results.values()), {k: len(v) for k, v in results.items()}
+    revised = {"most_edited_articles", "articles_edited_in_the_last_day", "largest_wire_clusters",
+               "recurring_headlines"}  # this archive has none: see test_the_revision_queries
+    assert all(rows for name, rows in results.items() if name not in revised), {k: len(v) for k, v in results.items()}
     carried = results["stories_carried_by_several_sources"]
     assert carried[0]["headline"] == "Fighters enter Qala-e-Naw as the provincial capital comes under siege"
     assert sorted(carried[0]["carried_by"].split(",")) == ["local", "wire"]
@@ -169,3 +176,47 @@ def test_serve_defaults_to_loopback_8001_and_the_metadata_beside_the_archive(tmp
     (args,) = started
     assert args[args.index("--host") + 1] == "127.0.0.1" and args[args.index("--port") + 1] == "8001"
     assert yaml.safe_load(open(args[args.index("--metadata") + 1]))["title"] == "Beside"
+
+
+@pytest.fixture(scope="module")
+def revised(tmp_path_factory):
+    """An archive with an edited article, a recurring headline and a wire story under three headlines."""
+    from tests.test_revisions import story
+    from worker.archive import Archive
+    from worker.kinds import make_source
+    from worker.pipeline import ingest
+
+    folder = tmp_path_factory.mktemp("rev")
+    path = folder / "news.db"
+    wire = story(7, sentences=10)
+    batches = [
+        [{"headline": "Bridge to close", "url": "https://p.example/bridge", "body": story(1)},
+         {"headline": "Corrections", "url": "https://p.example/c1", "body": story(2)},
+         {"headline": "Corrections", "url": "https://p.example/c2", "body": story(3)},
+         *({"headline": h, "url": f"https://w{i}.example/x", "body": wire, "publication": f"P{i}"}
+           for i, h in enumerate(["Flood wall approved", "Coast gets a flood wall", "Towns to be protected"]))],
+        [{"headline": "Bridge to close", "url": "https://p.example/bridge", "body": story(1) + " It reopens in May."}],
+    ]
+    with Archive(path) as archive:
+        for i, records in enumerate(batches):
+            f = folder / f"in{i}" / "a.jsonl"
+            f.parent.mkdir()
+            f.write_text("".join(json.dumps(r) + "\n" for r in records))
+            assert ingest(make_source(name="paper", kind="files", path=str(f)), archive).status == "ok"
+    yield from serve(path)
+
+
+def test_the_revision_queries_and_tables(revised):
+    base, _ = revised
+    edited = get(base, "/news/most_edited_articles.json", _shape="objects")["rows"]
+    assert [(r["headline"], r["edits"], r["versions"]) for r in edited] == [("Bridge to close", 1, 2)]
+    recent = get(base, "/news/articles_edited_in_the_last_day.json", _shape="objects")["rows"]
+    assert [(r["headline"], r["version"]) for r in recent] == [("Bridge to close", 2)]
+    clusters = get(base, "/news/largest_wire_clusters.json", _shape="objects")["rows"]
+    assert [(r["articles"], r["first_headline"]) for r in clusters] == [(3, "Flood wall approved")]
+    recurring = get(base, "/news/recurring_headlines.json", _shape="objects")["rows"]
+    assert [(r["headline"], r["articles"]) for r in recurring] == [("Corrections", 2)]
+    versions = get(base, "/news/versions.json", _shape="objects", _facet="reason")
+    assert {f["value"]: f["count"] for f in versions["facet_results"]["reason"]["results"]} == {"first": 6, "edit": 1}
+    tables = {t["name"]: t for t in get(base, "/news.json")["tables"]}
+    assert not tables["versions"]["hidden"] and tables["lsh"]["hidden"] and tables["produced"]["hidden"]

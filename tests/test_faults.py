@@ -168,7 +168,7 @@ def check_integrity(db: Path) -> None:
             conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'produced'").fetchone():
             orphans = conn.execute("SELECT count(*) FROM produced p LEFT JOIN articles a "
-                                   "ON a.headline_hash = p.headline_hash WHERE a.headline_hash IS NULL").fetchone()
+                                   "ON a.id = p.article_id WHERE a.id IS NULL").fetchone()
             assert orphans == (0,), "a checkpointed input produced articles that are not stored"
             unrecorded = conn.execute("SELECT count(*) FROM produced p LEFT JOIN fetch_state f "
                                       "ON f.source = p.source AND f.key = p.key WHERE f.key IS NULL").fetchone()
@@ -179,7 +179,7 @@ def check_integrity(db: Path) -> None:
 
 def produced_by_key(db: Path) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    for key, h in rows(db, "SELECT key, headline_hash FROM produced"):
+    for key, h in rows(db, "SELECT p.key, a.headline_hash FROM produced p JOIN articles a ON a.id = p.article_id"):
         out.setdefault(key, set()).add(h)
     return out
 

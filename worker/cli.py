@@ -258,9 +258,10 @@ def _filter_options(f):
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @_filter_options
 @click.option("--raw", is_flag=True, help="Pass FTS5 syntax through: NEAR(), prefix*, headline:word, OR, NOT.")
+@click.option("--all-versions", is_flag=True, help="Search every text an article ever had, not only its latest.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
 @pass_ctx
-def search(c: Ctx, query, limit, source, since, until, lang, raw, as_json):
+def search(c: Ctx, query, limit, source, since, until, lang, raw, all_versions, as_json):
     """Search the archive: best matches first (bm25, the headline counts most), the match [marked].
 
     Words are searched as given, all of them (hyphens and quotes are fine); word* is a prefix.
@@ -271,7 +272,7 @@ def search(c: Ctx, query, limit, source, since, until, lang, raw, as_json):
     from worker.search import search as run_search
 
     with c.archive(readonly=True) as archive:
-        hits = run_search(archive.db.conn, query, limit=limit, raw=raw,
+        hits = run_search(archive.db.conn, query, limit=limit, raw=raw, all_versions=all_versions,
                           filters=Filters(source=source, since=since, until=until, lang=lang))
     if as_json:
         for hit in hits:
@@ -334,6 +335,31 @@ def status(c: Ctx, as_json, check, max_failing):
 
 
 @cli.command()
+@click.argument("article_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per version.")
+@pass_ctx
+def history(c: Ctx, article_id, as_json):
+    """The versions of one article, each with a diff against the one before it.
+
+    Example: worker history 1234
+    """
+    from dataclasses import asdict
+
+    from worker.history import lines, versions
+
+    with c.archive(readonly=True) as archive:
+        found = versions(archive.db.conn, article_id)
+        (shown,) = archive.db.execute("SELECT version FROM articles WHERE id = ?", [article_id]).fetchone()
+    if as_json:
+        for v in found:
+            click.echo(json.dumps({"id": article_id, **asdict(v)}, ensure_ascii=False))
+        return
+    colors = {"title": {"bold": True}, "add": {"fg": "green"}, "remove": {"fg": "red"}, "same": {}}
+    for kind, text in lines(found, shown):
+        click.echo(click.style(text, **colors[kind]))
+
+
+@cli.command()
 @click.argument("target", type=click.Path(dir_okay=False))
 @pass_ctx
 def backup(c: Ctx, target):
@@ -380,28 +406,29 @@ def check_config(c: Ctx):
               help="Write to this file (default: standard output).")
 @_filter_options
 @click.option("--raw", is_flag=True, help="QUERY is FTS5 syntax (as in search --raw).")
-@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many articles.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many lines.")
+@click.option("--versions", is_flag=True, help="One line per version of each article (id is the article's).")
 @pass_ctx
-def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit):
+def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit, versions):
     """Export articles (every column) as JSON Lines or CSV, oldest stored first, streaming.
 
     With QUERY, only the articles that match it; the same filters as search.
 
     Example: worker export --format csv --source nyt-world --since 2024-01-01 -o nyt-2024.csv
     """
-    from worker.export import rows, write
+    from worker.export import columns_of, rows, write
     from worker.search import Filters
 
     with c.archive(readonly=True) as archive:
         records = rows(archive.db.conn, query, filters=Filters(source=source, since=since, until=until, lang=lang),
-                       raw=raw, limit=limit)
+                       raw=raw, limit=limit, versions=versions)
         try:
             if output:
                 with open(output, "w", encoding="utf-8", newline="") as out:
-                    n = write(out, fmt, records)
-                click.echo(f"export: {n} article(s) to {output}", err=True)
+                    n = write(out, fmt, records, columns_of(versions))
+                click.echo(f"export: {n} {'version' if versions else 'article'}(s) to {output}", err=True)
             else:
-                write(sys.stdout, fmt, records)
+                write(sys.stdout, fmt, records, columns_of(versions))
         except BrokenPipeError:  # `worker export | head`
             sys.stderr.close()
 

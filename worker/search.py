@@ -183,20 +183,44 @@ def _window_for(conn: sqlite3.Connection, where: str, params: list, limit: int) 
 
 
 def search(conn: sqlite3.Connection, query: str, *, limit: int = 20, filters: Filters = Filters(),
-           raw: bool = False, window: int | None = WINDOW) -> list[dict]:
-    """Ranked hits: headline, byline, source, publication, published_at, first_seen_at, url, lang,
-    headline_hash, snippet (the match [marked]), rank (bm25: lower is better)."""
+           raw: bool = False, window: int | None = WINDOW, all_versions: bool = False) -> list[dict]:
+    """Ranked hits: the article's id, headline, byline, source, publication, dates, url, lang,
+    version count and cluster, the ``version`` whose text matched, a ``snippet`` (the match
+    [marked]) and ``rank`` (bm25: lower is better). An article is found by the words of its latest
+    text; with ``all_versions``, by those of any text it ever had."""
     match = match_expression(query, raw)
-    hits = ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)
-    out = []
-    for rowid, score in hits:
-        row = conn.execute(
-            f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, "
-            f"snippet(articles_fts, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) "
-            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-            "WHERE articles_fts MATCH ? AND articles_fts.rowid = ?",
-            [match, rowid],
-        ).fetchone()
-        if row is not None:
-            out.append({**dict(zip(HIT_COLUMNS, row[:-1])), "snippet": row[-1], "rank": round(score, 4)})
-    return out
+    hits = [(score, _hit(conn, "articles_fts", "a.id", "a.version", match, rowid))
+            for rowid, score in ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)]
+    if all_versions:
+        found = {hit["id"] for _, hit in hits if hit}
+        for vid, score in _earlier_versions(conn, match, limit, filters, raw):
+            hit = _hit(conn, "versions_fts", "v.id", "v.version", match, vid)
+            if hit and hit["id"] not in found:
+                found.add(hit["id"])
+                hits.append((score, hit))
+        hits.sort(key=lambda h: h[0])
+    return [{**hit, "rank": round(score, 4)} for score, hit in hits[:limit] if hit]
+
+
+def _hit(conn: sqlite3.Connection, table: str, key: str, version: str, match: str, rowid: int) -> dict | None:
+    """One hit's columns and snippet, from the index that matched (the article's or a version's)."""
+    join = ("JOIN articles a ON a.id = articles_fts.rowid" if table == "articles_fts" else
+            "JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id")
+    row = conn.execute(
+        f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, {version}, "
+        f"snippet({table}, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) FROM {table} {join} "
+        f"WHERE {table} MATCH ? AND {key} = ?", [match, rowid]).fetchone()
+    if row is None:
+        return None
+    return {**dict(zip(HIT_COLUMNS, row[:-2])), "version": row[-2], "snippet": row[-1]}
+
+
+def _earlier_versions(conn: sqlite3.Connection, match: str, limit: int, filters: Filters,
+                      raw: bool) -> list[tuple[int, float]]:
+    """(version id, bm25) of the best matches among texts articles no longer show."""
+    where, params = where_sql(filters)
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    sql = (f"SELECT versions_fts.rowid, bm25(versions_fts, {weights}) AS score FROM versions_fts "
+           f"JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id "
+           f"WHERE versions_fts MATCH ?{' AND ' + where if where else ''} ORDER BY score LIMIT ?")
+    return _run(conn, sql, [match, *params, limit], raw)
