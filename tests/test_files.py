@@ -11,7 +11,6 @@ from tests.conftest import FIXTURES
 from worker.fetchers.files import expand, read_path
 from worker.models import Checkpoint, Known, RawItem, Skipped, Source
 from worker.pipeline import RunContext, ingest
-from worker.timefmt import iso_utc
 
 
 def outputs(path, archive, trigger="scheduled"):
@@ -61,10 +60,10 @@ def test_jsonl_key_mapping(tmp_path, archive):
     out = outputs(f, archive)
     items = [o for o in out if isinstance(o, RawItem)]
     assert [i.hints.headline for i in items] == ["First", "Second", "Third"]
-    assert items[0].hints.published_at == "2024-03-01T09:00:00Z"
-    assert items[1].hints.byline == "B, C" and items[1].hints.url == "https://x.example/2"
+    assert items[0].hints.published_at == "2024-03-01T10:00:00+01:00"  # the publisher's offset kept
+    assert items[1].hints.byline == "B and C" and items[1].hints.url == "https://x.example/2"
     assert items[1].hints.published_at == "2024-03-01T09:00:00Z"
-    assert items[2].hints.published_at == "2024-03-01T09:00:00Z"
+    assert items[2].hints.published_at == "2024-03-01T09:00:00Z"  # a Unix timestamp: UTC
     assert [s.reason.split(":")[0] for s in out if isinstance(s, Skipped)] == [
         "expected a JSON object, got list", "not a JSON object"]
     assert isinstance(out[-1], Checkpoint)
@@ -76,12 +75,6 @@ def test_json_document_list(tmp_path, archive):
     r = ingest(Source(name="f", kind="files", path=str(f)), archive)
     assert (r.new, r.skipped) == (2, 0)
     assert archive.db["articles"].get(__import__("worker.dedupe").dedupe.headline_hash("Two"))["body"] == "y"
-
-
-def test_iso_utc():
-    assert iso_utc("2024-01-02") == "2024-01-02"
-    assert iso_utc("2024-01-02T03:04:05Z") == "2024-01-02T03:04:05Z"
-    assert iso_utc("not a date") is None and iso_utc(None) is None and iso_utc(True) is None
 
 
 def test_feed_file(tmp_path, archive):

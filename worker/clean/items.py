@@ -11,7 +11,7 @@ import structlog
 
 from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
-from worker.clean.normalize import SURROGATES
+from worker.text.lines import SURROGATES
 from worker.clean.text import clean_text
 from worker.errors import ParseError
 from worker.models import Article, RawItem
