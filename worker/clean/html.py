@@ -18,8 +18,8 @@ from worker.clean import html_byline, html_prune, html_select, html_text, metada
 from worker.errors import ParseError
 from worker.models import Article, Hints
 from worker.text.bylines import format_byline
-from worker.text.dates import date_from_url
 from worker.text.datelines import strip_dateline
+from worker.text.dates import date_from_url
 from worker.text.decode import decode, utf8
 from worker.text.lang import lang_code
 from worker.text.lines import SURROGATES, clean_line, derive_headline

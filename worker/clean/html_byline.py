@@ -15,7 +15,6 @@ from worker.text.bylines import format_byline
 from worker.text.lines import unescape_line
 from worker.text.months import MONTH_NAME
 
-
 _BY = re.compile(
     r"^\s*(?:(?:(?:written|posted|reported|submitted|text|words|gespeichert|geschrieben|verfasst|eingestellt|"
     r"publié|écrit|publicado|escrito)\s+)?(?:by|von|par|por|di|door|av|af)|"

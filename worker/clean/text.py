@@ -16,8 +16,8 @@ import unicodedata
 from worker.errors import ParseError
 from worker.models import Article, Hints
 from worker.text.bylines import format_byline
-from worker.text.dates import parse_date_line
 from worker.text.datelines import find_dateline, strip_dateline
+from worker.text.dates import parse_date_line
 from worker.text.decode import decode
 from worker.text.lang import lang_code
 from worker.text.lines import SURROGATES, clean_line, derive_headline
