@@ -1,6 +1,6 @@
 """HTML article pages: metadata and main text, as one normalized ``Article``.
 
-The whole page is parsed once with lxml; metadata (``metadata``, ``dates``), pruning
+The whole page is parsed once with lxml; metadata (``metadata``, ``worker.text.dates``), pruning
 (``html_prune``) and the choice of the article container (``html_select``) happen on
 that tree. Only the chosen, pruned container is serialized and handed to
 BeautifulSoup, which produces the text (``html_text``).

@@ -14,8 +14,10 @@ Every date comes out as ISO 8601 in the publisher's own terms, the day the paper
 a short text); ``parse_date_text`` takes the publication date from a visible line, never the
 date of an update; ``parse_date_line`` reads a plain-text header line made only of a date;
 ``date_from_url`` reads the date a URL path carries; ``utc_instant`` gives the UTC instant of a
-parsed value, for comparisons and filters. Whole ISO 8601 values are read by dateutil's
-``isoparse``, RFC 822 dates by the standard library's; the rest are the forms pages write in words.
+parsed value, for comparisons and filters. Whole ISO 8601 values are read by the standard
+library's reader (dateutil's ``isoparse`` for the few forms it refuses), RFC 822 dates by
+``email.utils``, zone names such as ``ET`` by dateutil's zone database (``months.zone_of``); the
+rest are the forms pages write in words.
 """
 
 from __future__ import annotations
@@ -97,11 +99,11 @@ def _written(moment: datetime) -> str:
     offset = moment.utcoffset()
     if offset is None:
         return moment.date().isoformat()
+    local = moment.replace(microsecond=0, tzinfo=None).isoformat()
     minutes = round(offset.total_seconds() / 60)
     if minutes == 0:
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    sign = "-" if minutes < 0 else "+"
-    return f"{moment:%Y-%m-%dT%H:%M:%S}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        return local + "Z"
+    return f"{local}{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _iso(day: date, hh: int = 0, mm: int = 0, ss: int = 0, tz: tzinfo | None = None) -> str:
@@ -168,13 +170,16 @@ def _day_in(text: str) -> tuple[date, int, int] | None:
 
 
 def _whole_iso(text: str) -> tuple[bool, str | None]:
-    """(True, result) when the text is one ISO 8601 stamp, read by dateutil; (False, None) if not."""
+    """(True, result) when the text is one ISO 8601 stamp; (False, None) when it is not."""
     if not _ISO_VALUE.fullmatch(text):
         return False, None
     try:
-        moment = isoparse(text)
-    except (ValueError, OverflowError):
-        return False, None
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = isoparse(text)  # the forms the standard library refuses: "...z", "T24:00"
+        except (ValueError, OverflowError):
+            return False, None
     if _valid_day(moment.year, moment.month, moment.day) is None:
         return True, None
     return True, _written(moment) if moment.tzinfo is not None else moment.date().isoformat()

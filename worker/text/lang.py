@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _END = re.compile(r"[\s,;.@]+")  # a list of tags, or a locale's charset ("de_DE.UTF-8")
 
 
+@lru_cache(maxsize=1024)  # a source names few languages, and names them on every item
 def lang_code(value: str | None) -> str | None:
     """A language tag in BCP 47 case: ``en``, ``en-US``, ``zh-Hant-TW``, ``es-419``.
 
