@@ -221,7 +221,7 @@ def _publication(p: str) -> bool:
 
 
 def _byline(p: str) -> str | None:
-    """Author names ("A", "A and B", "A, B and C", ``format_byline``), without "By" and dangling "and"/","."""
+    """Author names in the byline format ("A", "A and B", "A, B and C"), without "By" or a dangling "and"."""
     m = _BY.match(p)
     names_text = _DANGLING.sub("", p[m.end() :] if m else p).strip()
     if not names_text or len(names_text) > 120:

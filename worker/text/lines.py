@@ -28,8 +28,8 @@ def clean_line(text: str) -> str:
 def unescape_line(text: str) -> str:
     """One clean line with its HTML character references decoded: ``Tom &amp; Jerry`` is
     ``Tom & Jerry``, and text escaped twice (``&amp;#8217;``) is decoded twice; a bare ``&``
-    (``AT&T``) stays as it is. Headlines, deks and bylines from every source pass through here,
-    so a field reads the same whether a feed, JSON or a page's metadata carried it."""
+    (``AT&T``) stays as it is. Headlines, deks and bylines from feeds, JSON and a page's metadata
+    pass through here, so a field reads the same whichever carried it (plain text has no markup)."""
     for _ in range(2):
         if "&" not in text or not _ENTITY.search(text):
             break
