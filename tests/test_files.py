@@ -69,6 +69,17 @@ def test_jsonl_key_mapping(tmp_path, archive):
     assert isinstance(out[-1], Checkpoint)
 
 
+def test_jsonl_fields_read_as_feeds_read_theirs(tmp_path, archive):
+    row = {"title": "Tom &amp; Jerry <b>return</b>", "summary": "AT&T &amp; friends", "lang": "en_us",
+           "byline": "Ana Ruiz, John Smith", "published_at": "2021-07-07T10:00:00", "body": "x"}
+    f = tmp_path / "a.jsonl"
+    f.write_text(json.dumps(row) + "\n")
+    [item] = [o for o in outputs(f, archive) if isinstance(o, RawItem)]
+    assert (item.hints.headline, item.hints.dek) == ("Tom & Jerry return", "AT&T & friends")
+    assert (item.hints.byline, item.hints.lang) == ("Ana Ruiz and John Smith", "en-US")
+    assert item.hints.published_at == "2021-07-07"  # a time without a zone keeps only its day
+
+
 def test_json_document_list(tmp_path, archive):
     f = tmp_path / "a.json"
     f.write_text(json.dumps([{"title": "One", "body": "x"}, {"title": "Two", "body": "y"}]))
