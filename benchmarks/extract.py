@@ -34,6 +34,7 @@ class Result:
     headline: str | None = None
     byline: str | None = None
     date: str | None = None
+    dateline: str | None = None  # kept apart from the body (the worker's ``dateline`` field)
 
 
 def run_worker(data: bytes, url: str | None) -> Result:
@@ -42,7 +43,7 @@ def run_worker(data: bytes, url: str | None) -> Result:
     art = clean_html(data, url)
     if art is None:
         return Result(None)
-    return Result(art.body, art.headline, art.byline, art.published_at)
+    return Result(art.body, art.headline, art.byline, art.published_at, art.dateline)
 
 
 def run_trafilatura(data: bytes, url: str | None) -> Result:
@@ -102,11 +103,11 @@ def evaluate(name: str, pages: list[scoring.Page], details: bool = False) -> dic
             home_ok += not res.body
             line = f"home {'ok' if not res.body else 'WRONG'}"
         elif page.body is not None:
-            c = scoring.shingle_counts(page.body, res.body)
+            c = scoring.shingle_counts(scoring.without_dateline(page.body, res.dateline), res.body)
             counts.append(c)
             line = "P=%.3f R=%.3f" % scoring.prf([c])[:2]
         elif page.body_start is not None:
-            starts.append(scoring.start_recall(page.body_start, res.body))
+            starts.append(scoring.start_recall(scoring.without_dateline(page.body_start, res.dateline), res.body))
             line = "startR=%.3f" % starts[-1]
         if page.with_ or page.without:
             f, a = scoring.snippet_hits(res.body, page.with_, page.without)

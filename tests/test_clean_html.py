@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import scoring  # noqa: E402
 
-from worker.clean.dates import date_from_url, parse_date
 from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
-from worker.clean.html_byline import clean_byline, dateline_of
-from worker.clean.metadata import Meta, choose_headline, language, published_from, read_json_ld
-from worker.clean.normalize import utf8
+from worker.clean.html_byline import clean_byline
+from worker.clean.jsonld import read_linked_data
+from worker.clean.metadata import Meta, choose_headline, language, published_from
 from worker.errors import ParseError
 from worker.models import Article, Hints
+from worker.text.decode import utf8
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 CASES = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
@@ -114,7 +114,7 @@ def test_page_metadata_wins_over_hints():
     data = (FIXTURES / "jsonld_graph.html").read_bytes()
     article = clean_html(data, hints=Hints(headline="Feed title", byline="Feed Author", publication="Feed"))
     assert article.headline == "Harbour bridge reopens after two years of repairs"
-    assert article.byline == "Maria Lopez, Tom Becker"
+    assert article.byline == "Maria Lopez and Tom Becker"
     assert article.publication == "The Coastal Times"
 
 
@@ -127,6 +127,35 @@ def test_no_article(html):
 def test_wrong_type_is_a_parse_error():
     with pytest.raises(ParseError):
         clean_html(12345)  # type: ignore[arg-type]
+
+
+def test_a_cleaner_bug_is_a_parse_error_logged_with_its_traceback(monkeypatch):
+    import io
+    import logging
+
+    import structlog
+
+    from worker import log
+    from worker.clean import html_select
+
+    def broken(root, stats):
+        return 1 / 0
+
+    out, root, config = io.StringIO(), logging.getLogger(), structlog.get_config()
+    handlers, level = root.handlers[:], root.level
+    monkeypatch.setattr(html_select, "choose_container", broken)
+    log.setup("json", "debug", stream=out)
+    try:
+        with pytest.raises(ParseError, match="ZeroDivisionError"):
+            clean_html((FIXTURES / "jsonld_graph.html").read_bytes(), "https://x.example/a")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        structlog.configure(**config)
+    [line] = [json.loads(x) for x in out.getvalue().splitlines() if '"clean_failed"' in x]
+    assert line["level"] == "debug" and line["url"] == "https://x.example/a"
+    assert "ZeroDivisionError" in line["error"]
+    assert "Traceback" in line["exception"] and "in broken" in line["exception"]
 
 
 def test_headline_from_the_body_when_nothing_names_it():
@@ -153,10 +182,15 @@ def test_deeply_nested_document_does_not_crash():
     assert article is not None and article.body.startswith("Words in a sentence")
 
 
-def test_deeply_nested_inline_markup_does_not_crash():
-    html = "<html><body>" + "<span><b><i><font>" * 3000 + "Text, " * 100 + "</body></html>"
-    clean_html(html)
-    clean_html(html.encode("utf-8"))
+def test_deeply_nested_inline_markup_is_read():
+    text = "The river rose through the night, and by morning the old bridge was closed to traffic. " * 4
+    html = "<html><body><h1>River closes the old bridge</h1><p>" + "<span><b><i><font>" * 3000 + text + "</p></body></html>"
+    article = clean_html(html)
+    assert article is not None and article.headline == "River closes the old bridge"
+    assert article.body == text.strip()
+    assert clean_html(html.encode("utf-8")) == article
+    # loose words nested that deep, with no paragraph or headline, are no article (and no crash)
+    assert clean_html("<html><body>" + "<span><b><i><font>" * 3000 + "Text, " * 100 + "</body></html>") is None
 
 
 _TAGS = st.sampled_from(["<p>", "</p>", "<div class='article-body'>", "</div>", "<br>", "<script>", "</script>",
@@ -212,44 +246,12 @@ def test_any_text_never_raises(text):
 
 
 @pytest.mark.parametrize(
-    "raw, iso",
-    [
-        ("2020-01-20T10:30:00Z", "2020-01-20T10:30:00Z"),
-        ("2020-01-20T10:30:00.123+01:00", "2020-01-20T09:30:00Z"),
-        ("2020-01-20T23:30:00-05:00", "2020-01-21T04:30:00Z"),
-        ("20200120T103000+0100", "2020-01-20T09:30:00Z"),
-        ("Mon, 20 Jan 2020 10:00:00 GMT", "2020-01-20T10:00:00Z"),
-        ("2020-01-20", "2020-01-20"),
-        ("2020-01-20 10:30:00", "2020-01-20"),  # no zone: the day only, never a guessed zone
-        ("January 20, 2020", "2020-01-20"),
-        ("20. Januar 2020", "2020-01-20"),
-        ("20.01.2020", "2020-01-20"),
-        ("1579513800", "2020-01-20T09:50:00Z"),
-        ("2020-02-30", None),
-        ("1850-01-01", None),
-        ("yesterday", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_parse_date(raw, iso):
-    assert parse_date(raw) == iso
-
-
-def test_date_from_url():
-    assert date_from_url("https://x.example/2021/03/04/story") == "2021-03-04"
-    assert date_from_url("https://x.example/news/story-2019-10-22.html") == "2019-10-22"
-    assert date_from_url("https://x.example/news/story") is None
-    assert date_from_url(None) is None
-
-
-@pytest.mark.parametrize(
     "raw, byline",
     [
         ("By Jane Doe", "Jane Doe"),
         ("By Jane Doe, Staff Writer", "Jane Doe"),
-        ("By Jane Doe and John Roe", "Jane Doe, John Roe"),
-        ("Von Anna Schmidt und Peter Müller", "Anna Schmidt, Peter Müller"),
+        ("By Jane Doe and John Roe", "Jane Doe and John Roe"),
+        ("Von Anna Schmidt und Peter Müller", "Anna Schmidt and Peter Müller"),
         ("John Walk - January 10, 2020", "John Walk"),
         ("Jane Doe | Updated 3:45 PM", "Jane Doe"),
         (["Jane Doe", "jane doe", "https://facebook.com/jane"], "Jane Doe"),
@@ -259,7 +261,7 @@ def test_date_from_url():
         ("Claire Martin", "Claire Martin"),
         ("Jane Doe Jane Doe", "Jane Doe"),
         ("John Smith, Reuters", "John Smith"),
-        ("Jane Doe and John Roe, CNN", "Jane Doe, John Roe"),
+        ("Jane Doe and John Roe, CNN", "Jane Doe and John Roe"),
         ("Por María García | EL PAÍS", "María García"),
         ("By The Associated Press", "The Associated Press"),
         ("严玉洁", "严玉洁"),
@@ -327,13 +329,14 @@ def test_choose_headline(meta, site, host, headline):
 def test_json_ld_graph_and_lists():
     graph = '{"@graph": [{"@type": "WebPage"}, {"@type": ["NewsArticle"], "headline": "H", ' \
             '"publisher": {"@type": "Organization", "name": "P"}}]}'
-    article, publisher = read_json_ld(["<!-- " + graph + " -->", "not json", "[1, 2]"])
-    assert article["headline"] == "H" and publisher == "P"
-    assert read_json_ld(['{"@type": "Recipe"}']) == (None, None)
+    linked = read_linked_data(["<!-- " + graph + " -->", "not json", "[1, 2]"])
+    assert linked.article["headline"] == "H" and linked.publisher == "P"
+    recipe = read_linked_data(['{"@type": "Recipe"}'])
+    assert (recipe.article, recipe.publisher) == (None, None)
     # hand-written slips: a trailing comma, two objects glued together
-    assert read_json_ld(['{"@type": "NewsArticle", "headline": "T",}'])[0]["headline"] == "T"
-    glued = '{"@type": "Organization", "name": "P"}{"@type": "BlogPosting", "headline": "G"}'
-    assert read_json_ld([glued]) == ({"@type": "BlogPosting", "headline": "G"}, "P")
+    assert read_linked_data(['{"@type": "NewsArticle", "headline": "T",}']).article["headline"] == "T"
+    glued = read_linked_data(['{"@type": "Organization", "name": "P"}{"@type": "BlogPosting", "headline": "G"}'])
+    assert (glued.article, glued.publisher) == ({"@type": "BlogPosting", "headline": "G"}, "P")
 
 
 @pytest.mark.parametrize("raw, lang", [("en-gb", "en-GB"), ("de_DE", "de-DE"), ("fr", "fr"), ("zh-Hant", "zh-Hant"),
@@ -342,11 +345,20 @@ def test_language(raw, lang):
     assert language(Meta(lang=raw)) == lang
 
 
-@pytest.mark.parametrize("body, dateline", [("WASHINGTON (AP) \u2014 The Senate voted.", "WASHINGTON"),
-                                            ("NEW YORK, N.Y. -- Stocks fell.", "NEW YORK, N.Y."),
-                                            ("The Senate voted \u2014 finally.", None)])
-def test_dateline(body, dateline):
-    assert dateline_of(body) == dateline
+_MORE = "<p>" + "The committee heard witnesses for most of the day, and the vote came late at night. " * 3 + "</p>"
+
+
+@pytest.mark.parametrize("opening, dateline, first", [
+    ("WASHINGTON (AP) \u2014 The Senate voted.", "WASHINGTON", "The Senate voted."),
+    ("NEW YORK, N.Y. -- Stocks fell.", "NEW YORK, N.Y.", "Stocks fell."),
+    ("WASHINGTON, March 3 (AP) \u2014 The Senate voted.", "WASHINGTON", "The Senate voted."),
+    ("PORTSMOUTH, England, March 3 \u2014 The navy sailed.", "PORTSMOUTH, England", "The navy sailed."),
+    ("The Senate voted \u2014 finally.", None, "The Senate voted \u2014 finally."),
+])
+def test_dateline_is_taken_out_of_the_body(opening, dateline, first):
+    article = clean_html(f"<html><body><article><h1>Senate votes on the bill</h1><p>{opening}</p>{_MORE}</article></body></html>")
+    assert article.dateline == dateline
+    assert article.body.split("\n\n")[0] == first
 
 
 @pytest.mark.parametrize(
@@ -356,12 +368,12 @@ def test_dateline(body, dateline):
          "2020-01-03T09:48:24Z"),
         # a day is completed by a source that gives the time and zone of it
         (Meta(ld={"datePublished": "2023-11-17"}, tags={"article:published_time": "2023-11-17T08:00:00+08:00"}),
-         ([], []), None, "2023-11-17T00:00:00Z"),
+         ([], []), None, "2023-11-17T08:00:00+08:00"),
         # a URL's full date wins over tags that disagree by more than a day
         (Meta(ld={"datePublished": "2019-06-17T18:28:00+0200"}), ([], []), "https://x.example/home/2017/7/12/story",
          "2017-07-12"),
         (Meta(ld={"datePublished": "2019-06-17T23:28:00-0200"}), ([], []), "https://x.example/2019/06/17/story",
-         "2019-06-18T01:28:00Z"),
+         "2019-06-17T23:28:00-02:00"),
         (Meta(), (["Posted on 2 May 2017"], ["2020-01-01"]), None, "2017-05-02"),
         (Meta(), ([], ["2020-01-01"]), "https://x.example/2018/04/09/story", "2018-04-09"),
         (Meta(), ([], []), None, None),

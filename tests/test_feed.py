@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from pathlib import Path
 
 import feedparser
@@ -15,11 +16,11 @@ from hypothesis import strategies as st
 from tests.test_page import FakeCtx, not_modified, ok
 from worker.errors import FetchError, ParseError
 from worker.fetchers import feed
-from worker.clean.normalize import derive_headline
-from worker.fetchers.entries import plain_text
 from worker.fetchers.feed import parse_feed
 from worker.kinds import make_source
 from worker.models import Checkpoint, RawItem, Seen, Skipped, Source
+from worker.text.dates import parse_date, utc_instant
+from worker.text.lines import derive_headline, plain_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -28,6 +29,7 @@ needs_corpus = pytest.mark.skipif(not FEEDS.is_dir(), reason="development corpus
 CORPUS_FEEDS = sorted(FEEDS.glob("*.xml")) if FEEDS.is_dir() else []
 
 TAG = re.compile(r"<[A-Za-z/!]")
+ISO = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d))?")
 RAW_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);")
 
 
@@ -50,10 +52,10 @@ def test_rss2_entries_hints_and_content():
     assert first.locator == "https://news.example.org/2024/05/council-budget"
     h = first.hints
     assert h.headline == "Council approves budget & taxes"  # tags dropped, double escaping undone
-    assert h.byline == "Ana Lima, Bo Chen"
-    assert h.published_at == "2024-05-07T07:30:00Z"  # +0200 to UTC
+    assert h.byline == "Ana Lima and Bo Chen"
+    assert h.published_at == "2024-05-07T09:30:00+02:00"  # the publisher's offset kept
     assert h.dek == "The council approved the budget."  # summary becomes the dek next to full content
-    assert h.publication == "The Daily & Example" and h.lang == "en"
+    assert h.publication == "The Daily & Example" and h.lang == "en-US"  # <language>en-us</language>
     assert "<p>The council approved the budget on Tuesday" in first.content
     # relative link resolved against the feed URL; "email (Name)" author; no date stays None
     assert second.hints.url == "https://host.example/2024/05/storm"
@@ -66,15 +68,15 @@ def test_rdf_feed():
     [item] = raw_items(parse_fixture("rdf.xml")[0])
     assert item.hints.headline == "Erste Meldung über Größen"
     assert item.hints.byline == "Jörg Müller"
-    assert item.hints.published_at == "2024-03-01T11:00:00Z"
-    assert item.hints.lang == "de"
+    assert item.hints.published_at == "2024-03-01T12:00:00+01:00"
+    assert item.hints.lang == "de-DE"
 
 
 def test_atom_feed_xml_base_and_content():
     first, second = raw_items(parse_fixture("atom.xml")[0])
     assert first.hints.url == "https://atom.example.org/blog/posts/premiere"  # xml:base
     assert first.hints.publication == "Le Journal"
-    assert first.hints.lang == "fr" and first.hints.byline == "Claire Dubois"
+    assert first.hints.lang == "fr-FR" and first.hints.byline == "Claire Dubois"  # xml:lang, region kept
     assert first.hints.dek == "Un résumé court."
     assert 'href="https://atom.example.org/img/x.png"' in first.content  # links in content resolved
     assert second.content == "Seulement du texte." and second.hints.published_at is None
@@ -84,8 +86,8 @@ def test_json_feed_1_1():
     items, _ = parse_fixture("jsonfeed11.json", url="https://json.example.org/feed.json")
     one, two, three, bad = items
     assert one.hints.headline == "First & foremost"
-    assert one.hints.published_at == "2024-02-03T09:05:06Z"
-    assert one.hints.byline == "Item Author" and one.hints.lang == "en"
+    assert one.hints.published_at == "2024-02-03T04:05:06-05:00"
+    assert one.hints.byline == "Item Author" and one.hints.lang == "en-GB"
     assert one.hints.dek == "The first item." and "<b>bold</b>" in one.content
     assert two.hints.url == "https://json.example.org/two"
     assert two.hints.headline == "An untitled note about the weather today." and two.hints.headline_derived
@@ -198,7 +200,29 @@ def test_corpus_feed(path):
         assert not TAG.search(h.headline) and not RAW_ENTITY.search(h.headline), h.headline
         assert h.url is None or re.match(r"https?://[^/]+", h.url), h.url
         assert item.locator == (h.url or item.locator)
-        assert h.published_at is None or re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", h.published_at)
+        assert h.published_at is None or ISO.fullmatch(h.published_at), h.published_at
+
+
+@needs_corpus
+def test_corpus_dates_are_the_instants_feedparser_reads():
+    """Entry dates are read from their text by the project's parser, offset kept: the instant is
+    the one feedparser's own parser gives, and a date without a time stays a day."""
+    checked = days = 0
+    for path in CORPUS_FEEDS:
+        for entry in _fp_entries(path.read_bytes()):
+            key = next((k for k in ("published", "updated") if entry.get(k + "_parsed")), None)
+            if key is None:
+                continue
+            theirs = time.strftime("%Y-%m-%dT%H:%M:%SZ", entry[key + "_parsed"])
+            ours = parse_date(entry[key])
+            assert ours is not None, (path.name, entry[key])
+            if len(ours) == 10:
+                assert ours == theirs[:10], (path.name, entry[key])
+                days += 1
+            else:
+                assert utc_instant(ours) == theirs, (path.name, entry[key])
+            checked += 1
+    assert checked > 400 and days < 5
 
 
 def _expected(path: Path):
@@ -318,7 +342,7 @@ def test_follow_links_checks_archive_before_fetching():
     page_item, archived_item, cp = out
     assert page_item.kind == "html" and page_item.content == b"<html>page</html>"
     assert page_item.hints.headline == "Council approves budget & taxes"  # feed hints kept
-    assert page_item.hints.encoding == "utf-8" and page_item.hints.byline == "Ana Lima, Bo Chen"
+    assert page_item.hints.encoding == "utf-8" and page_item.hints.byline == "Ana Lima and Bo Chen"
     assert isinstance(archived_item, Seen) and archived_item.headline == "Storm closes harbour"  # a sighting
     assert archived_item.url == "https://news.example.org/2024/05/storm"
     assert "https://news.example.org/2024/05/storm" not in ctx.http.urls
@@ -345,7 +369,7 @@ def test_json_feed_dates_bom_and_bad_values():
     }
     data = b"\xef\xbb\xbf" + json.dumps(doc).encode()
     one, two, three = parse_feed(data, "https://j.example/feed.json")[0]
-    assert one.hints.published_at == "2024-05-07T07:30:00Z"
+    assert one.hints.published_at == "2024-05-07T09:30:00+02:00"
     assert two.hints.published_at is None
     assert three.hints.headline == "Fallback summary." and three.hints.headline_derived
 

@@ -13,7 +13,6 @@ from worker.kinds import make_source
 from worker.models import Checkpoint, Known, RawItem, Skipped, Source
 from worker.pipeline import ingest
 from worker.run import RunContext
-from worker.timefmt import iso_utc
 
 
 def outputs(path, archive, trigger="scheduled"):
@@ -63,13 +62,24 @@ def test_jsonl_key_mapping(tmp_path, archive):
     out = outputs(f, archive)
     items = [o for o in out if isinstance(o, RawItem)]
     assert [i.hints.headline for i in items] == ["First", "Second", "Third"]
-    assert items[0].hints.published_at == "2024-03-01T09:00:00Z"
-    assert items[1].hints.byline == "B, C" and items[1].hints.url == "https://x.example/2"
+    assert items[0].hints.published_at == "2024-03-01T10:00:00+01:00"  # the publisher's offset kept
+    assert items[1].hints.byline == "B and C" and items[1].hints.url == "https://x.example/2"
     assert items[1].hints.published_at == "2024-03-01T09:00:00Z"
-    assert items[2].hints.published_at == "2024-03-01T09:00:00Z"
+    assert items[2].hints.published_at == "2024-03-01T09:00:00Z"  # a Unix timestamp: UTC
     assert [s.reason.split(":")[0] for s in out if isinstance(s, Skipped)] == [
         "expected a JSON object, got list", "not a JSON object"]
     assert isinstance(out[-1], Checkpoint)
+
+
+def test_jsonl_fields_read_as_feeds_read_theirs(tmp_path, archive):
+    row = {"title": "Tom &amp; Jerry <b>return</b>", "summary": "AT&T &amp; friends", "lang": "en_us",
+           "byline": "Ana Ruiz, John Smith", "published_at": "2021-07-07T10:00:00", "body": "x"}
+    f = tmp_path / "a.jsonl"
+    f.write_text(json.dumps(row) + "\n")
+    [item] = [o for o in outputs(f, archive) if isinstance(o, RawItem)]
+    assert (item.hints.headline, item.hints.dek) == ("Tom & Jerry return", "AT&T & friends")
+    assert (item.hints.byline, item.hints.lang) == ("Ana Ruiz and John Smith", "en-US")
+    assert item.hints.published_at == "2021-07-07"  # a time without a zone keeps only its day
 
 
 def test_json_document_list(tmp_path, archive):
@@ -78,12 +88,6 @@ def test_json_document_list(tmp_path, archive):
     r = ingest(make_source(name="f", kind="files", path=str(f)), archive)
     assert (r.new, r.skipped) == (2, 0)
     assert [r["body"] for r in archive.db.query("SELECT body FROM articles WHERE headline = 'Two'")] == ["y"]
-
-
-def test_iso_utc():
-    assert iso_utc("2024-01-02") == "2024-01-02"
-    assert iso_utc("2024-01-02T03:04:05Z") == "2024-01-02T03:04:05Z"
-    assert iso_utc("not a date") is None and iso_utc(None) is None and iso_utc(True) is None
 
 
 def test_feed_file(tmp_path, archive):

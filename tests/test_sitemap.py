@@ -29,7 +29,7 @@ def test_index():
     kind, entries = parse_sitemap(fixture("index.xml"), BASE)
     assert kind == "index"
     assert entries == [
-        SitemapEntry("https://www.example.com/sitemap-news.xml", "2024-05-07T08:00:00Z", None, None),
+        SitemapEntry("https://www.example.com/sitemap-news.xml", "2024-05-07T10:00:00+02:00", None, None),
         SitemapEntry("https://www.example.com/sitemap-pages.xml.gz", "2024-05-01", None, None),
         SitemapEntry("https://www.example.com/sitemap-2019.xml", "2019-01-01", None, None),
     ]
@@ -55,7 +55,8 @@ def test_gzipped_urlset_equals_plain():
 def test_news_sitemap():
     kind, entries = parse_sitemap(fixture("news.xml"), BASE)
     assert entries[0] == SitemapEntry(
-        "https://www.example.com/news/council-budget", None, "Council approves budget & taxes", "2024-05-07T07:30:00Z"
+        "https://www.example.com/news/council-budget", None, "Council approves budget & taxes",
+        "2024-05-07T09:30:00+02:00", "The Example Times", "en",
     )
     assert entries[1].news_date == "2024-05-06"
 
@@ -148,7 +149,7 @@ def test_fetch_index_follows_children_filters_and_checkpoints():
     assert news_item.kind == "html"
     assert news_item.hints == Hints(
         headline="Council approves budget & taxes",
-        published_at="2024-05-07T07:30:00Z",
+        published_at="2024-05-07T09:30:00+02:00",
         publication="The Example Times",
         lang="en",
         url="https://www.example.com/news/council-budget",
@@ -200,3 +201,11 @@ def test_parse_sitemap_fails_only_with_parse_error(data):
         return
     assert kind in ("index", "urlset")
     assert all(e.loc.startswith(("http://", "https://")) for e in entries)
+
+
+def test_freshness_compares_instants_and_a_day_is_its_first_moment():
+    assert sitemap._fresh("2024-01-01T01:00:00+02:00", "2024-01-01") is False  # 2023-12-31T23:00Z
+    assert sitemap._fresh("2023-12-31T20:00:00-05:00", "2024-01-01") is True  # 2024-01-01T01:00Z
+    assert sitemap._fresh("2024-01-01", "2024-01-01T00:00:00Z") is True
+    assert sitemap._fresh("2024-01-01", "2024-01-01T12:00:00Z") is False
+    assert sitemap._fresh(None, "2024-01-01") is True and sitemap._fresh("2020-01-01", None) is True

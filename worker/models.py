@@ -65,7 +65,7 @@ class Hints:
     headline: str | None = None
     headline_derived: bool = False  # headline made from the summary's first sentence
     byline: str | None = None
-    published_at: str | None = None  # ISO 8601 UTC
+    published_at: str | None = None  # ISO 8601 with the publisher's offset, or a day (worker.text.dates)
     dek: str | None = None
     url: str | None = None
     publication: str | None = None
@@ -99,7 +99,7 @@ class Article:
     headline: str
     body: str
     byline: str | None = None
-    published_at: str | None = None  # ISO 8601 in UTC, or None (never invented)
+    published_at: str | None = None  # ISO 8601 with the publisher's offset, or a day; never invented
     dek: str | None = None
     url: str | None = None
     source: str | None = None

@@ -1,10 +1,9 @@
-"""The archive's one timestamp format: ISO 8601 in UTC with a ``Z``, to the second."""
+"""The archive's own timestamps (first seen, runs, state): ISO 8601 in UTC with a ``Z``, to the
+second. Dates read from articles come from ``worker.text.dates``."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any
 
 
 def iso_z(dt: datetime) -> str:
@@ -16,26 +15,3 @@ def iso_z(dt: datetime) -> str:
 
 def utcnow() -> str:
     return iso_z(datetime.now(timezone.utc))
-
-
-def iso_utc(value: Any) -> str | None:
-    """A date as found in JSON and sitemaps (ISO 8601, RFC 822 or a Unix timestamp) as
-    ISO 8601 UTC, or a plain date when only a date is given; None if unreadable."""
-    try:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            dt = datetime.fromtimestamp(value, timezone.utc)
-        elif isinstance(value, str):
-            text = value.strip()
-            try:
-                dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                dt = parsedate_to_datetime(text)
-            if dt.tzinfo is None:
-                if len(text) <= 10:
-                    return dt.date().isoformat()
-                return iso_z(dt)  # no zone given: taken as UTC
-        else:
-            return None
-    except (ValueError, TypeError, OverflowError, OSError):
-        return None
-    return iso_z(dt)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import sqlite_utils
 
@@ -68,19 +67,6 @@ HIT_COLUMNS = tuple(c.name for c in ARTICLE_COLUMNS if c.hit)
 
 def column(name: str) -> Column:
     return next(c for c in ARTICLE_COLUMNS if c.name == name)
-
-
-def utc_instant(value: str | None) -> str | None:
-    """The UTC instant of an ISO 8601 date-time with an offset; a day alone stays that day."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if len(value) <= 10 or moment.tzinfo is None:
-        return value[:10]
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def add_column(db: sqlite_utils.Database, name: str) -> None:

@@ -16,9 +16,10 @@ from typing import Any
 import sqlite_utils
 
 from worker.archive.identify import Probe
-from worker.archive.schema import COLUMN_NAMES, utc_instant
+from worker.archive.schema import COLUMN_NAMES
 from worker.identity import Decision, classify, story_key
 from worker.models import Article, Checkpoint, RunResult, Seen, SourceState
+from worker.text.dates import utc_instant
 
 VERSION_COLUMNS = ("article_id", "version", "reason", "seen_at", "source", "url", "run_id", "content_hash",
                    "headline", "byline", "published_at", "dateline", "lang", "dek", "body")

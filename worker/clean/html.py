@@ -1,6 +1,6 @@
 """HTML article pages: metadata and main text, as one normalized ``Article``.
 
-The whole page is parsed once with lxml; metadata (``metadata``, ``dates``), pruning
+The whole page is parsed once with lxml; metadata (``metadata``, ``worker.text.dates``), pruning
 (``html_prune``) and the choice of the article container (``html_select``) happen on
 that tree. Only the chosen, pruned container is serialized and handed to
 BeautifulSoup, which produces the text (``html_text``).
@@ -11,13 +11,20 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import structlog
 from lxml import etree
 
 from worker.clean import html_byline, html_prune, html_select, html_text, metadata
-from worker.clean.dates import date_from_url
-from worker.clean.normalize import SURROGATES, clean_line, decode, derive_headline, utf8
 from worker.errors import ParseError
 from worker.models import Article, Hints
+from worker.text.bylines import format_byline
+from worker.text.datelines import strip_dateline
+from worker.text.dates import date_from_url
+from worker.text.decode import decode, utf8
+from worker.text.lang import lang_code
+from worker.text.lines import SURROGATES, clean_line, derive_headline
+
+log = structlog.get_logger("worker.clean")
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
@@ -134,6 +141,7 @@ def _extract(text: str | bytes, url: str | None, hints: Hints) -> Article | None
         body = ld_body  # the page's own statement of its text, where the chosen block misses much of it
     if not body or len(body) < _MIN_BODY:
         return None
+    dateline, body = strip_dateline(body)
     derived = False
     if not headline:
         headline = hints.headline
@@ -144,15 +152,15 @@ def _extract(text: str | bytes, url: str | None, hints: Hints) -> Article | None
     return Article(
         headline=headline,
         body=body,
-        byline=byline or hints.byline,
+        byline=byline or format_byline(hints.byline),
         published_at=metadata.published_from(meta, survey.dates(parts[0] if parts else None), url_for_date)
         or hints.published_at,
         dek=metadata.description(meta) or hints.dek,
         url=canonical,
         source=None,
         publication=publication,
-        dateline=html_byline.dateline_of(body),
-        lang=metadata.language(meta) or hints.lang,
+        dateline=dateline.place if dateline else None,
+        lang=metadata.language(meta) or lang_code(hints.lang),
         headline_derived=derived,
     )
 
@@ -178,6 +186,9 @@ def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None
     except RecursionError:
         raise ParseError("HTML nested too deeply to read") from None
     except Exception as exc:  # a page no rule foresaw is an unreadable item, not a crash
+        # bad input is caught where the page is parsed: what arrives here is a cleaner bug, whose
+        # traceback is logged (at debug level) so that it can be found
+        log.debug("clean_failed", url=url, error=repr(exc), exc_info=exc)
         raise ParseError(f"HTML could not be read: {exc!r}") from exc
 
 
@@ -200,5 +211,6 @@ def fragment_text(html: str | bytes, hints: Hints) -> tuple[str, str | None]:
     except RecursionError:
         raise ParseError("HTML nested too deeply to read") from None
     except Exception as exc:  # a fragment no rule foresaw is an unreadable item, not a crash
+        log.debug("clean_failed", url=hints.url, error=repr(exc), exc_info=exc)
         raise ParseError(f"HTML could not be read: {exc!r}") from exc
 

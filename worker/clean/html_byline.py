@@ -1,8 +1,8 @@
-"""Bylines and datelines: author names from JSON-LD, author meta tags and byline elements.
+"""Bylines: author names from JSON-LD, author meta tags and byline elements.
 
-Names come out joined with ", ": no "By", no dates or update stamps, no job titles,
-no agencies or places beside names, no duplicates, and not the outlet itself when a
-person is named.
+Names come out in the one byline format (``worker.text.bylines``: "A, B and C"): no "By", no
+dates or update stamps, no job titles, no agencies or places beside names, no duplicates, and
+not the outlet itself when a person is named.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import re
 
 from worker.clean.jsonld import ORG_TYPES, ld_name, ld_types, resolve
 from worker.clean.metadata import AUTHOR_META, Meta, parsely, text_key
-from worker.clean.normalize import clean_line
-
+from worker.text.bylines import format_byline
+from worker.text.lines import unescape_line
+from worker.text.months import MONTH_NAME
 
 _BY = re.compile(
     r"^\s*(?:(?:(?:written|posted|reported|submitted|text|words|gespeichert|geschrieben|verfasst|eingestellt|"
@@ -81,25 +82,29 @@ _AGENCIES = frozenset(
     "reuters ap afp dpa epd kna sid apa sda ats upi efe ansa kyodo xinhua bloomberg pa associated press "
     "the associated press press association agence france-presse".split(" ")
 ) | {"associated press", "the associated press", "press association", "agence france-presse"}
-_MONTH_NAMES = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-                r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _WEEKDAYS = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tue|wed|thu|fri|sat|sun)\.?,?"
 _STAMP_START = re.compile(
     r"\s+(?:(?:on|am|um|le|el|il|den|at|the)\s+)?(?=\S*\d)|\s*[|•·]\s*|\s*[–—]\s*|\s+-\s+|"
     r"\b(?:updated|published|posted|aktualisiert|veröffentlicht|mis à jour|actualizado|publicado)\b|"
-    rf"\s+(?:on\s+)?(?={_WEEKDAYS}\s+(?:{_MONTH_NAMES}\s+)?\d)|\s+(?:on\s+)?(?={_MONTH_NAMES}\s+\d)",
+    rf"\s+(?:on\s+)?(?={_WEEKDAYS}\s+(?:{MONTH_NAME}\s+)?\d)|\s+(?:on\s+)?(?={MONTH_NAME}\s+\d)",
     re.I,
 )
 
 
 def clean_byline(raw: str | list | None) -> str | None:
-    """Author names joined with ", ": no "By", dates, job titles, agencies beside names, or duplicates."""
+    """The byline of author names (``format_byline``): no "By", dates, job titles, agencies
+    beside names, or duplicates."""
+    return format_byline(clean_names(raw))
+
+
+def clean_names(raw: str | list | None) -> list[str]:
+    """The author names a byline text (or a list of them) gives, as ``clean_byline`` keeps them."""
     if not raw:
-        return None
+        return []
     items = raw if isinstance(raw, list) else [raw]
     names: list[str] = []
     for item in items:
-        text = clean_line(str(item))
+        text = unescape_line(str(item))
         half = len(text) // 2
         if len(text) > 5 and text[:half].strip() == text[half:].strip():
             text = text[:half].strip()  # the same name twice, from nested elements
@@ -116,19 +121,7 @@ def clean_byline(raw: str | list | None) -> str | None:
                 names.append(part)
     people = [n for n in names if n.casefold() not in _AGENCIES and not (
         len(n.split()) == 1 and n.isascii() and n[:1].isupper() and len(names) > 1)]
-    return ", ".join(people or names) or None
-
-
-_DATELINE = re.compile(
-    r"^((?:[A-ZÀ-Ý][A-ZÀ-Ý.'’-]+)(?: [A-ZÀ-Ý][A-ZÀ-Ý.'’-]+){0,3}(?:, [A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+)?)?)"
-    r"(?: \([A-Za-z .&-]{1,30}\))? ?(?:--|[—–-]) "
-)
-
-
-def dateline_of(body: str) -> str | None:
-    """The place an article opens with, when it opens like "WASHINGTON (AP) — ..."."""
-    m = _DATELINE.match(body)
-    return m.group(1) if m and len(m.group(1)) >= 3 else None
+    return people or names
 
 
 def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, host: str | None = None) -> str | None:
@@ -141,11 +134,10 @@ def byline_from(meta: Meta, dom_bylines: list[str], site: str | None = None, hos
     outlet = {text_key(site), text_key(meta.ld_publisher), *(text_key(label) for label in labels)} - {""}
     outlet |= {k.replace(" ", "") for k in outlet}
     candidates = []
-    for byline in _bylines(meta, dom_bylines):
-        names = [n for n in byline.split(", ") if not _is_outlet(n, outlet)]
-        candidates.append(", ".join(names) if names else byline)
-    people = [b for b in candidates if not _is_outlet(b, outlet) and not _ORG.search(b)]
-    return (people or candidates or [None])[0]
+    for names in _bylines(meta, dom_bylines):
+        candidates.append([n for n in names if not _is_outlet(n, outlet)] or names)
+    people = [c for c in candidates if not _is_outlet(", ".join(c), outlet) and not _ORG.search(", ".join(c))]
+    return format_byline((people or candidates or [[]])[0])
 
 
 _ORG = re.compile(
@@ -160,37 +152,38 @@ def _is_outlet(byline: str, outlet: set[str]) -> bool:
     return bool(k) and (k in outlet or k.replace(" ", "") in outlet)
 
 
-def _ld_people(meta: Meta) -> list[str]:
+def _ld_people(meta: Meta) -> list[list[str]]:
     """The JSON-LD article's authors (references resolved), people before organisations."""
     ids = meta.linked.ids
-    found: list[str] = []
+    found: list[list[str]] = []
     for obj in [meta.ld or {}, *meta.linked.others]:
         authors = obj.get("author") or obj.get("creator")
         if not authors:
             continue
         people = [resolve(a, ids) for a in (authors if isinstance(authors, list) else [authors])]
         named = [ld_name(a) for a in people if not (isinstance(a, dict) and ld_types(a) & ORG_TYPES)]
-        if byline := clean_byline([n for n in named if n and not n.startswith(("http:", "https:"))]):
-            found.append(byline)
+        if names := clean_names([n for n in named if n and not n.startswith(("http:", "https:"))]):
+            found.append(names)
         orgs = [ld_name(a) for a in people if isinstance(a, dict) and ld_types(a) & ORG_TYPES]
-        if byline := clean_byline([n for n in orgs if n]):
-            found.append(byline)
+        if names := clean_names([n for n in orgs if n]):
+            found.append(names)
         if found:
             break
     return found
 
 
-def _bylines(meta: Meta, dom_bylines: list[str]) -> list[str]:
+def _bylines(meta: Meta, dom_bylines: list[str]) -> list[list[str]]:
+    """The names each credit on the page gives, in order of trust."""
     found = _ld_people(meta)
     data = parsely(meta)
     authors = data.get("authors") or data.get("author")
-    if authors and (byline := clean_byline(authors if isinstance(authors, list) else [authors])):
-        found.append(byline)
+    if authors and (names := clean_names(authors if isinstance(authors, list) else [authors])):
+        found.append(names)
     for key in AUTHOR_META:
         values = [v for k, v in meta.authors if k == key and not v.startswith(("@", "http:", "https:", "www."))]
-        if values and (byline := clean_byline(values)):
-            found.append(byline)
+        if values and (names := clean_names(values)):
+            found.append(names)
     for raw in [*meta.microdata_authors, *dom_bylines]:
-        if byline := clean_byline(raw):
-            found.append(byline)
+        if names := clean_names(raw):
+            found.append(names)
     return found

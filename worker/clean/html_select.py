@@ -49,9 +49,44 @@ def _tag_bonus(tag: str) -> float:
     return 0
 
 
+# The container climb. A runner-up that scores at least NEAR_SHARE of the winner is a strong
+# candidate too; two or more of them under one ancestor make that ancestor the article.
+NEAR_SHARE = 0.75
+# An ancestor is climbed to when its paragraph text exceeds the winner's by a quarter
+# (GROWTH) plus about one more real paragraph (GROWTH_MIN characters): a body split in parts.
+GROWTH, GROWTH_MIN = 1.25, 80
+# An ancestor is also climbed to when all it adds is a lead set apart from the body: it holds
+# at most LEAD_GROWTH times the first winner's text (a lead, not a second article), at least
+# LEAD_PARA_SHARE of what it adds is paragraph text, at most LEAD_LINK_SHARE of it is link text
+# (a lead, not a list of links), and it holds no boilerplate-named block.
+LEAD_GROWTH = 1.4
+LEAD_PARA_SHARE = 0.7
+LEAD_LINK_SHARE = 0.1
+# Any ancestor climbed to is mostly paragraph text (over PARA_SHARE of its text), has a link
+# density under LINK_DENSITY, and is not inside boilerplate; the climb stops after CLIMB_STEPS
+# steps (wrappers that add no text are not counted).
+PARA_SHARE, LINK_DENSITY, CLIMB_STEPS = 0.5, 0.3, 6
+
+
 def choose_container(root, stats: Stats) -> list:
     """The elements that hold the article text (the winner and its article-like siblings),
     or an empty list when no part of the page reads like an article."""
+    scores = _scores(root, stats)
+    if not scores:
+        return []
+    final = {e: v * (1 - stats.density(e)) for e, v in scores.items()}
+    for e in sorted(final, key=final.get, reverse=True)[:10]:
+        if _inside_boilerplate(e):
+            final[e] *= 0.3
+    ranked = sorted(final, key=final.get, reverse=True)
+    top = _climb(_common_ancestor(ranked, final), stats)
+    if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
+        return []
+    return _with_siblings(top, final, stats)
+
+
+def _scores(root, stats: Stats) -> dict:
+    """Each paragraph's score given to its ancestors (five levels up, less the further up)."""
     scores: dict = {}
     for el in root.iter(etree.Element):
         if _is_paragraph(el, stats):
@@ -74,40 +109,41 @@ def choose_container(root, stats: Stats) -> list:
                 scores[node] = _tag_bonus(node.tag) + class_weight(node)
             scores[node] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
             node, level = node.getparent(), level + 1
-    if not scores:
-        return []
-    final = {e: v * (1 - stats.density(e)) for e, v in scores.items()}
-    for e in sorted(final, key=final.get, reverse=True)[:10]:
-        if _inside_boilerplate(e):
-            final[e] *= 0.3
-    ranked = sorted(final, key=final.get, reverse=True)
+    return scores
+
+
+def _common_ancestor(ranked: list, final: dict):
+    """The winner, or the ancestor holding two or more strong runners-up (see NEAR_SHARE)."""
     top = ranked[0]
-    top_score = final[top]
-    # several strong candidates under one ancestor: the article is that ancestor
-    near = [e for e in ranked[1:6] if final[e] >= 0.75 * top_score]
+    near = [e for e in ranked[1:6] if final[e] >= NEAR_SHARE * final[top]]
     if len(near) >= 2:
         node = top.getparent()
         while node is not None and node.tag not in ("body", "html"):
             if sum(1 for e in near if _contains(node, e)) >= 2:
-                top = node
-                break
+                return node
             node = node.getparent()
-    # climb to an ancestor that holds much more paragraph text of the same kind (a body split in parts),
-    # or whose only addition is clean paragraph text (a lead set apart from the body)
+    return top
+
+
+def _climb(top, stats: Stats):
+    """An ancestor that holds much more paragraph text of the same kind (a body split in parts),
+    or whose only addition is clean paragraph text (a lead set apart from the body); else ``top``."""
     node, level, base, first = top.getparent(), 0, stats.para.get(top, 0), top
-    while node is not None and node.tag not in ("body", "html") and level < 6:
+    while node is not None and node.tag not in ("body", "html") and level < CLIMB_STEPS:
         para = stats.para.get(node, 0)
         extra_text = stats.text.get(node, 0) - stats.text.get(top, 0)
         extra_para = para - stats.para.get(top, 0)
         extra_link = stats.link.get(node, 0) - stats.link.get(top, 0)
-        boiler = _boilerplate_para(node, stats) if para > 1.25 * base + 80 else None  # a walk of the subtree
+        grows = para > GROWTH * base + GROWTH_MIN
+        boiler = _boilerplate_para(node, stats) if grows else None  # a walk of the subtree
         if boiler:
             para -= boiler
-        if para > 0.5 * stats.text.get(node, 1) and stats.density(node) < 0.3 and not _inside_boilerplate(node):
-            if para > 1.25 * base + 80 or (
-                    0 < extra_text and stats.text.get(node, 0) <= 1.4 * stats.text.get(first, 0)
-                    and extra_para >= 0.7 * extra_text
-                    and extra_link <= 0.1 * extra_text
+        if para > PARA_SHARE * stats.text.get(node, 1) and stats.density(node) < LINK_DENSITY \
+                and not _inside_boilerplate(node):
+            if para > GROWTH * base + GROWTH_MIN or (
+                    0 < extra_text and stats.text.get(node, 0) <= LEAD_GROWTH * stats.text.get(first, 0)
+                    and extra_para >= LEAD_PARA_SHARE * extra_text
+                    and extra_link <= LEAD_LINK_SHARE * extra_text
                     and (boiler if boiler is not None else _boilerplate_para(node, stats)) == 0):
                 top, base = node, para
         elif para > base:
@@ -116,9 +152,7 @@ def choose_container(root, stats: Stats) -> list:
         if parent is not None and stats.text.get(parent, 0) != stats.text.get(node, 0):
             level += 1  # wrappers that add nothing do not count as steps
         node = parent
-    if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
-        return []
-    return _with_siblings(top, final, stats)
+    return top
 
 
 _LEAD = re.compile(r"lead|intro|teaser|summary|standfirst|vorspann|(?:^|[-_ ])dek(?:$|[-_ ])|excerpt|abstract|"

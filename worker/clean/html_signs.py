@@ -14,7 +14,7 @@ from collections import deque
 
 from lxml import etree
 
-from worker.clean.dates import parse_date, parse_date_text
+from worker.text.dates import parse_date, parse_date_text
 
 _AUTHORS = etree.XPath(
     "//*[@itemprop and (contains(@itemprop, 'author') or contains(@itemprop, 'creator')"

@@ -15,7 +15,8 @@ from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from worker.clean.html_byline import clean_byline
 from worker.clean.metadata import text_key
-from worker.clean.normalize import clean_line
+from worker.text.bylines import byline_names
+from worker.text.lines import clean_line
 
 _BLOCKS = frozenset(
     "address article aside blockquote dd div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 "
@@ -150,7 +151,7 @@ def render_article(html: str, *, headline: str | None = None, byline: str | None
     # short paragraphs repeated three times or more are a gallery's or a widget's, not the article's
     counts = Counter(text_key(p) for p in paras if len(p) < 100)
     drop.update(k for k, n in counts.items() if n >= 3)
-    author_keys = [text_key(n) for n in (byline or "").split(", ") if n.strip()]
+    author_keys = [text_key(n) for n in byline_names(byline)]
     kept: list[str] = []
     found = None
     for para in paras:

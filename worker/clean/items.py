@@ -11,10 +11,10 @@ import structlog
 
 from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
-from worker.clean.normalize import SURROGATES
 from worker.clean.text import clean_text
 from worker.errors import ParseError
 from worker.models import Article, RawItem
+from worker.text.lines import SURROGATES
 
 log = structlog.get_logger("worker.clean")
 

@@ -14,9 +14,10 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from worker.clean import html_signs
-from worker.clean.dates import date_from_url, parse_date, parse_date_text
 from worker.clean.jsonld import LinkedData, ld_name, parse_block, read_linked_data
-from worker.clean.normalize import clean_line
+from worker.text.dates import date_from_url, parse_date, parse_date_text
+from worker.text.lang import lang_code
+from worker.text.lines import clean_line, unescape_line
 
 _DATE_META = (
     "article:published_time", "og:article:published_time", "og:published_time", "article:published",
@@ -48,12 +49,6 @@ class Meta:
     authors: list[tuple[str, str]] = field(default_factory=list)  # (meta name, content) of every author tag
     microdata_authors: list[str] = field(default_factory=list)  # itemprop=author names, rel=author links
     header_dates: list[str] = field(default_factory=list)  # visible dates around the headline, nearest first
-
-
-def read_json_ld(scripts: list[str]) -> tuple[dict | None, str | None]:
-    """The article object among the page's JSON-LD blocks, and its publisher's name."""
-    linked = read_linked_data(scripts)
-    return linked.article, linked.publisher
 
 
 _ITEMPROP_HEADLINE = etree.XPath("//*[@itemprop='headline' and not(self::meta)]")
@@ -105,7 +100,8 @@ def text_key(text: str | None) -> str:
 
 
 def _one_line(text: str | None) -> str:
-    return clean_line(" ".join((text or "").split()))
+    """A metadata value as one line, character references decoded (JSON-LD strings carry them raw)."""
+    return unescape_line(text or "")
 
 
 def _title_core(title: str, site: str | None, host: str | None) -> str:
@@ -246,14 +242,9 @@ def _days_apart(a: str, b: str) -> int:
 
 
 def language(meta: Meta) -> str | None:
+    """The page's language tag (``<html lang>``, Content-Language, og:locale, JSON-LD), BCP 47 case."""
     raw = meta.lang or meta.tags.get("og:locale") or (meta.ld or {}).get("inLanguage")
-    if not isinstance(raw, str):
-        return None
-    m = re.match(r"^\s*([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|\d{3}|[A-Za-z]{4}))?\b", raw)
-    if not m:
-        return None
-    lang = m.group(1).lower()
-    return f"{lang}-{m.group(2).upper() if len(m.group(2)) == 2 else m.group(2)}" if m.group(2) else lang
+    return lang_code(raw) if isinstance(raw, str) else None
 
 
 def canonical_url(meta: Meta, url: str | None) -> str | None:
@@ -269,13 +260,13 @@ def description(meta: Meta) -> str | None:
     ld = meta.ld or {}
     for value in (ld.get("description"), meta.tags.get("og:description"), meta.tags.get("description"),
                   meta.tags.get("twitter:description"), meta.tags.get("dc.description")):
-        if isinstance(value, str) and (text := clean_line(value)):
+        if isinstance(value, str) and (text := unescape_line(value)):
             return text
     return None
 
 
 def publication(meta: Meta) -> str | None:
     for value in (meta.tags.get("og:site_name"), meta.ld_publisher, meta.tags.get("application-name")):
-        if isinstance(value, str) and (text := clean_line(value)):
+        if isinstance(value, str) and (text := unescape_line(value)):
             return text
     return None

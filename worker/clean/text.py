@@ -13,10 +13,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from worker.clean.normalize import SURROGATES, clean_line, decode, derive_headline
-from worker.clean.text_dates import parse_date_line
 from worker.errors import ParseError
 from worker.models import Article, Hints
+from worker.text.bylines import format_byline
+from worker.text.datelines import find_dateline, strip_dateline
+from worker.text.dates import parse_date_line
+from worker.text.decode import decode
+from worker.text.lang import lang_code
+from worker.text.lines import SURROGATES, clean_line, derive_headline
 
 _CREDIT = re.compile(r"(?:photo\s+)?(?:credit|photo|image|photograph)s?\s*(?:…|\.\.\.|:)", re.I)
 _BY = re.compile(r"by\s+", re.I)
@@ -31,10 +35,6 @@ _OUTLET_ENDS = frozenset(
     "Star Sun Record Bulletin Dispatch Daily Weekly".split()
 )
 _SMALL_WORDS = frozenset("of the and & on in de la for at".split())
-_DATELINE = re.compile(
-    r"(?P<place>[A-Z][A-Z.'’-]*(?:\s[A-Z][A-Z.'’-]*){0,3}(?:,\s*[A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){0,2})?)"
-    r"\s*(?:\((?P<agency>[^()]{1,40})\)\s*)?[—–-]{1,2}(?:\s+|$)"
-)
 _ENDS = re.compile(r"[.!?:”\"]$")
 _SENTENCE_END = re.compile(r"[.!?][”\"’']?(?=\s+[A-Z“\"‘'(]|\s*$)")
 _BOILERPLATE = frozenset(
@@ -76,10 +76,9 @@ def clean_text(text: str | bytes, *, hints: Hints | None = None, source: str | N
         if i not in credits and i not in captions and not _repeats(p, repeat)
         and p.casefold().rstrip(".:") not in _BOILERPLATE
     ]  # fmt: skip
-    dateline, agency = None, None
-    if body_paras and (m := _DATELINE.match(body_paras[0][:160])) and _is_place(m["place"]):
-        dateline, agency = m["place"].strip(), m["agency"]
-        rest = body_paras[0][m.end() :].strip()
+    dateline = None
+    if body_paras:
+        dateline, rest = strip_dateline(body_paras[0])
         body_paras = ([rest] if rest else []) + body_paras[1:]
     if not body_paras:
         raise ParseError("no body paragraph: only a header, captions or credits")
@@ -92,14 +91,14 @@ def clean_text(text: str | bytes, *, hints: Hints | None = None, source: str | N
     return Article(
         headline=clean_line(headline),
         body="\n\n".join(body_paras),
-        byline=_opt(header.get("byline") or hints.byline),
+        byline=format_byline(header.get("byline") or hints.byline),
         published_at=_opt(header.get("date") or hints.published_at),
         dek=_opt(dek or hints.dek),
         url=_opt(hints.url),
         source=_opt(source),
-        publication=_opt(header.get("publication") or hints.publication or agency),
-        dateline=_opt(dateline),
-        lang=_opt(hints.lang),
+        publication=_opt(header.get("publication") or hints.publication or (dateline.agency if dateline else None)),
+        dateline=dateline.place if dateline else None,
+        lang=lang_code(hints.lang),
         headline_derived=derived,
     )
 
@@ -189,17 +188,11 @@ def _dek_follows(paras: list[str], j: int, credits: set[int], captions: set[int]
     if j >= len(paras):
         return False
     nxt = paras[j]
-    if j in credits or j in captions or _header_kind(nxt) is not None:
-        return True
-    m = _DATELINE.match(nxt[:160])
-    return bool(m and _is_place(m["place"]))
+    return j in credits or j in captions or _header_kind(nxt) is not None or find_dateline(nxt) is not None
 
 
 def _dek_like(p: str) -> bool:
-    if len(p) > _MAX_DEK or not any(c.islower() for c in p) or _CREDIT.match(p):
-        return False
-    m = _DATELINE.match(p[:160])
-    if m and _is_place(m["place"]):
+    if len(p) > _MAX_DEK or not any(c.islower() for c in p) or _CREDIT.match(p) or find_dateline(p) is not None:
         return False
     return len(_SENTENCE_END.findall(p)) <= 2
 
@@ -228,7 +221,7 @@ def _publication(p: str) -> bool:
 
 
 def _byline(p: str) -> str | None:
-    """Author names as written ("A", "A and B", "A, B and C"), without "By" and dangling "and"/","."""
+    """Author names in the byline format ("A", "A and B", "A, B and C"), without "By" or a dangling "and"."""
     m = _BY.match(p)
     names_text = _DANGLING.sub("", p[m.end() :] if m else p).strip()
     if not names_text or len(names_text) > 120:
@@ -241,7 +234,7 @@ def _byline(p: str) -> str | None:
         words = name.split()
         if not min_words <= len(words) <= 5 or not all(_name_word(w) for w in words):
             return None
-    return names_text
+    return format_byline(names)
 
 
 def _name_word(w: str) -> bool:
@@ -252,12 +245,6 @@ def _name_word(w: str) -> bool:
 
 def _headline_shaped(p: str) -> bool:
     return len(p) <= _MAX_HEADLINE and not _BY.match(p) and parse_date_line(p) is None and not _CREDIT.match(p)
-
-
-def _is_place(place: str) -> bool:
-    """The place of a dateline: its first part in capitals ("KABUL", "NEW YORK"), two letters or more."""
-    city = place.split(",")[0]
-    return sum(c.isalpha() for c in city) >= 2 and city.upper() == city
 
 
 def _key(s: str) -> str:

@@ -3,51 +3,11 @@ parsers (pure functions)."""
 
 from __future__ import annotations
 
-import calendar
-import html
-import re
-import time
-from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup
-
-from worker.clean.normalize import clean_line, derive_headline
 from worker.models import Hints, RawItem, Skipped
-from worker.timefmt import iso_z
-
-_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
-_BLOCKS = ["p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
-           "tr", "td", "th", "table", "figure", "figcaption", "section", "article", "header", "footer", "dd", "dt"]
-
-
-def plain_text(value: str | None) -> str:
-    """HTML or text to one clean line: tags dropped, entities (even double-escaped) decoded, NFC."""
-    if not value:
-        return ""
-    text = value
-    if "<" in text or "&" in text:
-        soup = BeautifulSoup(text, "lxml")
-        for tag in soup(["script", "style"]):
-            tag.decompose()
-        for br in soup.find_all("br"):
-            br.replace_with("\n")
-        for block in soup.find_all(_BLOCKS):
-            block.append("\n")
-        text = soup.get_text("")
-    for _ in range(2):  # feeds that escape twice leave "&amp;#8217;" behind one round
-        if not _ENTITY.search(text):
-            break
-        text = html.unescape(text)
-    return clean_line(" ".join(text.split()))
-
-
-def lang_code(value: str | None) -> str | None:
-    """``en-US`` -> ``en``."""
-    if not value:
-        return None
-    primary = re.split(r"[-_]", value.strip())[0].lower()
-    return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
+from worker.text.bylines import format_byline
+from worker.text.lines import derive_headline, plain_text
 
 
 def http_url(value: str | None, base: str) -> str | None:
@@ -59,16 +19,6 @@ def http_url(value: str | None, base: str) -> str | None:
     except ValueError:
         return None
     return url if urlsplit(url).scheme in ("http", "https") else None
-
-
-def iso_struct(st: time.struct_time | None) -> str | None:
-    if not st:
-        return None
-    try:
-        ts = calendar.timegm(st)
-        return iso_z(datetime.fromtimestamp(ts, timezone.utc))
-    except (OverflowError, ValueError, OSError, TypeError):
-        return None
 
 
 def entry_items(entries, url, source, publication, lang) -> list[RawItem | Skipped]:
@@ -100,15 +50,11 @@ def entry_items(entries, url, source, publication, lang) -> list[RawItem | Skipp
         if key in seen:
             continue
         seen.add(key)
-        names = []
-        for name in e["authors"]:
-            name = plain_text(name) if isinstance(name, str) else ""
-            if name and name not in names:
-                names.append(name)
+        names = [plain_text(name) for name in e["authors"] if isinstance(name, str)]
         hints = Hints(
             headline=headline,
             headline_derived=derived,
-            byline=", ".join(names) or None,
+            byline=format_byline(names),
             published_at=e["published"],
             dek=dek,
             url=e["link"],

@@ -12,14 +12,17 @@ import re
 
 import feedparser
 
-from worker.clean.normalize import decode
 from worker.errors import FetchError, ParseError
 from worker.fetchers import FEED_ACCEPT, PAGE_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
-from worker.fetchers.entries import entry_items, http_url, iso_struct, lang_code, plain_text
+from worker.fetchers.entries import entry_items, http_url
 from worker.fetchers.http_body import charset_of
 from worker.fetchers.jsonfeed import parse_json_feed
 from worker.fetchers.page import page_item
 from worker.models import RawItem, Seen, Skipped, Source
+from worker.text.dates import parse_date
+from worker.text.decode import decode
+from worker.text.lang import lang_code
+from worker.text.lines import plain_text
 
 _XML_DECL = re.compile(r"<\?xml\s[^>]*\?>")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -110,13 +113,22 @@ def _parse_xml_feed(text: str, url: str, headers: dict[str, str], source: str):
                 "title": entry.get("title"),
                 "link": http_url(entry.get("link"), base) or http_url(entry.get("link"), url),
                 "authors": authors,
-                "published": iso_struct(entry.get("published_parsed") or entry.get("updated_parsed")),
+                "published": _published(entry),
                 "content": max(contents, key=len) if contents else "",
                 "summary": entry.get("summary") or "",
                 "lang": lang_code((entry.get("title_detail") or {}).get("language")),
             }
         )
     return entry_items(entries, url, source, publication, lang), warnings
+
+
+def _published(entry) -> str | None:
+    """The entry's date read from its own text by the project's parser: feedparser's parsed
+    struct_time drops the publisher's offset."""
+    for key in ("published", "updated"):
+        if (value := parse_date(entry.get(key))) is not None:
+            return value
+    return None
 
 
 def _feed_authors(entry) -> list[str]:

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from worker.models import Checkpoint, Hints, Known, RawItem, Skipped, Source
-from worker.timefmt import iso_utc
+from worker.text.bylines import format_byline
+from worker.text.dates import parse_date
+from worker.text.lang import lang_code
+from worker.text.lines import plain_text
 
 TEXT = (".txt",)
 HTML = (".html", ".htm")
@@ -238,32 +241,35 @@ def _first(obj: dict, field: str) -> Any:
     return None
 
 
-def _names(value: Any) -> str | None:
-    if value is None:
-        return None
+def _names(value: Any) -> list[str]:
+    """The names a JSON value gives: a string, an object's ``name``, or a list of either."""
     if isinstance(value, dict):
         value = value.get("name")
     if isinstance(value, list):
-        names = [n for n in (_names(v) for v in value) if n]
-        return ", ".join(names) or None
-    return str(value) if value else None
+        return [n for v in value for n in _names(v)]
+    return [plain_text(str(value))] if value else []
+
+
+def _line(value: Any) -> str | None:
+    """A headline, dek or publication as one line, decoded as feeds decode theirs (tags dropped,
+    character references read): ``Tom &amp; Jerry`` is ``Tom & Jerry``."""
+    return (plain_text(str(value)) or None) if value is not None else None
 
 
 def _json_item(obj: Any, loc: str, source: str) -> RawItem | Skipped:
     if not isinstance(obj, dict):
         return Skipped(source, loc, f"expected a JSON object, got {type(obj).__name__}")
-    headline = _first(obj, "headline")
     body = _first(obj, "body")
     if isinstance(body, list):
         body = "\n\n".join(str(b) for b in body)
-    pub = _first(obj, "publication")
+    url, lang = _first(obj, "url"), _first(obj, "lang")
     hints = Hints(
-        headline=str(headline) if headline is not None else None,
-        byline=_names(_first(obj, "byline")),
-        published_at=iso_utc(_first(obj, "published_at")),
-        dek=str(_first(obj, "dek")) if _first(obj, "dek") is not None else None,
-        url=str(_first(obj, "url")) if _first(obj, "url") is not None else None,
-        publication=_names(pub),
-        lang=str(_first(obj, "lang")) if _first(obj, "lang") is not None else None,
+        headline=_line(_first(obj, "headline")),
+        byline=format_byline(_names(_first(obj, "byline"))),
+        published_at=parse_date(_first(obj, "published_at")),
+        dek=_line(_first(obj, "dek")),
+        url=str(url) if url is not None else None,
+        publication=", ".join(_names(_first(obj, "publication"))) or None,
+        lang=lang_code(str(lang)) if lang is not None else None,
     )
     return RawItem(source, loc, "fragment", str(body) if body is not None else "", hints)

@@ -23,7 +23,7 @@ import structlog
 from requests.adapters import HTTPAdapter
 from requests.utils import requote_uri
 
-from worker.clean.normalize import decode
+from worker.text.decode import decode
 from worker.errors import FetchError
 from worker.fetchers.http_body import (
     CHUNK,

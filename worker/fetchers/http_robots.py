@@ -15,7 +15,7 @@ from urllib.robotparser import RobotFileParser
 
 import structlog
 
-from worker.clean.normalize import decode
+from worker.text.decode import decode
 from worker.errors import FetchError
 from worker.models import HttpResponse
 

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
-
-from feedparser.datetimes import _parse_date
 
 from worker.errors import ParseError
-from worker.fetchers.entries import entry_items, http_url, iso_struct, lang_code, plain_text
+from worker.fetchers.entries import entry_items, http_url
 from worker.models import RawItem, Skipped
-from worker.timefmt import iso_z
+from worker.text.dates import parse_date
+from worker.text.lang import lang_code
+from worker.text.lines import plain_text
 
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
-
-
-def _iso_rfc3339(value: object) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("z", "Z"))
-    except ValueError:
-        st = _parse_date(value)  # the same lenient date parser RSS and Atom dates get
-        return iso_struct(st)
-    return iso_z(dt)
 
 
 def parse_json_feed(text: str, url: str, headers: dict[str, str], source: str) -> tuple[list[RawItem | Skipped], list[str]]:
@@ -58,13 +46,18 @@ def parse_json_feed(text: str, url: str, headers: dict[str, str], source: str) -
                 "title": item.get("title") if isinstance(item.get("title"), str) else None,
                 "link": http_url(item.get("url"), url) or http_url(item.get("external_url"), url),
                 "authors": _json_authors(item) or feed_authors,
-                "published": _iso_rfc3339(item.get("date_published")) or _iso_rfc3339(item.get("date_modified")),
+                "published": _date(item.get("date_published")) or _date(item.get("date_modified")),
                 "content": body,
                 "summary": summary,
                 "lang": lang_code(item.get("language") if isinstance(item.get("language"), str) else None),
             }
         )
     return entry_items(entries, url, source, publication, lang), warnings
+
+
+def _date(value: object) -> str | None:
+    """An RFC 3339 date (the form JSON Feed asks for, other forms read as leniently as RSS dates)."""
+    return parse_date(value) if isinstance(value, str) else None
 
 
 def _json_authors(obj: dict) -> list[str]:

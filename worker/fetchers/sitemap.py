@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import re
 import zlib
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 from lxml import etree
 
-from worker.clean.normalize import clean_line
 from worker.errors import FetchError, ParseError
 from worker.fetchers import SITEMAP_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
 from worker.fetchers.entries import http_url
 from worker.fetchers.page import fetch_pages
 from worker.models import Hints, Skipped, Source
-from worker.timefmt import iso_utc
+from worker.text.dates import parse_date, utc_instant
+from worker.text.lang import lang_code
+from worker.text.lines import clean_line, unescape_line
 
 MAX_DECOMPRESSED = 50 * 1024 * 1024  # bytes, as the sitemap protocol allows
 MAX_DEPTH = 2  # index -> index -> urlset, no deeper
@@ -30,15 +29,11 @@ _CHUNK = 1024 * 1024
 
 class SitemapEntry(NamedTuple):
     loc: str
-    lastmod: str | None  # ISO 8601: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ"
+    lastmod: str | None  # ISO 8601 as parse_date writes it: a day, or a time with its offset
     news_title: str | None
-    news_date: str | None  # ISO 8601 UTC
-
-
-class _Record(NamedTuple):
-    entry: SitemapEntry
-    publication: str | None
-    lang: str | None
+    news_date: str | None  # the same
+    publication: str | None = None  # Google News: the publication's name and language
+    lang: str | None = None
 
 
 def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
@@ -70,11 +65,6 @@ def parse_sitemap(data: bytes, url: str) -> tuple[str, list[SitemapEntry]]:
 
     Raises ``ParseError`` when the document is not a sitemap.
     """
-    kind, records = _parse(data, url)
-    return kind, [r.entry for r in records]
-
-
-def _parse(data: bytes, url: str) -> tuple[str, list[_Record]]:
     if data[:2] == b"\x1f\x8b":
         data = gunzip(data)
     data = data.lstrip(b" \t\r\n")
@@ -88,7 +78,7 @@ def _parse(data: bytes, url: str) -> tuple[str, list[_Record]]:
     kind = {"sitemapindex": "index", "urlset": "urlset"}.get(_local(root))
     if kind is None:
         raise ParseError(f"{url}: not a sitemap (root element <{_local(root)}>)")
-    records = []
+    entries = []
     for el in root:
         if _local(el) not in ("sitemap", "url"):
             continue
@@ -98,15 +88,15 @@ def _parse(data: bytes, url: str) -> tuple[str, list[_Record]]:
         news = _child(el, "news")
         title = date = publication = lang = None
         if news is not None:
-            title = clean_line(_child_text(news, "title") or "") or None
-            date = iso_utc(_child_text(news, "publication_date"))
+            title = unescape_line(_child_text(news, "title") or "") or None
+            date = parse_date(_child_text(news, "publication_date"))
             pub = _child(news, "publication")
             if pub is not None:
                 publication = clean_line(_child_text(pub, "name") or "") or None
-                lang = (_child_text(pub, "language") or "").strip().split("-")[0].lower() or None
-            lang = lang or (_child_text(news, "language") or "").strip().split("-")[0].lower() or None
-        records.append(_Record(SitemapEntry(loc, iso_utc(_child_text(el, "lastmod")), title, date), publication, lang))
-    return kind, records
+                lang = lang_code(_child_text(pub, "language"))
+            lang = lang or lang_code(_child_text(news, "language"))
+        entries.append(SitemapEntry(loc, parse_date(_child_text(el, "lastmod")), title, date, publication, lang))
+    return kind, entries
 
 
 _BARE_AMP = re.compile(rb"&(?!#\d+;|#x[0-9a-fA-F]+;|[A-Za-z][\w.-]*;)")
@@ -127,14 +117,14 @@ def _xml_root(data: bytes, url: str):
     raise ParseError(f"{url}: not a sitemap ({error})")
 
 
-def _text_sitemap(data: bytes, url: str) -> list[_Record]:
+def _text_sitemap(data: bytes, url: str) -> list[SitemapEntry]:
     """The protocol's plain-text form: one URL per line."""
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     records = []
     for line in text.splitlines():
         loc = http_url(line, url) if line.strip().lower().startswith(("http://", "https://")) else None
         if loc:
-            records.append(_Record(SitemapEntry(loc, None, None, None), None, None))
+            records.append(SitemapEntry(loc, None, None, None))
     if not records and text.strip():
         raise ParseError(f"{url}: not a sitemap (neither XML nor a list of URLs)")
     return records
@@ -161,27 +151,18 @@ def _child_text(el, name: str) -> str | None:
     return child.text.strip() if child.text else None
 
 
-def _when(value: str | None) -> datetime | None:
-    """A W3C datetime (or an RFC 822 date, seen in the wild) as an aware UTC datetime."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            dt = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+def _fresh(lastmod: str | None, since: str | None) -> bool:
+    """Whether a lastmod (as ``parse_date`` writes it) is on or after ``since`` (a UTC instant or
+    a day, as ``utc_instant`` writes it); entries without a (readable) lastmod are kept. A day
+    stands for its first moment in UTC, as the protocol's W3C dates do."""
+    when = utc_instant(lastmod)
+    if since is None or when is None:
+        return True
+    return _at_start(when) >= _at_start(since)
 
 
-def _fresh(lastmod: str | None, since: datetime | None) -> bool:
-    """Entries without a (readable) lastmod are kept."""
-    when = _when(lastmod)
-    return since is None or when is None or when >= since
+def _at_start(instant: str) -> str:
+    return instant if len(instant) > 10 else instant + "T00:00:00Z"
 
 
 # ---------------------------------------------------------------- I/O shell
@@ -190,7 +171,7 @@ def _fresh(lastmod: str | None, since: datetime | None) -> bool:
 def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
     """Fetch a sitemap (following an index to its children), then every fresh page it lists."""
     url, wanted = source.options["url"], source.options.get("since")
-    since = _when(wanted) if wanted else None
+    since = utc_instant(parse_date(wanted)) if wanted else None
     if wanted and since is None:
         ctx.stats.warnings.append(f"{source.name}: since {wanted!r} is not an ISO date; ignored")
     state = {"sitemaps": 0, "seen": {url}, "pages": set()}
@@ -201,11 +182,11 @@ def _walk(url, source, ctx, trusted, depth, since, state) -> FetchIterator:
     resp = conditional_get(ctx, source, url, trusted=trusted, accept=SITEMAP_ACCEPT)
     if resp.not_modified:
         return
-    kind, records = _parse(resp.content, resp.url)
+    kind, entries = parse_sitemap(resp.content, resp.url)
     if kind == "index":
-        for rec in records:
-            child = rec.entry.loc
-            if child in state["seen"] or not _fresh(rec.entry.lastmod, since):
+        for e in entries:
+            child = e.loc
+            if child in state["seen"] or not _fresh(e.lastmod, since):
                 continue
             if depth + 1 > MAX_DEPTH or state["sitemaps"] >= MAX_SITEMAPS:
                 ctx.stats.warnings.append(f"{url}: sitemap index too deep or too large; rest not followed")
@@ -218,16 +199,15 @@ def _walk(url, source, ctx, trusted, depth, since, state) -> FetchIterator:
                 yield Skipped(source.name, child, str(err))
     else:
         urls, hints = [], {}
-        for rec in records:
-            e = rec.entry
+        for e in entries:
             if e.loc in state["pages"] or not _fresh(e.lastmod, since):
                 continue
             state["pages"].add(e.loc)
             if e.news_title:
-                if ctx.is_archived(e.news_title, rec.publication):
+                if ctx.is_archived(e.news_title, e.publication):
                     continue
                 hints[e.loc] = Hints(
-                    headline=e.news_title, published_at=e.news_date, publication=rec.publication, lang=rec.lang
+                    headline=e.news_title, published_at=e.news_date, publication=e.publication, lang=e.lang
                 )
             urls.append(e.loc)
         yield from fetch_pages(urls, source, ctx, trusted=False, hints_by_url=hints)

@@ -1,15 +1,11 @@
-"""Text normalization and byte decoding shared by the cleaners and fetchers (pure functions)."""
+"""Bytes to text: BOM, valid UTF-8, a declared charset, detection that prefers Windows-1252
+(pure functions, shared by the fetchers and the cleaners)."""
 
 from __future__ import annotations
 
 import codecs
 import re
-import unicodedata
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
-SURROGATES = re.compile("[\ud800-\udfff]")  # lone surrogates: not text, cannot be UTF-8
-_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\f\v]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -23,15 +19,6 @@ _DECLARED = re.compile(
     rb"""<\?xml[^>]*encoding=["']([A-Za-z0-9._:-]+)["']|<meta[^>]+charset=["']?([A-Za-z0-9._:-]+)""",
     re.I,
 )
-
-
-def clean_line(text: str) -> str:
-    """NFC, invisible characters dropped, runs of spaces (incl. NBSP) collapsed, trimmed."""
-    if not text.isascii():  # ASCII is already NFC and has none of the invisible characters
-        text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    elif text.isprintable():  # no control characters, and no spaces but " " (the common line)
-        return " ".join(text.split()) if "  " in text else text.strip()
-    return _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
 
 
 def _codec(name: str | None) -> str | None:
@@ -129,22 +116,3 @@ def _looks_cp1252(data: bytes) -> bool:
         return False
     ascii_letters = sum(1 for b in data if 0x61 <= (b | 0x20) <= 0x7A)
     return sum(1 for b in high if b >= 0xC0) <= 0.3 * ascii_letters
-
-
-_SENTENCE_END = re.compile(r"[.!?…](?=\s|$)")
-HEADLINE_MAX = 120  # characters of a headline derived from text
-
-
-def derive_headline(text: str, limit: int = HEADLINE_MAX) -> str | None:
-    """A headline for an item that has none: the first sentence of its text (one that ends
-    after at least 20 characters, so "Mr." does not end it), cut on a word boundary near
-    ``limit`` with an ellipsis. None when there is no text."""
-    first = clean_line(text.strip().split("\n", 1)[0]) if text else ""
-    if not first:
-        return None
-    m = next((m for m in _SENTENCE_END.finditer(first) if m.end() >= 20), None)
-    sentence = first[: m.end()] if m else first
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence[: limit + 1].rsplit(" ", 1)[0] or sentence[:limit]
-    return cut.rstrip(" ,;:—–-") + "…"

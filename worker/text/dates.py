@@ -1,12 +1,23 @@
-"""Publication dates: parse the forms pages use into ISO 8601 (pure functions).
+"""Dates: the one parser for every date the worker reads, with the publication-date rules on top
+(pure functions).
 
-A date whose time has a known zone becomes UTC ``YYYY-MM-DDTHH:MM:SSZ``; a date whose
-time or zone is unknown becomes ``YYYY-MM-DD`` (the page's local day, never a guessed
-zone); anything unreadable, relative ("2 hours ago") or in the future is None.
+Every date comes out as ISO 8601 in the publisher's own terms, the day the paper printed:
 
-``parse_date`` reads one value (a meta tag, a ``datetime`` attribute, a short text);
-``parse_date_text`` reads a visible line and takes the publication date from it, never
-the date of an update.
+- a time with a known zone keeps its offset: ``2017-02-23T17:18:13-08:00``; UTC (``Z``,
+  ``+00:00``, ``GMT``, ``UT``) is written ``2017-02-23T17:18:13Z``; seconds are always written,
+  fractions of a second dropped;
+- a time without a known zone keeps only its day, ``2021-07-07`` (never a guessed zone);
+- a Unix timestamp is a UTC instant;
+- anything unreadable, relative ("2 hours ago"), before 1990 or in the future is None.
+
+``parse_date`` reads one value (a meta tag, a ``datetime`` attribute, a feed's or JSON's date,
+a short text); ``parse_date_text`` takes the publication date from a visible line, never the
+date of an update; ``parse_date_line`` reads a plain-text header line made only of a date;
+``date_from_url`` reads the date a URL path carries; ``utc_instant`` gives the UTC instant of a
+parsed value, for comparisons and filters. Whole ISO 8601 values are read by the standard
+library's reader (dateutil's ``isoparse`` for the few forms it refuses), RFC 822 dates by
+``email.utils``, zone names such as ``ET`` by dateutil's zone database (``months.zone_of``); the
+rest are the forms pages write in words.
 """
 
 from __future__ import annotations
@@ -15,53 +26,26 @@ import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
 
-from worker.timefmt import iso_z
+from dateutil.parser import isoparse
+
+from worker.text.months import MONTH_NAME, month_number, zone_of
 
 _MIN_YEAR = 1990
+_AHEAD = timedelta(days=2)  # a day further ahead than this is a typo or an embargo, not a publication
 
-_ISO = re.compile(
-    r"(?P<y>\d{4})-?(?P<m>\d{2})-?(?P<d>\d{2})"
-    r"(?:[T ](?P<H>\d{1,2}):?(?P<M>\d{2})(?::?(?P<S>\d{2}))?(?:[.,]\d+)?"
-    r"\s*(?P<z>Z|UTC|GMT|[+-]\d{2}:?\d{2}|[+-]\d{2}(?!\d))?)?"
-)
+_ISO_VALUE = re.compile(r"\d{4}-?\d{2}-?\d{2}(?:[T ]\S+)?")  # a value that is one ISO 8601 stamp
+_RFC822 = re.compile(r"\d{1,2}:\d{2}(:\d{2})?\s*([+-]\d{4}|GMT|UTC|UT|Z)\b")
 _YMD_DASHED = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?!\d)")
 _YMD = re.compile(r"(?<!\d)(?P<y>\d{4})\s?[/.]\s?(?P<m>\d{1,2})\s?[/.]\s?(?P<d>\d{1,2})(?!\d)")
 _DMY_DOTTED = re.compile(r"(?<![\d.])(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.\s?(?P<y>\d{4})(?!\d)")
 _AB_Y = re.compile(r"(?<![\d/-])(?P<a>\d{1,2})[/-](?P<b>\d{1,2})[/-](?P<y>\d{4})(?!\d)")  # day or month first
 _CJK = re.compile(r"(?P<y>\d{4})\s*[年년]\s*(?P<m>\d{1,2})\s*[月월]\s*(?P<d>\d{1,2})\s*[日일]")
-_MONTHS = {
-    name: i + 1
-    for i, names in enumerate(
-        [
-            "january jan januar janv janvier enero ene gennaio gen jänner januari janeiro",
-            "february feb febr februar février févr fevrier febrero febbraio februari fevereiro",
-            "march mar märz maerz mrz mars marzo maart março marco",
-            "april apr avril avr abril aprile",
-            "may mai mayo maggio mag mei maio maj",
-            "june jun juni juin junio giugno giu junho",
-            "july jul juli juillet juil julio luglio lug julho",
-            "august aug august août aout agosto ago augustus augusti",
-            "september sep sept septembre septiembre settembre set setembro",
-            "october oct oktober okt octobre octubre ottobre ott outubro",
-            "november nov novembre noviembre novembro",
-            "december dec dezember dez décembre déc decembre diciembre dic dicembre dezembro",
-        ]
-    )
-    for name in names.split()
-}
 _MONTH = r"(?P<mon>[^\W\d_]{3,10})\.?"
 _WORDY = [
     re.compile(r"\b" + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?!\d)", re.I),
     re.compile(r"(?<!\d)(?P<d>\d{1,2})(?:st|nd|rd|th|er|\.|º)?\s*(?:de\s+)?" + _MONTH + r",?\s+(?:de\s+)?(?P<y>\d{4})(?!\d)",
                re.I),
 ]
-_ZONE_HOURS = {
-    "Z": 0, "UT": 0, "UTC": 0, "GMT": 0, "WET": 0, "BST": 1, "CET": 1, "MEZ": 1, "WEST": 1, "CEST": 2, "MESZ": 2,
-    "EET": 2, "EEST": 3, "MSK": 3, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8,
-    "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11, "NZST": 12,
-    "NZDT": 13,
-}  # fmt: skip
-_REGIONAL = {"ET": "America/New_York", "CT": "America/Chicago", "MT": "America/Denver", "PT": "America/Los_Angeles"}
 _ZONE = r"(?:[A-Z]{1,4}T|UTC|GMT|UT|Z|MEZ|MESZ|MSK)(?:\s?[+-]\d{1,2}(?::?\d{2})?)?|[+-]\d{2}:?\d{2}"
 _TIME = re.compile(
     r"(?<![\d:.])(?P<H>\d{1,2})(?:[:h]|\.(?=\d{2}\s*(?:[ap]\.?m|uhr|h\b|GMT|BST|UTC|CES?T|[ECMP][SD]T)))(?P<M>\d{2})(?::(?P<S>\d{2}))?(?:\.\d+)?"
@@ -82,6 +66,22 @@ _UPDATED = re.compile(
     r"aggiornat[oa]|bijgewerkt|gewijzigd|edited|revised)\b", re.I)
 _RELATIVE = re.compile(r"\b(?:current|expir\w*|now|ago|vor|il y a|hace|fa|geleden|yesterday|today|gestern|heute|hier|ayer|hoy|ieri|oggi)\b",
                        re.I)
+# a plain-text header line that is only a date: its dates, times and these words
+_LINE_DATES = (
+    re.compile(rf"\b(?P<mon>{MONTH_NAME})\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})\b", re.I),
+    re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon>{MONTH_NAME}),?\s+(?P<y>\d{{4}})\b", re.I),
+    re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?=T|\b)"),
+)
+_LINE_TIME = re.compile(
+    r"(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:\.\d+)?\s*"
+    r"(?P<ampm>[ap]\.?\s?m\b\.?)?\s*\(?(?P<tz>Z\b|UTC\b|GMT\b|[ECMP][SD]?T\b|BST\b|CES?T\b|[+-]\d{2}:?\d{2}\b)?\)?",
+    re.I,
+)
+_LINE_FILLER = re.compile(
+    r"\b(?:published|updated|posted|last|modified|on|at|T|"
+    r"(?:mon|tues?|wednes|thu(?:rs)?|fri|satur|sun)(?:day)?|wed|thur|sat)\b\.?|[\s|·•,:;()\-–—/]+",
+    re.I,
+)
 
 
 def _valid_day(y: int, m: int, d: int) -> date | None:
@@ -89,43 +89,38 @@ def _valid_day(y: int, m: int, d: int) -> date | None:
         day = date(y, m, d)
     except ValueError:
         return None
-    if y < _MIN_YEAR or day > date.today() + timedelta(days=2):
+    if y < _MIN_YEAR or day > date.today() + _AHEAD:
         return None
     return day
 
 
-def zone_of(name: str | None) -> tzinfo | None:
-    """A zone from ``Z``, ``+01:00``, ``GMT+2``, ``EST``, ``CEST`` or ``ET``; None when unknown."""
-    if not name:
-        return None
-    name = name.strip().upper()
-    m = re.fullmatch(r"([A-Z]*)\s?([+-])(\d{1,2}):?(\d{2})?", name)
-    if m:
-        if m[1] not in ("", "UTC", "GMT", "UT"):
-            return None
-        hours, minutes = int(m[3]), int(m[4] or 0)
-        if hours > 14 or minutes > 59:
-            return None
-        return timezone((-1 if m[2] == "-" else 1) * timedelta(hours=hours, minutes=minutes))
-    if name in _ZONE_HOURS:
-        return timezone(timedelta(hours=_ZONE_HOURS[name]))
-    if name in _REGIONAL:
-        try:
-            from zoneinfo import ZoneInfo
-
-            return ZoneInfo(_REGIONAL[name])
-        except Exception:  # no zone database here: the day only
-            return None
-    return None
+def _written(moment: datetime) -> str:
+    """An aware datetime as ISO 8601 with its own offset (``Z`` for UTC), to the second."""
+    offset = moment.utcoffset()
+    if offset is None:
+        return moment.date().isoformat()
+    local = moment.replace(microsecond=0, tzinfo=None).isoformat()
+    minutes = round(offset.total_seconds() / 60)
+    if minutes == 0:
+        return local + "Z"
+    return f"{local}{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _iso(day: date, hh: int = 0, mm: int = 0, ss: int = 0, tz: tzinfo | None = None) -> str:
     if tz is None:
         return day.isoformat()
     try:
-        return iso_z(datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=tz))
+        return _written(datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=tz))
     except ValueError:
         return day.isoformat()
+
+
+def _timestamp(seconds: float) -> str | None:
+    try:
+        moment = datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return _written(moment) if _valid_day(moment.year, moment.month, moment.day) else None
 
 
 def _timed(day: date, text: str, start: int, end: int) -> str:
@@ -167,37 +162,46 @@ def _day_in(text: str) -> tuple[date, int, int] | None:
             offer(_valid_day(int(m["y"]), month, day), m)
     for rx in _WORDY:
         for m in rx.finditer(text):
-            month = _MONTHS.get(m["mon"].lower())
+            month = month_number(m["mon"])
             if month:
                 offer(_valid_day(int(m["y"]), month, int(m["d"])), m)
                 break
     return best
 
 
-def parse_date(text: str | None) -> str | None:
-    """ISO 8601 (UTC when a zone is known, else the day only) from one date value."""
-    if not text or not isinstance(text, str):
+def _whole_iso(text: str) -> tuple[bool, str | None]:
+    """(True, result) when the text is one ISO 8601 stamp; (False, None) when it is not."""
+    if not _ISO_VALUE.fullmatch(text):
+        return False, None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = isoparse(text)  # the forms the standard library refuses: "...z", "T24:00"
+        except (ValueError, OverflowError):
+            return False, None
+    if _valid_day(moment.year, moment.month, moment.day) is None:
+        return True, None
+    return True, _written(moment) if moment.tzinfo is not None else moment.date().isoformat()
+
+
+def parse_date(value: str | int | float | None) -> str | None:
+    """ISO 8601 from one date value (see the module's rules); a number is a Unix timestamp."""
+    if value is None or isinstance(value, bool):
         return None
-    text = text.strip()[:160]
+    if isinstance(value, (int, float)):
+        return _timestamp(value / 1000 if abs(value) >= 1e11 else value)  # 1e11 s is the year 5138: milliseconds
+    if not isinstance(value, str):
+        return None
+    text = value.strip()[:160]
     if not text:
         return None
-    if text.isdigit() and len(text) in (10, 13):  # a Unix timestamp
-        seconds = int(text) // (1000 if len(text) == 13 else 1)
-        moment = datetime.fromtimestamp(seconds, timezone.utc)
-        return iso_z(moment) if _valid_day(moment.year, moment.month, moment.day) else None
-    m = _ISO.search(text)
-    if m and (m.start() == 0 or not text[m.start() - 1].isdigit()) and not text[m.end():m.end() + 1].isdigit():
-        day = _valid_day(int(m["y"]), int(m["m"]), int(m["d"]))
-        if day is None:
-            return None
-        if m["H"] is not None:
-            hh, mm, ss = int(m["H"]), int(m["M"]), int(m["S"] or 0)
-            if hh < 24 and mm < 60 and ss < 60:
-                if m["z"]:
-                    return _iso(day, hh, mm, ss, zone_of(m["z"]))
-                return _timed(day, text, m.start(), m.start() + 10)  # "2021-03-03 14:05 EST"
-        return day.isoformat()
-    if re.search(r"\d{1,2}:\d{2}(:\d{2})?\s*([+-]\d{4}|GMT|UTC|UT|Z)\b", text):
+    if text.isdigit() and len(text) in (10, 13):  # a Unix timestamp, in seconds or milliseconds
+        return _timestamp(int(text) // (1000 if len(text) == 13 else 1))
+    whole, result = _whole_iso(text)
+    if whole:
+        return result
+    if _RFC822.search(text):
         parts = parsedate_tz(text)
         if parts and parts[9] is not None and (day := _valid_day(*parts[:3])):
             return _iso(day, *parts[3:6], timezone(timedelta(seconds=parts[9])))
@@ -231,6 +235,20 @@ def parse_date_text(text: str | None) -> str | None:
     return parse_date(text[:upd.start()] if upd and upd.start() > found[2] else text)
 
 
+def parse_date_line(line: str) -> str | None:
+    """The published date of a plain-text header line made only of dates, times and words like
+    "Published" (``July 7, 2021``, ``Published 7 July 2021 Updated July 8, 2021``,
+    ``July 7, 2021, 10:30 a.m. ET``); None when the line is anything else."""
+    if len(line) > 120 or not any(rx.search(line) for rx in _LINE_DATES):
+        return None
+    rest = line
+    for rx in _LINE_DATES:
+        rest = rx.sub(" ", rest)
+    if re.search(r"\w", _LINE_FILLER.sub(" ", _LINE_TIME.sub(" ", rest))):
+        return None
+    return parse_date(line)
+
+
 def date_from_url(url: str | None) -> str | None:
     """The date a URL path carries (``/2020/01/20/``, ``-2020-01-20``, ``/20200120/``), date only."""
     if not url:
@@ -241,3 +259,20 @@ def date_from_url(url: str | None) -> str | None:
             if day is not None:
                 return day.isoformat()
     return None
+
+
+def utc_instant(iso: str | None) -> str | None:
+    """The UTC instant ``YYYY-MM-DDTHH:MM:SSZ`` of a value with an offset (as ``parse_date``
+    writes it), the day itself for a day-only value, None for None or an unreadable value (a
+    time without a zone has no instant)."""
+    if not iso or not isinstance(iso, str):
+        return None
+    try:
+        if len(iso) == 10:
+            return date.fromisoformat(iso).isoformat()
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
