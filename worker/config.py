@@ -127,6 +127,7 @@ _SECTION_CHECKS: dict[str, dict[str, Callable[[Any, str], Any]]] = {
         "per_host_delay": _typed(float), "respect_robots": _typed(bool),
         "allow_private_hosts": _typed(bool), "retries": _typed(int), "max_redirects": _typed(int),
         "backoff_factor": _typed(float), "robots_ttl": parse_duration,
+        "deadline": parse_duration,
     },
     "scheduler": {
         "max_workers": _typed(int), "jitter": lambda v, w: parse_duration(v, w, zero=True),
