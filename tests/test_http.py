@@ -118,7 +118,7 @@ def test_library_classes_are_extended_only_through_public_methods():
             library = [b for b in cls.__mro__ if b.__module__.split(".")[0] in ("requests", "urllib3")]
             for name, member in vars(cls).items():
                 base = next((b for b in library if name in vars(b)), None)
-                if base is None or not callable(member) or name.startswith("__"):
+                if base is None or not inspect.isfunction(member) or name.startswith("__"):
                     continue
                 overrides.append(f"{cls.__name__}.{name}")
                 assert not name.startswith("_"), f"{cls.__name__} overrides private {base.__name__}.{name}"
@@ -127,6 +127,24 @@ def test_library_classes_are_extended_only_through_public_methods():
                 assert ours == theirs, f"{cls.__name__}.{name}{ours} vs {base.__name__}.{name}{theirs}"
                 assert not any(p.startswith("_") for p in ours), f"{cls.__name__}.{name} takes private arguments"
     assert overrides  # the layer does extend the libraries: this test checks something
+
+
+def test_the_library_attributes_the_adapter_sets_and_reads_exist():
+    from urllib3 import PoolManager
+    from urllib3.connection import HTTPConnection
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    from worker.fetchers.http_adapter import GuardedAdapter
+    from worker.fetchers.http_deadline import WATCHED_POOLS
+
+    assert set(PoolManager().pool_classes_by_scheme) == {"http", "https"}
+    assert HTTPConnectionPool.ConnectionCls is HTTPConnection and HTTPConnection("x.example").sock is None
+    adapter = GuardedAdapter()
+    assert adapter.poolmanager.pool_classes_by_scheme == WATCHED_POOLS
+    assert adapter.proxy_manager_for("http://127.0.0.1:3128").pool_classes_by_scheme == WATCHED_POOLS
+    assert adapter.get_connection_with_tls_context(
+        requests.Request("GET", f"https://{PUBLIC}/", headers={"Host": "news.example"}).prepare(), verify=True,
+    ).conn_kw["server_hostname"] == "news.example"
 
 
 def test_stats_are_updated(mocked):

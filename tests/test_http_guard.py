@@ -2,7 +2,8 @@
 
 URLs the parsers read differently are refused, checked names are connected to at the checked
 address (DNS rebinding), TLS is still verified against the name, and a property test covers
-the parser agreement on random URLs. Only loopback addresses are ever connected to: a patched
+the parser agreement on random URLs (about 300 examples; ``FUZZ_EXAMPLES=10000`` runs 10,000, as
+for tests/test_fuzz.py). Only loopback addresses are ever connected to: a patched
 resolver (``fake_dns``) and address check (``loopback_is_public``) let loopback servers play
 public hosts.
 """
