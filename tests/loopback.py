@@ -15,6 +15,11 @@ Usage::
 or with the ``loopback`` pytest fixture (import it into the test module, or list
 ``tests.loopback`` in ``pytest_plugins``), which stops the server after the test.
 
+``LoopbackServer(ssl_context=...)`` serves HTTPS. The ``fake_dns`` fixture lets a loopback
+server play a named host (``fake_dns.answer("news.example", ["127.0.0.2"])``) without a real
+DNS query, and ``loopback_connects`` records every address a client connects to, failing
+the test on any address that is not loopback.
+
 A reply body may be bytes, str (UTF-8) or an iterable of bytes (streamed as it is produced:
 chunked, unless the reply sets Content-Length). Streaming generators can wait on
 ``server.stopping`` so that a stalled reply ends when the server stops. Paths that have
@@ -23,6 +28,9 @@ no route get 404. Query strings are ignored for matching (``Request.query`` has 
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -95,6 +103,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     owner: LoopbackServer
 
+    def get_request(self) -> tuple[socket.socket, object]:
+        sock, address = super().get_request()
+        context = self.owner.ssl_context
+        if context is not None:  # the handshake runs in the request's thread, on its first read
+            sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
     def handle_error(self, request, client_address) -> None:  # a client hanging up is normal here
         pass
 
@@ -164,11 +179,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class LoopbackServer:
-    """A threaded HTTP/1.1 server bound to ``host`` (default 127.0.0.1) on a free port."""
+    """A threaded HTTP/1.1 server bound to ``host`` (default 127.0.0.1) on a free port;
+    HTTPS when given a server-side ``ssl_context``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, ssl_context: ssl.SSLContext | None = None):
         self.host = host
         self._port = port
+        self.ssl_context = ssl_context
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
         self._counts: dict[str, int] = {}
@@ -219,7 +236,8 @@ class LoopbackServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def url(self, path: str = "/") -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)
@@ -311,3 +329,72 @@ def serve_static(server: LoopbackServer, path: str, body: bytes, content_type: s
         return Reply(200, body, headers)
 
     server.route(path, handler=handler)
+
+
+class FakeDns:
+    """A stand-in for ``socket.getaddrinfo`` so that loopback servers can play named hosts.
+
+    ``answer(name, [addresses], [addresses], ...)``: successive lookups of ``name`` get
+    successive answers (the last one repeats). IP literals and ``localhost`` go to the real
+    resolver; any other name fails as an unknown name, so a test never asks a real DNS server.
+    ``lookups`` lists every name asked for, in order.
+    """
+
+    def __init__(self, real: Callable[..., list]):
+        self._real = real
+        self._answers: dict[str, list[list[str]]] = {}
+        self.lookups: list[str] = []
+
+    def answer(self, name: str, *answers: list[str]) -> None:
+        self._answers[name.lower()] = [list(a) for a in answers]
+
+    def count(self, name: str) -> int:
+        return sum(1 for n in self.lookups if n == name.lower())
+
+    def __call__(self, host, port, family=0, type=0, proto=0, flags=0):  # getaddrinfo's own parameters
+        name = (host.decode() if isinstance(host, bytes) else str(host)).lower()
+        if name == "localhost" or _is_literal(name):
+            return self._real(host, port, family, type, proto, flags)
+        self.lookups.append(name)
+        answers = self._answers.get(name)
+        if not answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        index = min(self.count(name) - 1, len(answers) - 1)
+        port_number = int(port) if isinstance(port, (int, str)) and str(port).isdigit() else 0
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
+             (a, port_number, 0, 0) if ":" in a else (a, port_number))
+            for a in answers[index]
+        ]
+
+
+def _is_literal(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def fake_dns(monkeypatch) -> FakeDns:
+    """``socket.getaddrinfo`` replaced by a FakeDns for the test."""
+    fake = FakeDns(socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    return fake
+
+
+@pytest.fixture
+def loopback_connects(monkeypatch) -> list[tuple]:
+    """Every address a client socket connects to, in order; any address but loopback fails the test."""
+    seen: list[tuple] = []
+    real = socket.socket.connect
+
+    def connect(sock, address):
+        seen.append(address)
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(address[0]).is_loopback:
+            raise AssertionError(f"a test tried to connect to {address[0]}")
+        return real(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return seen

@@ -18,13 +18,12 @@ from worker.fetchers.http import (
     Http,
     PrivateAddress,
     RobotsDisallowed,
-    response_text,
     transport_reason,
 )
 from worker.fetchers.http_body import CHUNK, BodyTooLarge, read_capped
 from worker.fetchers.http_netguard import is_public
-from worker.fetchers.http_retry import MAX_RETRY_AFTER, make_retry, retry_after_seconds
-from worker.models import FetchStats, HttpResponse, HttpSettings, Validators
+from worker.fetchers.http_retry import retry_after_seconds
+from worker.models import FetchStats, HttpSettings, Validators
 
 SITE = "https://news.example"
 PUBLIC = "93.184.216.34"
@@ -92,15 +91,60 @@ def test_get_sends_user_agent_accept_encoding_timeouts_and_streams(mocked):
     http.close()
 
 
-def test_adapter_retry_configuration():
+def test_the_adapter_does_not_retry_on_its_own():
     http = make(settings(retries=4, backoff_factor=0.25))
     retry = http._session.get_adapter(SITE).max_retries
-    assert retry.total == 4
-    assert retry.backoff_factor == 0.25
-    assert set(retry.status_forcelist) == {429, 500, 502, 503, 504}
-    assert retry.respect_retry_after_header is True
-    assert set(retry.allowed_methods) == {"GET", "HEAD"}
+    assert retry.total == 0 and not retry.read  # retries are Http's, one debug event each
     assert http._session.get_adapter("http://x.example") is http._session.get_adapter(SITE)
+
+
+def test_library_classes_are_extended_only_through_public_methods():
+    """Every method the HTTP layer overrides in a requests/urllib3 class is public and has the
+    library's own parameters: a library release that renames or drops one fails here."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import worker.fetchers
+
+    overrides = []
+    for info in pkgutil.iter_modules(worker.fetchers.__path__):
+        if not info.name.startswith("http"):
+            continue
+        module = importlib.import_module(f"worker.fetchers.{info.name}")
+        for cls in vars(module).values():
+            if not inspect.isclass(cls) or cls.__module__ != module.__name__:
+                continue
+            library = [b for b in cls.__mro__ if b.__module__.split(".")[0] in ("requests", "urllib3")]
+            for name, member in vars(cls).items():
+                base = next((b for b in library if name in vars(b)), None)
+                if base is None or not inspect.isfunction(member) or name.startswith("__"):
+                    continue
+                overrides.append(f"{cls.__name__}.{name}")
+                assert not name.startswith("_"), f"{cls.__name__} overrides private {base.__name__}.{name}"
+                ours = list(inspect.signature(member).parameters)
+                theirs = list(inspect.signature(getattr(base, name)).parameters)
+                assert ours == theirs, f"{cls.__name__}.{name}{ours} vs {base.__name__}.{name}{theirs}"
+                assert not any(p.startswith("_") for p in ours), f"{cls.__name__}.{name} takes private arguments"
+    assert overrides  # the layer does extend the libraries: this test checks something
+
+
+def test_the_library_attributes_the_adapter_sets_and_reads_exist():
+    from urllib3 import PoolManager
+    from urllib3.connection import HTTPConnection
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    from worker.fetchers.http_adapter import GuardedAdapter
+    from worker.fetchers.http_deadline import WATCHED_POOLS
+
+    assert set(PoolManager().pool_classes_by_scheme) == {"http", "https"}
+    assert HTTPConnectionPool.ConnectionCls is HTTPConnection and HTTPConnection("x.example").sock is None
+    adapter = GuardedAdapter()
+    assert adapter.poolmanager.pool_classes_by_scheme == WATCHED_POOLS
+    assert adapter.proxy_manager_for("http://127.0.0.1:3128").pool_classes_by_scheme == WATCHED_POOLS
+    assert adapter.get_connection_with_tls_context(
+        requests.Request("GET", f"https://{PUBLIC}/", headers={"Host": "news.example"}).prepare(), verify=True,
+    ).conn_kw["server_hostname"] == "news.example"
 
 
 def test_stats_are_updated(mocked):
@@ -159,26 +203,39 @@ def test_503_retry_after_is_reported_when_retries_run_out(mocked):
     assert info.value.status == 503 and info.value.retry_after == 7
 
 
-def test_retry_sleeps_go_through_injected_sleep_and_are_capped():
-    slept: list[float] = []
-    retry = make_retry(3, 0.5, slept.append)
-    resp = urllib3.HTTPResponse(status=429, headers={"Retry-After": "2"}, preload_content=False)
-    retry = retry.increment("GET", "/a", response=resp)
-    assert type(retry).sleeper  # the bound sleeper survives Retry.new()
-    retry.sleep(resp)
-    assert slept == [2.0]
-    # exponential backoff when there is no Retry-After
-    retry = retry.increment("GET", "/a", response=urllib3.HTTPResponse(status=503, preload_content=False))
-    retry.sleep(urllib3.HTTPResponse(status=503, preload_content=False))
-    assert slept == [2.0, 1.0]
-    # a Retry-After over the cap is refused by increment (no sleep at all)
-    huge = urllib3.HTTPResponse(status=503, headers={"Retry-After": str(int(MAX_RETRY_AFTER) + 1)})
-    with pytest.raises(MaxRetryError):
-        retry.increment("GET", "/a", response=huge)
-    # an unparseable Retry-After falls back to backoff instead of raising
-    junk = urllib3.HTTPResponse(status=503, headers={"Retry-After": "soon"})
-    retry.sleep(junk)
-    assert slept[-1] == 1.0
+def test_retry_waits_go_through_the_injected_sleep(mocked):
+    mocked.get(f"{SITE}/a", status=429, headers={"Retry-After": "2"})
+    mocked.get(f"{SITE}/a", status=503)  # no Retry-After: exponential backoff
+    mocked.get(f"{SITE}/a", status=502, headers={"Retry-After": "soon"})  # unusable: backoff too
+    mocked.get(f"{SITE}/a", body=b"ok")
+    t = FakeTime()
+    assert make(settings(retries=3, backoff_factor=0.5), clock=t.clock, sleep=t.sleep).get(f"{SITE}/a").content == b"ok"
+    assert t.sleeps == [2.0, 1.0, 2.0]  # Retry-After, then backoff_factor * 2^(n-1) for retries 2 and 3
+
+
+def test_a_retry_wait_past_the_deadline_is_not_made(mocked):
+    mocked.get(f"{SITE}/a", status=503, headers={"Retry-After": "100"})
+    mocked.get(f"{SITE}/a", body=b"ok")
+    t = FakeTime()
+    with pytest.raises(FetchError) as info:
+        make(settings(retries=3, deadline=50), clock=t.clock, sleep=t.sleep).get(f"{SITE}/a")
+    assert info.value.status == 503 and info.value.retry_after == 100
+    assert t.sleeps == [] and len(mocked.calls) == 1
+
+
+def test_a_connection_failure_is_retried_but_a_failed_name_is_not(mocked):
+    mocked.get(f"{SITE}/a", body=_refused())
+    mocked.get(f"{SITE}/a", body=b"ok")
+    mocked.get("https://gone.example/a", body=_dns_error())
+    t = FakeTime()
+    http = make(settings(retries=2, backoff_factor=0.5), clock=t.clock, sleep=t.sleep)
+    assert http.get(f"{SITE}/a").content == b"ok" and t.sleeps == [0.5]
+    for _ in range(2):
+        with pytest.raises(FetchError) as info:
+            http.get("https://gone.example/a")
+        assert info.value.reason == "dns lookup failed"
+    assert [c.request.url for c in mocked.calls].count("https://gone.example/a") == 1
+    assert t.sleeps == [0.5]
 
 
 def test_retry_after_seconds_parses_both_forms():
@@ -554,9 +611,11 @@ def test_untrusted_host_with_any_private_address_is_refused(mocked):
     assert len(mocked.calls) == 0
 
 
-def test_untrusted_public_host_is_fetched(mocked, public_resolver):
-    mocked.get("https://public.example/a", body=b"yes")
-    assert make(resolver=public_resolver).get("https://public.example/a", trusted=False).content == b"yes"
+def test_untrusted_public_host_is_fetched_at_the_checked_address(mocked, public_resolver):
+    mocked.get(f"https://{PUBLIC}/a", body=b"yes")
+    resp = make(resolver=public_resolver).get("https://public.example/a", trusted=False)
+    assert resp.content == b"yes" and resp.url == "https://public.example/a"
+    assert mocked.calls[0].request.headers["Host"] == "public.example"
     assert public_resolver.seen == ["public.example"]
 
 
@@ -572,7 +631,7 @@ def test_allow_private_hosts_lets_untrusted_private_urls_through(mocked):
 
 
 def test_untrusted_redirect_to_private_address_is_refused(mocked, public_resolver):
-    mocked.get("https://public.example/a", status=302, headers={"Location": "http://169.254.169.254/meta"})
+    mocked.get(f"https://{PUBLIC}/a", status=302, headers={"Location": "http://169.254.169.254/meta"})
     with pytest.raises(PrivateAddress) as info:
         make(resolver=public_resolver).get("https://public.example/a", trusted=False)
     assert "redirect" in info.value.reason and info.value.url == "https://public.example/a"
@@ -618,43 +677,3 @@ def test_http_errors_carry_status_and_reason_phrase(mocked, status, reason):
         make().get(f"{SITE}/a")
     assert (info.value.status, info.value.reason) == (status, reason)
     assert str(info.value) == f"{SITE}/a: HTTP {status} {reason}"
-
-
-# -- response_text -------------------------------------------------------------------------
-
-
-def _resp(content: bytes, encoding: str | None = None) -> HttpResponse:
-    return HttpResponse(url=f"{SITE}/", status=200, headers={}, content=content, encoding=encoding)
-
-
-@pytest.mark.parametrize(
-    "content, encoding, expected",
-    [
-        ("café".encode("latin-1"), "iso-8859-1", "café"),  # HTTP charset
-        (b"\xef\xbb\xbfcaf\xc3\xa9", None, "café"),  # UTF-8 BOM
-        ("\ufeffcafé".encode("utf-16-le"), None, "café"),  # UTF-16 BOM
-        ('<?xml version="1.0" encoding="windows-1252"?><t>caf\xe9</t>'.encode("cp1252"), None,
-         '<?xml version="1.0" encoding="windows-1252"?><t>café</t>'),
-        (b'<html><head><meta charset="koi8-r"></head>' + "привет".encode("koi8-r"), None,
-         '<html><head><meta charset="koi8-r"></head>привет'),
-        ("naïve café".encode(), None, "naïve café"),  # no declaration: UTF-8
-        (b"", "utf-8", ""),
-    ],
-)
-def test_response_text_decoding_order(content, encoding, expected):
-    assert response_text(_resp(content, encoding)) == expected
-
-
-def test_response_text_detects_undeclared_legacy_encodings():
-    text = "Это новость о погоде в Москве и в Петербурге сегодня утром. " * 5
-    assert response_text(_resp(text.encode("cp1251"))) == text
-
-
-@pytest.mark.parametrize("encoding", [None, "utf-8", "no-such-charset", "utf-16"])
-def test_response_text_never_raises(encoding):
-    junk = bytes(range(256)) * 4 + b"\xff\xfe\x00"
-    assert isinstance(response_text(_resp(junk, encoding)), str)
-
-
-def test_wrong_http_charset_falls_back_instead_of_crashing():
-    assert response_text(_resp("Grüße".encode("latin-1"), "utf-8")).startswith("Gr")

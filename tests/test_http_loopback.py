@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import logging
 import socket
 import struct
 import threading
 import time
 import tracemalloc
 import zlib
+from collections.abc import Iterator
 
 import pytest
 import urllib3.util.connection
+from structlog.testing import capture_logs
 
 from tests.loopback import LoopbackServer, Reply, stream_forever
 from worker.errors import FetchError
-from worker.fetchers.http import Http, PrivateAddress, RobotsDisallowed, response_text
+from worker.fetchers.http import Http, PrivateAddress, RobotsDisallowed
 from worker.models import FetchStats, HttpSettings, Validators
 
 pytestmark = pytest.mark.timeout(60)
@@ -109,7 +112,7 @@ def test_gzip_body(loopback, http):
     loopback.route("/gz", body=gzip.compress(text.encode()),
                    headers={"Content-Encoding": "gzip", "Content-Type": "text/html; charset=utf-8"})
     resp = http.get(loopback.url("/gz"))
-    assert response_text(resp) == text
+    assert resp.content.decode(resp.encoding) == text
     assert loopback.requests_for("/gz")[0].header("Accept-Encoding") == "gzip, deflate"
 
 
@@ -457,3 +460,146 @@ def test_loopback_helper_routes_sequences_handlers_and_counts():
     server.stop()  # stopping twice is harmless
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # the port is closed
+
+
+# -- the overall deadline -------------------------------------------------------------------------
+
+
+def _trickle(stop: threading.Event, every: float = 0.2) -> Iterator[bytes]:
+    """One byte every ``every`` seconds, until ``stop``: no read timeout ever trips."""
+    while not stop.wait(every):
+        yield b"x"
+
+
+@pytest.mark.parametrize("headers", [{"Content-Length": "100000"}, {}], ids=["content-length", "chunked"])
+def test_a_trickling_body_is_stopped_at_the_deadline(loopback, headers):
+    loopback.route("/slow", handler=lambda req: Reply(200, _trickle(loopback.stopping), headers))
+    h = client(timeout=1.0, deadline=1.5)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        h.get(loopback.url("/slow"))
+    elapsed = time.monotonic() - started
+    h.close()
+    assert info.value.reason == "deadline of 1.5s exceeded" and info.value.status is None
+    assert 1.4 < elapsed < 3
+
+
+@pytest.fixture
+def trickler():
+    """A raw server on 127.0.0.1: ``trickler(head)`` is a URL whose answer is ``head`` at once, then
+    one ``x`` every 0.2 s (no line end: a status line or header never finishes either)."""
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    heads: list[bytes] = []
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(heads[-1])
+                while not stop.wait(0.2):
+                    conn.sendall(b"x")
+            except OSError:
+                return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def url(head: bytes) -> str:
+        heads.append(head)
+        return f"http://127.0.0.1:{listener.getsockname()[1]}/"
+
+    yield url
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"", b"HTTP/1.1 200 OK\r\nX-Slow: ", b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"],
+    ids=["status-line", "header", "body-until-close"],
+)
+def test_a_trickling_answer_is_stopped_at_the_deadline(trickler, head):
+    h = client(timeout=1.0, deadline=1.2, retries=3)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        h.get(trickler(head))
+    h.close()
+    assert info.value.reason == "deadline of 1.2s exceeded"  # never a body cut short and taken as whole
+    assert time.monotonic() - started < 3
+
+
+def test_the_deadline_covers_redirects_and_retries(loopback):
+    loopback.route("/r0", status=302, headers={"Location": "/r1"})
+    loopback.route("/r1", handler=lambda req: (time.sleep(0.4), Reply(302, headers={"Location": "/r2"}))[1])
+    loopback.route("/r2", handler=lambda req: (time.sleep(0.4), Reply(503, headers={"Retry-After": "1"}))[1])
+    h = client(deadline=1.5, retries=5)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        h.get(loopback.url("/r0"))
+    h.close()
+    # a retry whose wait would pass the deadline is not made: the last answer stands
+    assert info.value.status == 503 and info.value.retry_after == 1
+    assert loopback.count("/r2") == 1 and time.monotonic() - started < 1.5
+
+
+# -- retries in the log, and names that do not resolve ------------------------------------------------
+
+
+def test_retries_are_structured_debug_events(loopback, caplog):
+    loopback.route("/flaky", replies=[Reply(503), Reply(500), Reply(200, b"ok")])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    h = client(retries=2, backoff_factor=0.01)
+    caplog.set_level(logging.DEBUG)
+    with capture_logs() as logs:
+        assert h.get(loopback.url("/flaky")).content == b"ok"
+        with pytest.raises(FetchError):
+            h.get(f"http://127.0.0.1:{closed}/")
+    h.close()
+    retries = [e for e in logs if e["event"] == "http_retry"]
+    assert [(e["attempt"], e.get("status"), e.get("error")) for e in retries] == [
+        (1, 503, None), (2, 500, None), (1, None, "connection refused"), (2, None, "connection refused")]
+    assert all(e["log_level"] == "debug" and e["wait"] > 0 and e["url"].startswith("http://127.0.0.1:")
+               for e in retries)
+    assert [r for r in caplog.records if r.name.startswith("urllib3") and r.levelno >= logging.WARNING] == []
+
+
+def test_a_name_that_does_not_resolve_is_looked_up_once_a_minute(fake_dns, caplog):
+    t = FakeClock()
+    h = Http(HttpSettings(per_host_delay=0, retries=3, backoff_factor=0.01, respect_robots=True), clock=t)
+    caplog.set_level(logging.DEBUG)
+    with capture_logs() as logs:
+        for _ in range(3):
+            with pytest.raises(FetchError) as info:
+                h.get("http://gone.example/feed.xml")
+            assert info.value.reason == "dns lookup failed"
+        assert fake_dns.count("gone.example") == 1  # robots.txt and three fetches: one lookup
+        t.now += 61
+        with pytest.raises(FetchError):
+            h.get("http://gone.example/other.xml")
+        assert fake_dns.count("gone.example") == 2
+    h.close()
+    assert [e for e in logs if e["event"] == "http_retry"] == []
+    assert [r for r in caplog.records if r.name.startswith("urllib3") and r.levelno >= logging.WARNING] == []
+
+
+class FakeClock:
+    """A monotonic clock that tests move forward by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now

@@ -118,3 +118,22 @@ def test_backfill_takes_urls(tmp_path):
         r = run_cli("--archive", str(db), "backfill", site.url("/atom"), "--kind", "feed")
         assert "1 new" in r.stdout, r.stderr
         assert {h for (h,) in rows(db, "SELECT headline FROM articles")} == {"Pier Rebuild Approved", "Ferry Fares Frozen"}
+
+
+def test_a_sitemap_loc_with_a_backslash_cannot_reach_an_internal_page(tmp_path):
+    # urllib.parse reads the host after '@' (a public address); the HTTP client connects before the backslash
+    with LoopbackServer() as site:
+        secret = article("Internal Salary Spreadsheet")
+        serve_static(site, "/admin/secret", secret, "text/html")
+        serve_static(site, "/%5C@93.184.216.34/admin/secret", secret, "text/html")
+        loc = f"http://127.0.0.1:{site.port}\\@93.184.216.34/admin/secret"
+        urlset = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                  f"<url><loc>{loc}</loc><lastmod>2024-05-02</lastmod></url></urlset>").encode()
+        serve_static(site, "/sitemap.xml", urlset)
+        cfg = config(tmp_path, f"  - name: map\n    kind: sitemap\n    url: {site.url('/sitemap.xml')}\n",
+                     allow_private=False)
+        r = run_cli("--config", cfg, "--log-format", "json", "run", "--once")
+        assert r.returncode == 0, r.stderr
+        assert site.count("/admin/secret") == 0 and site.count("/%5C@93.184.216.34/admin/secret") == 0
+    assert rows(tmp_path / "a.db", "SELECT headline FROM articles") == []
+    assert "backslash in the authority" in r.stderr

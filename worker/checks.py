@@ -49,8 +49,9 @@ def duration(zero: bool = False) -> Check:
     return lambda value, where: parse_duration(value, where, zero=zero)
 
 
-def format_duration(seconds: int) -> str:
+def format_duration(seconds: float) -> str:
     """Seconds as the config writes them: ``90s``, ``15m``, ``2h``, ``1d``, ``1h30m``."""
+    seconds = int(seconds)
     if seconds <= 0:
         return "0s"
     parts = []

@@ -27,7 +27,7 @@ SECTIONS: dict[str, tuple[type, dict[str, checks.Check]]] = {
         "user_agent": checks.typed(str), "timeout": checks.positive, "max_bytes": checks.typed(int),
         "per_host_delay": checks.typed(float), "respect_robots": checks.typed(bool),
         "allow_private_hosts": checks.typed(bool), "retries": checks.typed(int), "max_redirects": checks.typed(int),
-        "backoff_factor": checks.typed(float), "robots_ttl": checks.duration(),
+        "backoff_factor": checks.typed(float), "robots_ttl": checks.duration(), "deadline": checks.duration(),
     }),
     "scheduler": (SchedulerSettings, {
         "max_workers": checks.typed(int), "jitter": checks.duration(zero=True),
@@ -35,7 +35,7 @@ SECTIONS: dict[str, tuple[type, dict[str, checks.Check]]] = {
         "max_backoff": checks.duration(), "heartbeat": checks.duration(),
     }),
 }
-DURATIONS = frozenset({"robots_ttl", "jitter", "shutdown_timeout", "misfire_grace", "max_backoff", "heartbeat",
+DURATIONS = frozenset({"robots_ttl", "deadline", "jitter", "shutdown_timeout", "misfire_grace", "max_backoff", "heartbeat",
                        "every"})
 TOP_KEYS = ("archive", "log_format", "log_level", "http", "scheduler", "defaults", "sources")
 

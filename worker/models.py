@@ -199,6 +199,7 @@ class HttpSettings:
 
     user_agent: str = "news-archive-worker/0.1 (+https://example.org/contact)"
     timeout: float = 20.0  # seconds, connect and read
+    deadline: float = 120.0  # seconds one request may take in all: redirects, retries and body included
     max_bytes: int = 10_000_000  # body cap, also after decompression
     per_host_delay: float = 1.0  # seconds between two requests to one host
     respect_robots: bool = True

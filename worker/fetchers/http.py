@@ -1,10 +1,12 @@
 """The one HTTP layer: every fetch of the worker goes through ``Http.get``.
 
-One ``requests.Session`` with connect/read timeouts, a User-Agent, retries with
-exponential backoff and Retry-After, conditional GET, a body size cap enforced while
-streaming (also after decompression), robots.txt, per-host pacing, and a public-address
-guard for untrusted links (checked again on every redirect hop). Every transport or
-status failure becomes ``FetchError`` here and only here.
+One ``requests.Session`` with connect/read timeouts and an overall deadline per request, a
+User-Agent, retries with exponential backoff and Retry-After, conditional GET, a body size
+cap enforced while streaming (also after decompression), robots.txt, per-host pacing, and
+a public-address guard for untrusted links: each URL is read once as the client reads it,
+every redirect hop is checked again, and a checked host is connected to at the address
+that was checked. Every transport or status failure becomes ``FetchError`` here and only
+here.
 """
 
 from __future__ import annotations
@@ -16,15 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Self
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import structlog
-from requests.adapters import HTTPAdapter
 from requests.utils import requote_uri
 
 from worker.text.decode import decode
 from worker.errors import FetchError
+from worker.fetchers.http_adapter import GuardedAdapter
 from worker.fetchers.http_body import (
     CHUNK,
     BodyDecodeError,
@@ -33,18 +35,22 @@ from worker.fetchers.http_body import (
     check_length,
     read_capped,
 )
-from worker.fetchers.http_errors import TRANSPORT_ERRORS, transport_reason
+from worker.fetchers.http_deadline import Deadline
+from worker.fetchers.http_errors import DNS_FAILED, TRANSPORT_ERRORS, transport_failure, transport_reason
 from worker.fetchers.http_netguard import (
     Resolver,
-    non_public_address,
-    split_host,
+    Target,
+    checked_addresses,
+    literal_address,
+    parse_target,
+    pinned_url,
     system_resolver,
 )
-from worker.fetchers.http_retry import make_retry, retry_after_seconds
+from worker.fetchers.http_retry import FailedNames, backoff, retry_after_seconds, status_wait
 from worker.fetchers.http_robots import MAX_ROBOTS_BYTES, RobotsCache
 from worker.models import FetchStats, HttpResponse, HttpSettings, Validators
 
-__all__ = ["Http", "PrivateAddress", "RobotsDisallowed", "response_text", "transport_reason"]
+__all__ = ["Http", "PrivateAddress", "RobotsDisallowed", "transport_reason"]
 
 log = structlog.get_logger()
 
@@ -89,16 +95,12 @@ class Http:
         self._sleep = sleep
         self._clock = clock
         self._resolver: Resolver = resolver or system_resolver
-        self._timeout = (settings.timeout, settings.timeout)
         self._session = requests.Session()
         self._session.headers.update({"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"})
-        adapter = HTTPAdapter(
-            max_retries=make_retry(settings.retries, settings.backoff_factor, sleep),
-            pool_connections=16,
-            pool_maxsize=16,
-        )
+        adapter = GuardedAdapter(pool_connections=16, pool_maxsize=16)  # no retries of its own: see _attempts
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
+        self._failed_names = FailedNames(clock)
         self._lock = threading.Lock()
         self._next_start: dict[str, float] = {}
         self._logged: OrderedDict[str, None] = OrderedDict()
@@ -166,43 +168,65 @@ class Http:
         self, call: _Call, url: str, trusted: bool, headers: dict[str, str], *,
         robots: bool, cap: int, truncate: bool = False,
     ) -> HttpResponse:
-        current = url
-        start_host: str | None = None
-        for hop in range(self.settings.max_redirects + 1):
-            try:
-                _scheme, host, _port = split_host(current)
-            except ValueError as exc:
-                raise FetchError(call.origin, None, f"invalid url {current!r}: {exc}") from None
-            if start_host is None:
-                start_host = host
-            hop_trusted = trusted and host == start_host
-            if not hop_trusted and not self.settings.allow_private_hosts:
-                self._guard(call, current, host)
-            if robots and not self._robots.allowed(current, trusted=hop_trusted):
-                self._log_disallowed(current, host)
-                raise RobotsDisallowed(call.origin, "disallowed by robots.txt" if hop == 0
-                                       else f"redirect to {current} disallowed by robots.txt")
-            self._pace(host)
-            resp = self._send(call, current, headers)
-            try:
-                target = self._session.get_redirect_target(resp)
-                if resp.status_code in REDIRECT_STATUSES and target:
-                    current = requote_uri(urljoin(resp.url, target))
-                    log.debug("http_redirect", url=call.origin, location=current, status=resp.status_code)
-                    continue
-                return self._finish(call, resp, cap, truncate)
-            finally:
-                resp.close()
+        with Deadline(self.settings.deadline, self._clock) as deadline:
+            current = url
+            start_host: str | None = None
+            for hop in range(self.settings.max_redirects + 1):
+                target = self._target(call, current)
+                start_host = start_host or target.host
+                address = self._admit(call, target, hop, trusted and target.host == start_host, robots)
+                resp = self._attempts(call, target, address, headers, deadline)
+                try:
+                    location = self._session.get_redirect_target(resp)
+                    if resp.status_code in REDIRECT_STATUSES and location:
+                        current = requote_uri(urljoin(target.url, location))
+                        log.debug("http_redirect", url=call.origin, location=current, status=resp.status_code)
+                        continue
+                    return self._finish(call, target, resp, cap, truncate, deadline)
+                finally:
+                    resp.close()
         raise FetchError(call.origin, None, f"too many redirects (more than {self.settings.max_redirects})")
 
-    def _guard(self, call: _Call, url: str, host: str) -> None:
+    def _target(self, call: _Call, url: str) -> Target:
         try:
-            bad = non_public_address(host, self._resolver)
+            return parse_target(url)
+        except ValueError as exc:
+            raise FetchError(call.origin, None, f"invalid url {url!r}: {exc}") from None
+
+    def _admit(self, call: _Call, target: Target, hop: int, trusted: bool, robots: bool) -> str | None:
+        """The checks before a hop is sent: the address guard, robots.txt, pacing.
+
+        Returns the checked address to connect to, or None when the client may resolve the name.
+        """
+        address = None
+        if not trusted and not self.settings.allow_private_hosts:
+            address = self._guard(call, target, hop)
+        if robots and not self._robots.allowed(target.url, trusted=trusted):
+            self._log_disallowed(target.url, target.host)
+            raise RobotsDisallowed(call.origin, "disallowed by robots.txt" if hop == 0
+                                   else f"redirect to {target.url} disallowed by robots.txt")
+        self._pace(target.host)
+        return address
+
+    def _fail_fast(self, call: _Call, host: str) -> None:
+        """A name that did not resolve a moment ago fails again at once, without another lookup."""
+        reason = self._failed_names.reason(host)
+        if reason is not None:
+            raise FetchError(call.origin, None, reason)
+
+    def _guard(self, call: _Call, target: Target, hop: int) -> str:
+        self._fail_fast(call, target.host)
+        try:
+            addresses, bad = checked_addresses(target.host, self._resolver)
         except (OSError, UnicodeError, ValueError) as exc:
-            raise FetchError(call.origin, None, transport_reason(exc)) from None
+            reason = transport_reason(exc)
+            if reason == DNS_FAILED:
+                self._failed_names.remember(target.host, reason)
+            raise FetchError(call.origin, None, reason) from None
         if bad is not None:
-            where = "" if url == call.origin else f" (redirect to {url})"
-            raise PrivateAddress(call.origin, f"refused non-public address {bad} for host {host}{where}")
+            where = "" if hop == 0 else f" (redirect to {target.url})"
+            raise PrivateAddress(call.origin, f"refused non-public address {bad} for host {target.host}{where}")
+        return addresses[0]
 
     def _pace(self, host: str) -> None:
         delay = self.settings.per_host_delay
@@ -217,14 +241,68 @@ class Http:
         if start > now:
             self._sleep(start - now)
 
-    def _send(self, call: _Call, url: str, headers: dict[str, str]) -> requests.Response:
-        call.attempted = True
-        try:
-            return self._session.get(url, headers=headers, stream=True, allow_redirects=False, timeout=self._timeout)
-        except TRANSPORT_ERRORS as exc:
-            raise FetchError(call.origin, None, transport_reason(exc)) from None
+    def _attempts(
+        self, call: _Call, target: Target, address: str | None, headers: dict[str, str], deadline: Deadline
+    ) -> requests.Response:
+        """Send one hop, retrying what is worth it while retries and the deadline allow; the last answer."""
+        self._fail_fast(call, target.host)
+        factor = self.settings.backoff_factor
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                resp = self._send(call, target, address, headers, deadline)
+            except TRANSPORT_ERRORS as exc:
+                if deadline.passed():
+                    raise FetchError(call.origin, None, deadline.reason) from None
+                reason, worth = transport_failure(exc)
+                if reason == DNS_FAILED:
+                    self._failed_names.remember(target.host, reason)
+                wait = backoff(attempt, factor) if worth else None
+                if not self._may_retry(attempt, wait, deadline):
+                    raise FetchError(call.origin, None, reason) from None
+                log.debug("http_retry", url=target.url, attempt=attempt, error=reason, wait=wait)
+            else:
+                wait = status_wait(resp.status_code, resp.headers.get("Retry-After"), attempt, factor)
+                if not self._may_retry(attempt, wait, deadline):
+                    return resp
+                log.debug("http_retry", url=target.url, attempt=attempt, status=resp.status_code, wait=wait)
+                resp.close()
+            if wait:
+                self._sleep(wait)
 
-    def _finish(self, call: _Call, resp: requests.Response, cap: int, truncate: bool) -> HttpResponse:
+    def _may_retry(self, attempt: int, wait: float | None, deadline: Deadline) -> bool:
+        return wait is not None and attempt <= self.settings.retries and wait < deadline.remaining()
+
+    def _send(
+        self, call: _Call, target: Target, address: str | None, headers: dict[str, str], deadline: Deadline
+    ) -> requests.Response:
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise FetchError(call.origin, None, deadline.reason)
+        request = self._prepare(call, target, address, headers)
+        call.attempted = True
+        timeout = min(self.settings.timeout, remaining)
+        env = self._session.merge_environment_settings(request.url, {}, True, None, None)
+        return self._session.send(request, allow_redirects=False, timeout=(timeout, timeout), **env)
+
+    def _prepare(
+        self, call: _Call, target: Target, address: str | None, headers: dict[str, str]
+    ) -> requests.PreparedRequest:
+        """The request as sent: to the checked ``address``, with the name in the Host header, when one is given."""
+        url, expected = target.url, target.host
+        if address is not None and literal_address(target.host) is None:
+            url, expected = pinned_url(target, address), address
+            headers = {**headers, "Host": target.host_header}
+        request = self._session.prepare_request(requests.Request("GET", url, headers=headers))
+        connects_to = (urlsplit(str(request.url)).hostname or "").rstrip(".")  # the adapter's reading
+        if connects_to != expected.lower():
+            raise FetchError(call.origin, None, f"invalid url {target.url!r}: its host changes when prepared")
+        return request
+
+    def _finish(
+        self, call: _Call, target: Target, resp: requests.Response, cap: int, truncate: bool, deadline: Deadline
+    ) -> HttpResponse:
         status = resp.status_code
         headers = {k.lower(): v for k, v in resp.headers.items()}
         if status >= 400 or (300 <= status < 400 and status != 304):
@@ -235,9 +313,9 @@ class Http:
             raise FetchError(call.origin, status, reason, retry_after=retry_after)
         content = b""
         if status != 304:
-            content = self._read(call, resp, headers, cap, truncate)
+            content = self._read(call, resp, headers, cap, truncate, deadline)
         return HttpResponse(
-            url=resp.url,
+            url=target.url,
             status=status,
             headers=headers,
             content=content,
@@ -246,16 +324,23 @@ class Http:
             validators=Validators(etag=headers.get("etag"), last_modified=headers.get("last-modified")),
         )
 
-    def _read(self, call: _Call, resp: requests.Response, headers: dict[str, str], cap: int, truncate: bool) -> bytes:
+    def _read(
+        self, call: _Call, resp: requests.Response, headers: dict[str, str], cap: int, truncate: bool,
+        deadline: Deadline,
+    ) -> bytes:
         try:
             if not truncate:
                 check_length(headers.get("content-length"), cap)
             chunks = resp.raw.stream(CHUNK, decode_content=False)
-            return read_capped(chunks, headers.get("content-encoding"), cap, truncate=truncate)
+            content = read_capped(chunks, headers.get("content-encoding"), cap, truncate=truncate)
         except (BodyTooLarge, BodyDecodeError) as exc:
             raise FetchError(call.origin, None, str(exc)) from None
         except TRANSPORT_ERRORS as exc:
-            raise FetchError(call.origin, None, transport_reason(exc)) from None
+            reason = deadline.reason if deadline.passed() else transport_reason(exc)
+            raise FetchError(call.origin, None, reason) from None
+        if deadline.fired:  # the socket was shut at the deadline: what was read may be cut short
+            raise FetchError(call.origin, None, deadline.reason)
+        return content
 
     def _log_disallowed(self, url: str, host: str) -> None:
         with self._lock:
@@ -272,14 +357,3 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "HTTP error"
-
-
-def response_text(resp: HttpResponse) -> str:
-    """The body as text: HTTP charset, then BOM / XML declaration / meta charset, then detection.
-
-    Never raises; undecodable bytes become U+FFFD.
-    """
-    try:
-        return decode(resp.content, resp.encoding)
-    except Exception:  # noqa: BLE001 - decoding is best effort by contract
-        return resp.content.decode("utf-8", errors="replace")
