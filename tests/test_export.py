@@ -70,3 +70,9 @@ def test_rows_stream(archive_path):
         assert next(it)["headline"].startswith("Fighters enter")
         buf = io.StringIO()
         assert write(buf, "jsonl", it) == 6
+
+
+def test_until_the_last_day_there_is(archive_path):
+    out = export(archive_path, "--until", "9999-12-31")
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 7

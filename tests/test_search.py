@@ -164,3 +164,16 @@ def test_rank_is_configured_for_sqlite_utils_and_datasette(conn):
                         "WHERE articles_fts MATCH 'taliban' ORDER BY rank").fetchall()
     assert rows[0][0] == "Taliban talks stall in Doha as fighting spreads"
     assert conn.execute("SELECT v FROM articles_fts_config WHERE k = 'rank'").fetchone()[0] == "bm25(10.0, 4.0, 1.0, 2.0)"
+
+
+@pytest.mark.parametrize("until", ["9999-12-31", "9999-12", "9999", "9999-12-31T23:59:59Z"])
+def test_until_the_last_day_there_is(conn, until):
+    """--until 9999-12-31 has no next day: it bounds nothing rather than overflow (issue 13, item 17)."""
+    assert len(search(conn, "taliban", filters=Filters(until=until))) == 2
+    assert len(search(conn, "taliban", filters=Filters(since="0001-01-01", until=until))) == 2
+
+
+def test_cli_until_the_last_day_there_is(archive_path):
+    out = cli(archive_path, "taliban", "--until", "9999-12-31")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "2 matches"

@@ -83,9 +83,9 @@ def where_sql(filters: Filters, alias: str = "a") -> tuple[str, list]:
     if filters.since:
         clauses.append(f"coalesce({p}published_utc, {p}first_seen_at) >= ?")
         params.append(_check_date(filters.since, "since"))
-    if filters.until:
+    if filters.until and (bound := _next_day(_check_date(filters.until, "until"))) is not None:
         clauses.append(f"coalesce({p}published_utc, {p}first_seen_at) < ?")
-        params.append(_next_day(_check_date(filters.until, "until")))
+        params.append(bound)
     return " AND ".join(clauses), params
 
 
@@ -105,15 +105,18 @@ def _check_date(value: str, name: str) -> str:
     return value
 
 
-def _next_day(value: str) -> str:
-    """--until 2024-01-31 includes that whole day (2024-01 that whole month, 2024 that year)."""
+def _next_day(value: str) -> str | None:
+    """--until 2024-01-31 includes that whole day (2024-01 that whole month, 2024 that year): the
+    start of the next one, or None past the last day of year 9999 (no bound: an ISO date of five
+    digits would sort before every other)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return (date.fromisoformat(value) + timedelta(days=1)).isoformat()
+        day = date.fromisoformat(value)
+        return None if day == date.max else (day + timedelta(days=1)).isoformat()
     if re.fullmatch(r"\d{4}-\d{2}", value):
         y, m = int(value[:4]), int(value[5:])
-        return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
+        return None if y + m // 12 > 9999 else f"{y + m // 12:04d}-{m % 12 + 1:02d}"
     if re.fullmatch(r"\d{4}", value):
-        return f"{int(value) + 1:04d}"
+        return None if value == "9999" else f"{int(value) + 1:04d}"
     return value
 
 
