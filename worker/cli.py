@@ -343,27 +343,29 @@ def check_config(c: Ctx):
 @_filter_options
 @click.option("--raw", is_flag=True, help="QUERY is FTS5 syntax (as in search --raw).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many articles.")
+@click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
+              help="CSV: write cells that start with = + - @ tab or CR with a leading ' (no spreadsheet formulas).")
 @pass_ctx
-def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit):
+def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit, escape_formulas):
     """Export articles (every column) as JSON Lines or CSV, oldest stored first, streaming.
 
-    With QUERY, only the articles that match it; the same filters as search.
+    With QUERY, only the articles that match it; the same filters as search. -o FILE is
+    replaced only when the whole export is written.
 
     Example: worker export --format csv --source nyt-world --since 2024-01-01 -o nyt-2024.csv
     """
-    from worker.export import rows, write
+    from worker.export import rows, write, write_file
     from worker.search import Filters
 
     with c.archive(readonly=True) as archive:
         records = rows(archive.db.conn, query, filters=Filters(source=source, since=since, until=until, lang=lang),
                        raw=raw, limit=limit)
+        if output:
+            n = write_file(output, fmt, records, escape_formulas=escape_formulas)
+            click.echo(f"export: {n} article(s) to {output}", err=True)
+            return
         try:
-            if output:
-                with open(output, "w", encoding="utf-8", newline="") as out:
-                    n = write(out, fmt, records)
-                click.echo(f"export: {n} article(s) to {output}", err=True)
-            else:
-                write(sys.stdout, fmt, records)
+            write(sys.stdout, fmt, records, escape_formulas=escape_formulas)
         except BrokenPipeError:  # `worker export | head`
             sys.stderr.close()
 
