@@ -23,7 +23,7 @@ from typing import IO, Iterator
 
 from worker.archive.schema import COLUMN_NAMES
 from worker.errors import WorkerError
-from worker.search import Filters, fts_error, match_expression, where_sql
+from worker.search import Deadline, Filters, fts_error, match_expression, where_sql
 
 FORMATS = ("jsonl", "csv")
 COLUMNS = COLUMN_NAMES
@@ -55,14 +55,21 @@ def rows(conn: sqlite3.Connection, query: str | None = None, *, filters: Filters
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    with _query_errors(query is not None, raw):
+    deadline = Deadline(conn)
+    with deadline.limit(), _query_errors(query is not None, raw):
         cursor = conn.execute(sql, params)
-    return _stream(cursor, query is not None, raw)
+    return _stream(cursor, deadline, query is not None, raw)
 
 
-def _stream(cursor: sqlite3.Cursor, matching: bool, raw: bool) -> Iterator[dict]:
-    with _query_errors(matching, raw):
-        for row in cursor:
+def _stream(cursor: sqlite3.Cursor, deadline: Deadline, matching: bool, raw: bool) -> Iterator[dict]:
+    """The rows; SQLite's time to find each next row is bounded (``search.QUERY_SECONDS``), the
+    export's whole time is not."""
+    with deadline.limit(), _query_errors(matching, raw):
+        while True:
+            deadline.renew()
+            row = cursor.fetchone()
+            if row is None:
+                return
             yield dict(zip(COLUMNS, row))
 
 

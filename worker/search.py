@@ -16,12 +16,19 @@ Ranking is two-stage, so a word found in most of a large archive costs no more t
    every match.
 
 Snippets are made for the final hits only.
+
+A query's cost is bounded: at most ``MAX_TERMS`` terms, at most ``MAX_NEAR_TERMS`` in one NEAR
+group (its cost grows steeply with them), and ``QUERY_SECONDS`` of SQLite's time (a progress
+handler with a deadline), so no query can hold the archive's reader for minutes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -32,6 +39,10 @@ from worker.errors import WorkerError
 WEIGHTS = RANK_WEIGHTS
 MARK = ("[", "]")
 WINDOW = 5_000  # matches scored at most in the first pass (newest first)
+QUERY_SECONDS = 10.0  # SQLite's time for one search (for an export: between two rows)
+MAX_TERMS = 100  # words, phrases and prefixes in one query
+MAX_NEAR_TERMS = 10  # terms in one NEAR(...) group
+PROGRESS_STEPS = 1000  # SQLite steps between two looks at the clock
 FTS_ERRORS = ("fts5", "syntax error", "no such column", "unterminated string", "malformed MATCH",
               "unknown special query")
 
@@ -63,11 +74,51 @@ def quote_query(query: str) -> str:
 
 
 def match_expression(query: str, raw: bool = False) -> str:
-    """The FTS5 MATCH string for a user query; SearchError when there is nothing to search."""
+    """The FTS5 MATCH string for a user query; SearchError when there is nothing to search or
+    the query has more terms than a search may have."""
     match = query.strip() if raw else quote_query(query)
     if not match:
         raise SearchError(f"nothing to search for in {query!r}: give at least one word")
+    for group in _NEAR.findall(match):
+        if (n := len(_TERM.findall(group))) > MAX_NEAR_TERMS:
+            raise SearchError(f"query too costly: NEAR() with {n} terms, at most {MAX_NEAR_TERMS} in one NEAR group")
+    if (n := len(_TERM.findall(match))) > MAX_TERMS:
+        raise SearchError(f"query too long: {n} terms, at most {MAX_TERMS}")
     return match
+
+
+# a quoted string or a bareword (operators, and a NEAR group's distance, count as terms too: a bound)
+_TERM = re.compile(r'"(?:[^"]|"")*"|[^\s"()+*:^,{}]+')
+_NEAR = re.compile(r'\bNEAR\s*\(((?:"(?:[^"]|"")*"|[^",)])*)')  # its phrases, not the distance
+
+
+class Deadline:
+    """A limit on SQLite's time for a query on ``conn``: past it, SQLite stops the statement and
+    ``limit`` (a context manager) raises ``SearchError("query took too long: ...")``. ``renew``
+    starts the time again (an export renews it before each row)."""
+
+    def __init__(self, conn: sqlite3.Connection, seconds: float | None = None):
+        self.conn, self.seconds = conn, QUERY_SECONDS if seconds is None else seconds
+        self.renew()
+
+    def renew(self) -> None:
+        self.until = time.monotonic() + self.seconds
+
+    def passed(self) -> bool:
+        return time.monotonic() > self.until
+
+    @contextlib.contextmanager
+    def limit(self) -> Iterator["Deadline"]:
+        self.conn.set_progress_handler(self.passed, PROGRESS_STEPS)
+        try:
+            yield self
+        except sqlite3.OperationalError as exc:
+            if str(exc) == "interrupted" and self.passed():
+                raise SearchError(f"query took too long: stopped after {self.seconds:g} s; "
+                                  "use fewer or rarer words, or --source/--since/--until") from None
+            raise
+        finally:
+            self.conn.set_progress_handler(None, 0)
 
 
 def where_sql(filters: Filters, alias: str = "a") -> tuple[str, list]:
@@ -190,16 +241,19 @@ def search(conn: sqlite3.Connection, query: str, *, limit: int = 20, filters: Fi
     """Ranked hits: headline, byline, source, publication, published_at, first_seen_at, url, lang,
     headline_hash, snippet (the match [marked]), rank (bm25: lower is better)."""
     match = match_expression(query, raw)
-    hits = ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)
-    out = []
-    for rowid, score in hits:
-        row = conn.execute(
-            f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, "
-            f"snippet(articles_fts, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) "
-            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-            "WHERE articles_fts MATCH ? AND articles_fts.rowid = ?",
-            [match, rowid],
-        ).fetchone()
-        if row is not None:
-            out.append({**dict(zip(HIT_COLUMNS, row[:-1])), "snippet": row[-1], "rank": round(score, 4)})
-    return out
+    with Deadline(conn).limit():
+        hits = ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)
+        return [hit for rowid, score in hits if (hit := _hit(conn, match, rowid, score))]
+
+
+def _hit(conn: sqlite3.Connection, match: str, rowid: int, score: float) -> dict | None:
+    row = conn.execute(
+        f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, "
+        f"snippet(articles_fts, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) "
+        "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+        "WHERE articles_fts MATCH ? AND articles_fts.rowid = ?",
+        [match, rowid],
+    ).fetchone()
+    if row is None:
+        return None
+    return {**dict(zip(HIT_COLUMNS, row[:-1])), "snippet": row[-1], "rank": round(score, 4)}
