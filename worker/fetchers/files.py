@@ -1,4 +1,4 @@
-"""Local sources: a file, a folder (walked recursively) or a glob.
+"""Local sources: a file, a folder (walked recursively) or a glob (``worker.fetchers.paths``).
 
 ``.txt`` plain-text articles, ``.html``/``.htm`` saved pages, ``.jsonl``/``.json`` article objects,
 ``.xml``/``.rss``/``.atom`` feed files. Each file's size and mtime are checkpointed after its
@@ -7,13 +7,14 @@ articles are stored, so a scheduled run over a growing inbox reads only new or c
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import stat
 from pathlib import Path
 from typing import Any, Iterator
 
+from worker.fetchers import paths
+from worker.fetchers.paths import NotRead
 from worker.models import Checkpoint, Hints, Known, RawItem, Skipped, Source
 from worker.timefmt import iso_utc
 
@@ -38,64 +39,10 @@ KEYS = {
 }
 
 
-def expand(path: str) -> Iterator[Path]:
-    """Every candidate path under a file, folder or glob, sorted; missing folders ending in '/'
-    are created (an empty inbox)."""
-    if glob.has_magic(path):
-        for match in sorted(glob.glob(path, recursive=True)):
-            yield from _walk(Path(match))
-        return
-    p = Path(path)
-    if path.endswith("/") and not p.exists():
-        p.mkdir(parents=True, exist_ok=True)
-    yield from _walk(p)
-
-
-def _walk(p: Path) -> Iterator[Path]:
-    if p.is_dir() and p.suffix.lower() not in SUFFIXES:
-        yield from _folder(str(p))
-    else:
-        yield p
-
-
-def _folder(top: str) -> Iterator[Path]:
-    """A folder's paths as ``os.walk`` gives them, in sorted order: folders named like a file
-    (reported, not descended into), then files, then each sub-folder in turn (symbolic links to
-    folders are not followed; hidden names are passed over). The names of a folder are kept as
-    one string while its files are read: a folder of 100,000 files costs about a megabyte, not a
-    hundred thousand string objects."""
-    dirs, named, files = [], [], []
-    try:
-        with os.scandir(top) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if not is_dir:
-                    files.append(entry.name)
-                elif Path(entry.name).suffix.lower() in SUFFIXES:
-                    named.append(entry.name)
-                else:
-                    dirs.append(entry.name)
-    except OSError:  # an unreadable folder is passed over, as os.walk does
-        return
-    for name in sorted(named):
-        yield Path(top, name)  # read_path reports it as a folder
-    names = "\0".join(sorted(files))
-    del files
-    start = 0
-    while start < len(names):
-        end = names.find("\0", start)
-        end = len(names) if end < 0 else end
-        yield Path(top, names[start:end])
-        start = end + 1
-    for name in sorted(dirs):
-        sub = os.path.join(top, name)
-        if not os.path.islink(sub):
-            yield from _folder(sub)
+def expand(path: str) -> Iterator[Path | NotRead]:
+    """Every candidate path under a file, folder or glob, sorted, and the paths not read with
+    their reasons (see ``worker.fetchers.paths`` for the rule on symbolic links)."""
+    return paths.expand(path, SUFFIXES)
 
 
 def display(p: Path) -> str:
@@ -106,7 +53,10 @@ def display(p: Path) -> str:
 
 def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Checkpoint]:
     for p in expand(source.options["path"]):
-        yield from read_path(p, source.name, ctx)
+        if isinstance(p, NotRead):
+            yield Skipped(source.name, display(p.path), p.reason)
+        else:
+            yield from read_path(p, source.name, ctx)
 
 
 def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
@@ -121,6 +71,9 @@ def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known |
         return
     if stat.S_ISDIR(st.st_mode):
         yield Skipped(source, loc, f"is a folder, not a {suffix} file")
+        return
+    if not stat.S_ISREG(st.st_mode):  # a pipe or a device would block or never end
+        yield Skipped(source, loc, "not a regular file")
         return
     # an absolute path, not a resolved one: no system calls per file, the same key every run
     key, stamp = "file:" + display(Path(os.path.abspath(p))), f"{st.st_size}:{st.st_mtime_ns}"
