@@ -384,16 +384,13 @@ def serve(c: Ctx, host, port, metadata, datasette_args):
 
     Example: worker serve --port 8001 --setting sql_time_limit_ms 3000
     """
-    from worker.serve import command, find_metadata
+    from worker.serve import find_metadata, prepare, serve as run_datasette
 
     archive = Path(c.config(required=False).archive)
     meta = Path(metadata) if metadata else find_metadata(archive)
-    cmd = command(archive, host=host, port=port, metadata=meta, extra=datasette_args)
+    launch = prepare(archive, host=host, port=port, metadata=meta, extra=datasette_args)
     click.echo(f"serve: http://{host}:{port}/ ({archive}, read-only; Ctrl-C stops)", err=True)
-    try:
-        os.execv(cmd[0], cmd)
-    except OSError as exc:
-        raise click.ClickException(f"cannot start datasette: {exc}") from None
+    sys.exit(run_datasette(launch))
 
 
 def main() -> None:
