@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, Iterator
 
+from worker.children import die_with_parent
 from worker.models import Article, RawItem
 
 CHUNK = 64  # items per task: large enough to amortize pickling, small enough to keep order cheap
@@ -197,17 +198,25 @@ class _Pool:
         # no recycling of workers: with pages parsed from their bytes and freed memory handed
         # back after each chunk (release_memory), a worker stays flat over 10,000 pages, and a
         # replacement would briefly run beside the worker it replaces
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context)
+        return executor(self.workers, self.context)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def executor(workers: int, context) -> ProcessPoolExecutor:
+    """A process pool whose workers exit when this process dies, even by kill -9: a pool worker
+    left behind would hold its memory, and keep multiprocessing's resource tracker alive, for
+    as long as it waits on a queue nobody will ever write to again."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent,
+                               initargs=(os.getpid(),))
 
 
 def _one_by_one(items: list[RawItem], source: str, context) -> list[Article | str]:
     """After a worker died: each item in a fresh single-process pool; the one that kills it is skipped."""
     results: list[Article | str] = []
     for item in items:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as solo:
+        with executor(1, context) as solo:
             try:
                 results.append(solo.submit(clean_chunk, [item], source).result()[0])
             except BrokenProcessPool:
