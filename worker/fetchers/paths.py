@@ -135,7 +135,7 @@ def _glob(pattern: str, suffixes: tuple[str, ...]) -> Iterator[Path | NotRead]:
             yield from _walk(Path(path), real, root, suffixes)
 
 
-Match = tuple[str, str, "str | None"]  # (path, where it really is, why it is not read)
+Match = tuple[str, str, str | None]  # (path, where it really is, why it is not read)
 
 
 def _matches(folder: str, real: str, parts: list[str], root: str) -> Iterator[Match]:
