@@ -349,8 +349,7 @@ def check_config(c: Ctx):
 def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit, escape_formulas):
     """Export articles (every column) as JSON Lines or CSV, oldest stored first, streaming.
 
-    With QUERY, only the articles that match it; the same filters as search. -o FILE is
-    replaced only when the whole export is written.
+    With QUERY, only the articles that match it; the same filters as search. -o FILE: replaced whole.
 
     Example: worker export --format csv --source nyt-world --since 2024-01-01 -o nyt-2024.csv
     """
