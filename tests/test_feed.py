@@ -382,3 +382,31 @@ def test_parse_feed_fails_only_with_parse_error(data):
     except ParseError:
         return
     assert all(isinstance(i, (RawItem, Skipped)) for i in items)
+
+
+DEEP_FEED = ('{"version": "https://jsonfeed.org/version/1.1", "title": "Deep", "items": ['
+             + "[" * 100_000 + "]" * 100_000 + "]}").encode()
+
+
+def test_a_deeply_nested_json_feed_is_a_parse_error():
+    """A RecursionError escaped parse_json_feed (issue 13, item 8): now a ParseError with a reason."""
+    with pytest.raises(ParseError, match=r"not a feed \(JSON nested too deeply\)"):
+        parse_feed(DEEP_FEED, "https://x.example/feed.json")
+
+
+def test_a_deeply_nested_json_feed_over_http_fails_only_its_run(loopback, archive):
+    from worker.fetchers.http import Http
+    from worker.models import HttpSettings
+    from worker.pipeline import ingest
+
+    loopback.route("/deep.json", body=DEEP_FEED, headers={"Content-Type": "application/feed+json"})
+    loopback.route("/good.json", body=(FIXTURES / "jsonfeed1.json").read_bytes(),
+                   headers={"Content-Type": "application/feed+json"})
+    http = Http(HttpSettings(per_host_delay=0.0, retries=0, respect_robots=False))
+    try:
+        bad = ingest(make_source(name="deep", kind="feed", url=loopback.url("/deep.json")), archive, http)
+        good = ingest(make_source(name="good", kind="feed", url=loopback.url("/good.json")), archive, http)
+    finally:
+        http.close()
+    assert bad.status == "error" and bad.error.endswith("not a feed (JSON nested too deeply)"), bad.error
+    assert (good.status, good.new) == ("ok", 1)

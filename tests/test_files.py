@@ -159,3 +159,112 @@ def test_an_interrupted_jsonl_backfill_goes_on_where_it_stopped(tmp_path, archiv
     assert archive.fetch_state("b", "file:" + str(f.resolve())).count("@") == 0  # complete now
     r = pipeline.ingest(source, archive, trigger="backfill")
     assert (r.new, r.duplicates) == (0, 2500)  # unchanged: each article it produced is sighted again
+
+
+# ---------------------------------------------------------------- hostile files (issue 13)
+
+DEEP = 100_000  # far past Python's recursion limit
+
+
+def article_line(title: str) -> str:
+    return json.dumps({"title": title, "body": f"{title}: the council met on Tuesday to vote on the pier."})
+
+
+def test_deeply_nested_json_costs_only_its_file_or_line(tmp_path, archive):
+    """A RecursionError from one file aborted the whole source, forever (item 8): a real folder,
+    the bad files in the middle, through the pipeline."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(FIXTURES / "text" / "two-authors-captions.txt", inbox / "a-first.txt")
+    (inbox / "b-deep.json").write_text("[" * DEEP + "]" * DEEP)
+    (inbox / "c-lines.jsonl").write_text("\n".join([
+        article_line("Line One Story"),
+        '{"title": "Deep", "body": ' + "[" * DEEP + "]" * DEEP + "}",
+        json.dumps({"title": "Deep Authors", "body": "x", "author": json.loads("[" * 900 + "]" * 900)}),
+        article_line("Line Four Story"),
+    ]) + "\n")
+    (inbox / "d-deep-object.json").write_text('{"a":' * DEEP + "1" + "}" * DEEP)
+    (inbox / "e-last.jsonl").write_text(article_line("Last File Story") + "\n")
+    source = make_source(name="inbox", kind="files", path=str(inbox))
+    r = ingest(source, archive, trigger="scheduled")
+    assert (r.status, r.error, r.new, r.skipped) == ("ok", None, 4, 4)
+    headlines = {row["headline"] for row in archive.db["articles"].rows}
+    assert {"Line One Story", "Line Four Story", "Last File Story"} <= headlines
+    again = ingest(source, archive, trigger="scheduled")  # checkpointed: the next run passes them over
+    assert (again.status, again.seen, again.skipped) == ("ok", 0, 0)
+
+
+def test_deep_json_reasons(tmp_path, archive):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * DEEP + "]" * DEEP)
+    out = outputs(deep, archive)
+    assert [(type(o).__name__, getattr(o, "reason", None)) for o in out] == [
+        ("Skipped", "JSON nested too deeply"), ("Checkpoint", None)]
+
+
+def test_a_huge_jsonl_line_is_skipped_in_bounded_memory(tmp_path, archive, monkeypatch):
+    """A 600 MB line was held whole (1.28 GB) before being skipped as too long (item 10); here a
+    50 MB line against a 1 MB cap: memory stays near the cap, the lines after it are read."""
+    import tracemalloc
+
+    from worker.fetchers import files
+
+    monkeypatch.setattr(files, "MAX_LINE_BYTES", 1_000_000)
+    f = tmp_path / "huge.jsonl"
+    with f.open("w") as fh:
+        fh.write(article_line("Before The Huge Line") + "\n")
+        fh.write('{"title": "Huge", "body": "')
+        chunk = "x" * 1_000_000
+        for _ in range(50):
+            fh.write(chunk)
+        fh.write('"}\n')
+        fh.write(article_line("After The Huge Line") + "\n")
+    tracemalloc.start()
+    try:
+        out = outputs(f, archive)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [(type(o).__name__, getattr(o, "reason", None)) for o in out] == [
+        ("RawItem", None), ("Skipped", "line too long (more than 1000000 bytes)"), ("RawItem", None),
+        ("Checkpoint", None)]
+    assert [o.locator.rsplit("#")[1] for o in out if not isinstance(o, Checkpoint)] == ["1", "2", "3"]
+    assert peak < 4_000_000, peak  # four times the cap (the 50 MB line itself took 100 MB)
+
+
+def test_a_line_at_the_cap_is_read(tmp_path, archive, monkeypatch):
+    from worker.fetchers import files
+
+    line = article_line("Exactly At The Cap").encode() + b"\n"
+    monkeypatch.setattr(files, "MAX_LINE_BYTES", len(line))
+    f = tmp_path / "cap.jsonl"
+    f.write_bytes(line + b'{"title": "One Byte Longer", "body": "xx' + b"y" * len(line) + b'"}\n' + line)
+    out = outputs(f, archive)
+    assert [type(o).__name__ for o in out] == ["RawItem", "Skipped", "RawItem", "Checkpoint"]
+
+
+@pytest.mark.parametrize("name", ["garbage.jsonl", "garbage.json", "garbage.ndjson"])
+def test_a_binary_file_named_json_is_one_skipped_item(tmp_path, archive, name):
+    """50 KB of random bytes named .jsonl logged 195 item_skipped lines (item 19): one now."""
+    import random
+
+    (tmp_path / "in").mkdir()
+    f = tmp_path / "in" / name
+    f.write_bytes(random.Random(19).randbytes(50_000))
+    assert f.read_bytes().count(b"\n") > 100
+    out = outputs(f, archive)
+    assert [(type(o).__name__, getattr(o, "reason", None)) for o in out] == [
+        ("Skipped", "not a text file (binary content: NUL bytes)"), ("Checkpoint", None)]
+    source = make_source(name="g", kind="files", path=str(tmp_path / "in"))
+    assert ingest(source, archive).skipped == 1
+    assert ingest(source, archive).skipped == 0  # checkpointed with the file: not read again
+
+
+def test_mostly_undecodable_json_lines_are_one_skipped_item(tmp_path, archive):
+    f = tmp_path / "latin.jsonl"
+    f.write_bytes(bytes(range(0x80, 0x100)) * 40 + b"\n" + b"\xe9\xe8\n" * 100)
+    out = outputs(f, archive)
+    assert [getattr(o, "reason", None) for o in out] == ["not a text file (binary content: mostly not UTF-8)", None]
+    text = tmp_path / "accents.jsonl"  # a few bytes that are not UTF-8 cost only their line
+    text.write_bytes((article_line("Caf\u00e9 Story") + "\n").encode() * 20 + b'{"title": "Caf\xe9"}\n')
+    assert [type(o).__name__ for o in outputs(text, archive)].count("RawItem") == 20

@@ -5,8 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 
+import pytest
+
+from tests.conftest import ROOT
 from worker import pipeline
 from worker.clean import items as items_module
 from worker.errors import FetchError
@@ -91,3 +97,59 @@ def test_ingest_with_workers_is_idempotent(tmp_path, archive):
     r = pipeline.ingest(source, archive, trigger="backfill", workers=2)
     assert (r.seen, r.new, r.duplicates) == (300, 0, 300)
     assert archive.db["sightings"].count == 600
+
+
+def process_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, state, command line) of every process, from /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+            cmdline = open(f"/proc/{entry}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        table[int(entry)] = (int(ppid), state, cmdline)
+    return table
+
+
+def running(pid: int) -> bool:
+    entry = process_table().get(pid)
+    return entry is not None and entry[1] != "Z"  # a zombie nobody reaps has stopped all the same
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="looks processes up in /proc")
+def test_kill_9_of_a_backfill_leaves_no_pool_worker_behind(tmp_path):
+    """kill -9 of a `--workers 2` backfill left its pool worker and the resource tracker alive for
+    minutes (issue 13, item 15): they must go within seconds of their parent."""
+    body = " ".join(["The council met on Tuesday and voted to rebuild the old harbour wall."] * 30)
+    with (tmp_path / "big.jsonl").open("w") as fh:
+        for i in range(20_000):
+            fh.write(json.dumps({"title": f"Harbour story number {i}", "body": f"<p>{body} {i}</p>"}) + "\n")
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "--archive", str(tmp_path / "a.db"), "backfill",
+                             "--workers", "2", str(tmp_path / "big.jsonl")], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    children: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not any("spawn_main" in cmd and "resource_tracker" not in cmd for cmd in
+                      (process_table()[pid][2] for pid in children if pid in process_table())):
+            assert proc.poll() is None and time.monotonic() < deadline, "the pool never started"
+            children = [pid for pid, (ppid, _, _) in process_table().items() if ppid == proc.pid]
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(running(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [process_table()[pid][2] for pid in children if running(pid)] == []
+    finally:
+        for pid in children:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
 from tests.query_archive import ROOT, build_archive
 from worker.archive import Archive
+from worker.export import rows
 from worker.search import Filters, SearchError, quote_query, search
 
 
@@ -164,3 +166,81 @@ def test_rank_is_configured_for_sqlite_utils_and_datasette(conn):
                         "WHERE articles_fts MATCH 'taliban' ORDER BY rank").fetchall()
     assert rows[0][0] == "Taliban talks stall in Doha as fighting spreads"
     assert conn.execute("SELECT v FROM articles_fts_config WHERE k = 'rank'").fetchone()[0] == "bm25(10.0, 4.0, 1.0, 2.0)"
+
+
+@pytest.mark.parametrize("until", ["9999-12-31", "9999-12", "9999", "9999-12-31T23:59:59Z"])
+def test_until_the_last_day_there_is(conn, until):
+    """--until 9999-12-31 has no next day: it bounds nothing rather than overflow (issue 13, item 17)."""
+    assert len(search(conn, "taliban", filters=Filters(until=until))) == 2
+    assert len(search(conn, "taliban", filters=Filters(since="0001-01-01", until=until))) == 2
+
+
+def test_cli_until_the_last_day_there_is(archive_path):
+    out = cli(archive_path, "taliban", "--until", "9999-12-31")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "2 matches"
+
+
+@pytest.fixture(scope="module")
+def big_archive(tmp_path_factory):
+    """3,000 generated articles of 150 words from a vocabulary of eight, 'alpha' among them."""
+    import random
+
+    from worker.archive.schema import COLUMN_NAMES
+
+    path = tmp_path_factory.mktemp("big") / "archive.db"
+    rnd = random.Random(13)
+    words = ["alpha", "beta", "gamma", "delta", "river", "town", "council", "vote"]
+    rows = []
+    for i in range(3000):
+        row = dict.fromkeys(COLUMN_NAMES)
+        row.update(headline_hash=f"h{i}", headline=f"Story {i} alpha", source="gen", first_seen_at="2024-01-01",
+                   body=" ".join(rnd.choice(words) for _ in range(150)))
+        rows.append([row[c] for c in COLUMN_NAMES])
+    with Archive(path) as archive, archive.db.conn:
+        archive.db.conn.executemany(f"INSERT INTO articles ({', '.join(COLUMN_NAMES)}) "
+                                    f"VALUES ({', '.join('?' * len(COLUMN_NAMES))})", rows)
+    return path
+
+
+def test_a_costly_near_query_is_refused_at_once(big_archive):
+    """NEAR(alpha x400, 10) ran for minutes (issue 13, item 11): its size is bounded."""
+    near = "NEAR(" + " ".join(["alpha"] * 400) + ", 10)"
+    started = time.monotonic()
+    out = cli(big_archive, near, "--raw")
+    assert out.returncode == 1, out.stdout
+    assert out.stderr == "Error: query too costly: NEAR() with 400 terms, at most 10 in one NEAR group\n"
+    out = export(big_archive, near, "--raw")
+    assert out.returncode == 1 and out.stderr.startswith("Error: query too costly") and out.stdout == ""
+    assert time.monotonic() - started < 20
+    out = cli(big_archive, " ".join(["alpha"] * 101))
+    assert out.returncode == 1 and out.stderr == "Error: query too long: 101 terms, at most 100\n"
+
+
+def test_near_within_bounds_still_works(big_archive):
+    with Archive(big_archive, readonly=True) as archive:
+        hits = search(archive.db.conn, "NEAR(" + " ".join(["alpha"] * 10) + ", 10)", raw=True, limit=5)
+    assert len(hits) == 5
+
+
+def test_a_query_past_its_time_is_stopped(big_archive, monkeypatch):
+    """Any query shape: SQLite's time is bounded by a deadline (search.QUERY_SECONDS)."""
+    import worker.search
+
+    slow = " ".join(["a*"] * 99)  # within the term bound, a tenth of a second or more here
+    monkeypatch.setattr(worker.search, "QUERY_SECONDS", 0.005)
+    with Archive(big_archive, readonly=True) as archive:
+        conn = archive.db.conn
+        with pytest.raises(SearchError, match=r"^query took too long: stopped after 0.005 s"):
+            search(conn, slow, raw=True)
+        with pytest.raises(SearchError, match=r"^query took too long"):
+            list(rows(conn, slow, raw=True))
+        monkeypatch.setattr(worker.search, "QUERY_SECONDS", 10.0)
+        assert len(search(conn, slow, raw=True, limit=3)) == 3
+        assert sum(1 for _ in rows(conn, "alpha")) == 3000  # an export's time is bounded per row only
+        assert conn.execute("SELECT count(*) FROM articles").fetchone() == (3000,)  # no handler left behind
+
+
+def export(archive_path, *args):
+    return subprocess.run([sys.executable, "-m", "worker", "--archive", str(archive_path), "export", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)

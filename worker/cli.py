@@ -408,27 +408,29 @@ def check_config(c: Ctx):
 @click.option("--raw", is_flag=True, help="QUERY is FTS5 syntax (as in search --raw).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many lines.")
 @click.option("--versions", is_flag=True, help="One line per version of each article (id is the article's).")
+@click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
+              help="CSV: write cells that start with = + - @ tab or CR with a leading ' (no spreadsheet formulas).")
 @pass_ctx
-def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit, versions):
+def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit, versions, escape_formulas):
     """Export articles (every column) as JSON Lines or CSV, oldest stored first, streaming.
 
-    With QUERY, only the articles that match it; the same filters as search.
+    With QUERY, only the articles that match it; the same filters as search. -o FILE: replaced whole.
 
     Example: worker export --format csv --source nyt-world --since 2024-01-01 -o nyt-2024.csv
     """
-    from worker.export import columns_of, rows, write
+    from worker.export import columns_of, rows, write, write_file
     from worker.search import Filters
 
     with c.archive(readonly=True) as archive:
         records = rows(archive.db.conn, query, filters=Filters(source=source, since=since, until=until, lang=lang),
                        raw=raw, limit=limit, versions=versions)
+        columns = columns_of(versions)
+        if output:
+            n = write_file(output, fmt, records, columns, escape_formulas=escape_formulas)
+            click.echo(f"export: {n} {'version' if versions else 'article'}(s) to {output}", err=True)
+            return
         try:
-            if output:
-                with open(output, "w", encoding="utf-8", newline="") as out:
-                    n = write(out, fmt, records, columns_of(versions))
-                click.echo(f"export: {n} {'version' if versions else 'article'}(s) to {output}", err=True)
-            else:
-                write(sys.stdout, fmt, records, columns_of(versions))
+            write(sys.stdout, fmt, records, columns, escape_formulas=escape_formulas)
         except BrokenPipeError:  # `worker export | head`
             sys.stderr.close()
 
@@ -447,16 +449,13 @@ def serve(c: Ctx, host, port, metadata, datasette_args):
 
     Example: worker serve --port 8001 --setting sql_time_limit_ms 3000
     """
-    from worker.serve import command, find_metadata
+    from worker.serve import find_metadata, prepare, serve as run_datasette
 
     archive = Path(c.config(required=False).archive)
     meta = Path(metadata) if metadata else find_metadata(archive)
-    cmd = command(archive, host=host, port=port, metadata=meta, extra=datasette_args)
+    launch = prepare(archive, host=host, port=port, metadata=meta, extra=datasette_args)
     click.echo(f"serve: http://{host}:{port}/ ({archive}, read-only; Ctrl-C stops)", err=True)
-    try:
-        os.execv(cmd[0], cmd)
-    except OSError as exc:
-        raise click.ClickException(f"cannot start datasette: {exc}") from None
+    sys.exit(run_datasette(launch))
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, Iterator
 
+from worker.children import die_with_parent
 from worker.models import Article, RawItem
 
 CHUNK = 64  # items per task: large enough to amortize pickling, small enough to keep order cheap
@@ -40,10 +41,12 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def pool_worker_init() -> None:
+def pool_worker_init(parent_pid: int) -> None:
     """In each pool worker: Ctrl-C is the parent's to handle (the terminal sends SIGINT to the
-    whole process group); a worker goes on until the parent shuts the pool down."""
+    whole process group; a worker goes on until the parent shuts the pool down), and the worker
+    exits when the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
 
 
 def clean_chunk(items: list[RawItem], source: str) -> list[Article | str]:
@@ -204,17 +207,25 @@ class _Pool:
         # no recycling of workers: with pages parsed from their bytes and freed memory handed
         # back after each chunk (release_memory), a worker stays flat over 10,000 pages, and a
         # replacement would briefly run beside the worker it replaces
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=pool_worker_init)
+        return executor(self.workers, self.context)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def executor(workers: int, context) -> ProcessPoolExecutor:
+    """A process pool whose workers exit when this process dies, even by kill -9: a pool worker
+    left behind would hold its memory, and keep multiprocessing's resource tracker alive, for
+    as long as it waits on a queue nobody will ever write to again."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=pool_worker_init,
+                               initargs=(os.getpid(),))
 
 
 def _one_by_one(items: list[RawItem], source: str, context) -> list[Article | str]:
     """After a worker died: each item in a fresh single-process pool; the one that kills it is skipped."""
     results: list[Article | str] = []
     for item in items:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=pool_worker_init) as solo:
+        with executor(1, context) as solo:
             try:
                 results.append(solo.submit(clean_chunk, [item], source).result()[0])
             except BrokenProcessPool:

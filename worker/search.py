@@ -16,12 +16,19 @@ Ranking is two-stage, so a word found in most of a large archive costs no more t
    every match.
 
 Snippets are made for the final hits only.
+
+A query's cost is bounded: at most ``MAX_TERMS`` terms, at most ``MAX_NEAR_TERMS`` in one NEAR
+group (its cost grows steeply with them), and ``QUERY_SECONDS`` of SQLite's time (a progress
+handler with a deadline), so no query can hold the archive's reader for minutes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -32,6 +39,10 @@ from worker.errors import WorkerError
 WEIGHTS = RANK_WEIGHTS
 MARK = ("[", "]")
 WINDOW = 5_000  # matches scored at most in the first pass (newest first)
+QUERY_SECONDS = 10.0  # SQLite's time for one search (for an export: between two rows)
+MAX_TERMS = 100  # words, phrases and prefixes in one query
+MAX_NEAR_TERMS = 10  # terms in one NEAR(...) group
+PROGRESS_STEPS = 1000  # SQLite steps between two looks at the clock
 FTS_ERRORS = ("fts5", "syntax error", "no such column", "unterminated string", "malformed MATCH",
               "unknown special query")
 
@@ -63,11 +74,51 @@ def quote_query(query: str) -> str:
 
 
 def match_expression(query: str, raw: bool = False) -> str:
-    """The FTS5 MATCH string for a user query; SearchError when there is nothing to search."""
+    """The FTS5 MATCH string for a user query; SearchError when there is nothing to search or
+    the query has more terms than a search may have."""
     match = query.strip() if raw else quote_query(query)
     if not match:
         raise SearchError(f"nothing to search for in {query!r}: give at least one word")
+    for group in _NEAR.findall(match):
+        if (n := len(_TERM.findall(group))) > MAX_NEAR_TERMS:
+            raise SearchError(f"query too costly: NEAR() with {n} terms, at most {MAX_NEAR_TERMS} in one NEAR group")
+    if (n := len(_TERM.findall(match))) > MAX_TERMS:
+        raise SearchError(f"query too long: {n} terms, at most {MAX_TERMS}")
     return match
+
+
+# a quoted string or a bareword (operators, and a NEAR group's distance, count as terms too: a bound)
+_TERM = re.compile(r'"(?:[^"]|"")*"|[^\s"()+*:^,{}]+')
+_NEAR = re.compile(r'\bNEAR\s*\(((?:"(?:[^"]|"")*"|[^",)])*)')  # its phrases, not the distance
+
+
+class Deadline:
+    """A limit on SQLite's time for a query on ``conn``: past it, SQLite stops the statement and
+    ``limit`` (a context manager) raises ``SearchError("query took too long: ...")``. ``renew``
+    starts the time again (an export renews it before each row)."""
+
+    def __init__(self, conn: sqlite3.Connection, seconds: float | None = None):
+        self.conn, self.seconds = conn, QUERY_SECONDS if seconds is None else seconds
+        self.renew()
+
+    def renew(self) -> None:
+        self.until = time.monotonic() + self.seconds
+
+    def passed(self) -> bool:
+        return time.monotonic() > self.until
+
+    @contextlib.contextmanager
+    def limit(self) -> Iterator["Deadline"]:
+        self.conn.set_progress_handler(self.passed, PROGRESS_STEPS)
+        try:
+            yield self
+        except sqlite3.OperationalError as exc:
+            if str(exc) == "interrupted" and self.passed():
+                raise SearchError(f"query took too long: stopped after {self.seconds:g} s; "
+                                  "use fewer or rarer words, or --source/--since/--until") from None
+            raise
+        finally:
+            self.conn.set_progress_handler(None, 0)
 
 
 def where_sql(filters: Filters, alias: str = "a") -> tuple[str, list]:
@@ -83,9 +134,9 @@ def where_sql(filters: Filters, alias: str = "a") -> tuple[str, list]:
     if filters.since:
         clauses.append(f"coalesce({p}published_utc, {p}first_seen_at) >= ?")
         params.append(_check_date(filters.since, "since"))
-    if filters.until:
+    if filters.until and (bound := _next_day(_check_date(filters.until, "until"))) is not None:
         clauses.append(f"coalesce({p}published_utc, {p}first_seen_at) < ?")
-        params.append(_next_day(_check_date(filters.until, "until")))
+        params.append(bound)
     return " AND ".join(clauses), params
 
 
@@ -105,15 +156,18 @@ def _check_date(value: str, name: str) -> str:
     return value
 
 
-def _next_day(value: str) -> str:
-    """--until 2024-01-31 includes that whole day (2024-01 that whole month, 2024 that year)."""
+def _next_day(value: str) -> str | None:
+    """--until 2024-01-31 includes that whole day (2024-01 that whole month, 2024 that year): the
+    start of the next one, or None past the last day of year 9999 (no bound: an ISO date of five
+    digits would sort before every other)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return (date.fromisoformat(value) + timedelta(days=1)).isoformat()
+        day = date.fromisoformat(value)
+        return None if day == date.max else (day + timedelta(days=1)).isoformat()
     if re.fullmatch(r"\d{4}-\d{2}", value):
         y, m = int(value[:4]), int(value[5:])
-        return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
+        return None if y + m // 12 > 9999 else f"{y + m // 12:04d}-{m % 12 + 1:02d}"
     if re.fullmatch(r"\d{4}", value):
-        return f"{int(value) + 1:04d}"
+        return None if value == "9999" else f"{int(value) + 1:04d}"
     return value
 
 
@@ -189,16 +243,17 @@ def search(conn: sqlite3.Connection, query: str, *, limit: int = 20, filters: Fi
     [marked]) and ``rank`` (bm25: lower is better). An article is found by the words of its latest
     text; with ``all_versions``, by those of any text it ever had."""
     match = match_expression(query, raw)
-    hits = [(score, _hit(conn, "articles_fts", "a.id", "a.version", match, rowid))
-            for rowid, score in ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)]
-    if all_versions:
-        found = {hit["id"] for _, hit in hits if hit}
-        for vid, score in _earlier_versions(conn, match, limit, filters, raw):
-            hit = _hit(conn, "versions_fts", "v.id", "v.version", match, vid)
-            if hit and hit["id"] not in found:
-                found.add(hit["id"])
-                hits.append((score, hit))
-        hits.sort(key=lambda h: h[0])
+    with Deadline(conn).limit():
+        hits = [(score, _hit(conn, "articles_fts", "a.id", "a.version", match, rowid))
+                for rowid, score in ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)]
+        if all_versions:
+            found = {hit["id"] for _, hit in hits if hit}
+            for vid, score in _earlier_versions(conn, match, limit, filters, raw):
+                hit = _hit(conn, "versions_fts", "v.id", "v.version", match, vid)
+                if hit and hit["id"] not in found:
+                    found.add(hit["id"])
+                    hits.append((score, hit))
+            hits.sort(key=lambda h: h[0])
     return [{**hit, "rank": round(score, 4)} for score, hit in hits[:limit] if hit]
 
 

@@ -1,4 +1,4 @@
-"""Local sources: a file, a folder (walked recursively) or a glob.
+"""Local sources: a file, a folder (walked recursively) or a glob (``worker.fetchers.paths``).
 
 ``.txt`` plain-text articles, ``.html``/``.htm`` saved pages, ``.jsonl``/``.json`` article objects,
 ``.xml``/``.rss``/``.atom`` feed files. Each file's size and mtime are checkpointed after its
@@ -7,13 +7,15 @@ articles are stored, so a scheduled run over a growing inbox reads only new or c
 
 from __future__ import annotations
 
-import glob
+import codecs
 import json
 import os
 import stat
 from pathlib import Path
 from typing import Any, Iterator
 
+from worker.fetchers import paths
+from worker.fetchers.paths import NotRead
 from worker.models import Checkpoint, Hints, Known, RawItem, Skipped, Source
 from worker.text.bylines import format_byline
 from worker.text.dates import parse_date
@@ -27,6 +29,9 @@ FEED = (".xml", ".rss", ".atom")
 SUFFIXES = TEXT + HTML + JSON + FEED
 MAX_FILE_BYTES = 10_000_000  # a single .txt/.html/feed file; JSON Lines stream line by line
 MAX_LINE_BYTES = 10_000_000
+SKIP_CHUNK_BYTES = 1 << 16  # a line past the cap is read on in chunks of this size, and dropped
+TEXT_PROBE_BYTES = 8192  # the start of a JSON file that tells whether it is text
+TOO_DEEP = "JSON nested too deeply"
 PARTIAL_EVERY = 1000  # lines of a JSON Lines file between partial checkpoints
 
 KEYS = {
@@ -41,64 +46,10 @@ KEYS = {
 }
 
 
-def expand(path: str) -> Iterator[Path]:
-    """Every candidate path under a file, folder or glob, sorted; missing folders ending in '/'
-    are created (an empty inbox)."""
-    if glob.has_magic(path):
-        for match in sorted(glob.glob(path, recursive=True)):
-            yield from _walk(Path(match))
-        return
-    p = Path(path)
-    if path.endswith("/") and not p.exists():
-        p.mkdir(parents=True, exist_ok=True)
-    yield from _walk(p)
-
-
-def _walk(p: Path) -> Iterator[Path]:
-    if p.is_dir() and p.suffix.lower() not in SUFFIXES:
-        yield from _folder(str(p))
-    else:
-        yield p
-
-
-def _folder(top: str) -> Iterator[Path]:
-    """A folder's paths as ``os.walk`` gives them, in sorted order: folders named like a file
-    (reported, not descended into), then files, then each sub-folder in turn (symbolic links to
-    folders are not followed; hidden names are passed over). The names of a folder are kept as
-    one string while its files are read: a folder of 100,000 files costs about a megabyte, not a
-    hundred thousand string objects."""
-    dirs, named, files = [], [], []
-    try:
-        with os.scandir(top) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if not is_dir:
-                    files.append(entry.name)
-                elif Path(entry.name).suffix.lower() in SUFFIXES:
-                    named.append(entry.name)
-                else:
-                    dirs.append(entry.name)
-    except OSError:  # an unreadable folder is passed over, as os.walk does
-        return
-    for name in sorted(named):
-        yield Path(top, name)  # read_path reports it as a folder
-    names = "\0".join(sorted(files))
-    del files
-    start = 0
-    while start < len(names):
-        end = names.find("\0", start)
-        end = len(names) if end < 0 else end
-        yield Path(top, names[start:end])
-        start = end + 1
-    for name in sorted(dirs):
-        sub = os.path.join(top, name)
-        if not os.path.islink(sub):
-            yield from _folder(sub)
+def expand(path: str) -> Iterator[Path | NotRead]:
+    """Every candidate path under a file, folder or glob, sorted, and the paths not read with
+    their reasons (see ``worker.fetchers.paths`` for the rule on symbolic links)."""
+    return paths.expand(path, SUFFIXES)
 
 
 def display(p: Path) -> str:
@@ -109,7 +60,10 @@ def display(p: Path) -> str:
 
 def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Checkpoint]:
     for p in expand(source.options["path"]):
-        yield from read_path(p, source.name, ctx)
+        if isinstance(p, NotRead):
+            yield Skipped(source.name, display(p.path), p.reason)
+        else:
+            yield from read_path(p, source.name, ctx)
 
 
 def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
@@ -124,6 +78,9 @@ def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known |
         return
     if stat.S_ISDIR(st.st_mode):
         yield Skipped(source, loc, f"is a folder, not a {suffix} file")
+        return
+    if not stat.S_ISREG(st.st_mode):  # a pipe or a device would block or never end
+        yield Skipped(source, loc, "not a regular file")
         return
     # an absolute path, not a resolved one: no system calls per file, the same key every run
     key, stamp = "file:" + display(Path(os.path.abspath(p))), f"{st.st_size}:{st.st_mtime_ns}"
@@ -194,43 +151,80 @@ def _json_items(p: Path, source: str, key: str, stamp: str, start: tuple[int, in
                 whole: bool = False) -> Iterator[RawItem | Skipped | Checkpoint]:
     """One article object per line; a .json file may also hold one object or a list of them.
     Every PARTIAL_EVERY lines a partial checkpoint records how far the file was read, so an
-    interrupted backfill of a large file goes on from there instead of reading it again."""
+    interrupted backfill of a large file goes on from there instead of reading it again. A file
+    that is not text is one skipped item; a line too long or nested too deeply, one per line."""
     loc = display(p)
     try:
         with p.open("rb") as fh:
+            if reason := _not_text(fh.read(TEXT_PROBE_BYTES)):
+                yield Skipped(source, loc, f"not a text file ({reason})")
+                return
+            fh.seek(0)
             if whole and start == (0, 0):  # a .json file small enough to be one document
                 try:
-                    doc = json.loads(fh.read().decode("utf-8-sig"))
+                    doc = json.loads(fh.read(MAX_FILE_BYTES + 1).decode("utf-8-sig"))
                 except (UnicodeDecodeError, json.JSONDecodeError):
                     doc = None
                     fh.seek(0)
+                except RecursionError:
+                    yield Skipped(source, loc, TOO_DEEP)
+                    return
                 if doc is not None:
                     objs = doc if isinstance(doc, list) else [doc]
                     for n, obj in enumerate(objs, 1):
-                        yield _json_item(obj, f"{loc}#{n}", source)
+                        yield _item(obj, f"{loc}#{n}", source)
                     return
             fh.seek(start[0])
             n = start[1]
             while True:
                 if n % PARTIAL_EVERY == 0 and n > start[1]:  # every line so far has been yielded
                     yield Checkpoint(key, f"{stamp}@{fh.tell()}:{n}", partial=True)
-                line = fh.readline()
+                line = fh.readline(MAX_LINE_BYTES + 1)  # the cap holds while reading
                 if not line:
                     break
                 n += 1
-                if not line.strip():
-                    continue
                 if len(line) > MAX_LINE_BYTES:
-                    yield Skipped(source, f"{loc}#{n}", "line too long")
+                    _skip_rest_of_line(fh, line)
+                    yield Skipped(source, f"{loc}#{n}", f"line too long (more than {MAX_LINE_BYTES} bytes)")
+                    continue
+                if not line.strip():
                     continue
                 try:
                     obj = json.loads(line.decode("utf-8-sig"))
                 except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                     yield Skipped(source, f"{loc}#{n}", f"not a JSON object: {exc}")
                     continue
-                yield _json_item(obj, f"{loc}#{n}", source)
+                except RecursionError:
+                    yield Skipped(source, f"{loc}#{n}", TOO_DEEP)
+                    continue
+                yield _item(obj, f"{loc}#{n}", source)
     except OSError as exc:
         yield Skipped(source, loc, f"cannot read: {exc.strerror or exc}")
+
+
+def _skip_rest_of_line(fh, start: bytes) -> None:
+    """Read on past the end of a line too long to keep, a chunk at a time, holding none of it."""
+    chunk = start
+    while chunk and not chunk.endswith(b"\n"):
+        chunk = fh.readline(SKIP_CHUNK_BYTES)
+
+
+def _not_text(block: bytes) -> str | None:
+    """Why a file that starts with ``block`` is not UTF-8 text (None when it is): NUL bytes, or
+    more than a tenth of its characters undecodable. One look at the start, so a binary file is
+    one skipped item, not one per line that its random newline bytes make."""
+    if b"\0" in block:
+        return "binary content: NUL bytes"
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(block)  # a cut character: no error
+    return "binary content: mostly not UTF-8" if text.count("\ufffd") > 0.1 * len(text) else None
+
+
+def _item(obj: Any, loc: str, source: str) -> RawItem | Skipped:
+    """``_json_item``, or a skipped item for an object nested too deeply to read."""
+    try:
+        return _json_item(obj, loc, source)
+    except RecursionError:
+        return Skipped(source, loc, TOO_DEEP)
 
 
 def _first(obj: dict, field: str) -> Any:

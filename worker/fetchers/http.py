@@ -24,7 +24,6 @@ import requests
 import structlog
 from requests.utils import requote_uri
 
-from worker.text.decode import decode
 from worker.errors import FetchError
 from worker.fetchers.http_adapter import GuardedAdapter
 from worker.fetchers.http_body import (

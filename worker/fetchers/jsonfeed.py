@@ -19,6 +19,8 @@ def parse_json_feed(text: str, url: str, headers: dict[str, str], source: str) -
         doc = json.loads(text)
     except json.JSONDecodeError as err:
         raise ParseError(f"{url}: not a feed (invalid JSON: {err})") from None
+    except RecursionError:
+        raise ParseError(f"{url}: not a feed (JSON nested too deeply)") from None
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise ParseError(f"{url}: not a feed (JSON without a jsonfeed.org version)")
     warnings = []
