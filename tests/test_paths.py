@@ -225,5 +225,5 @@ def test_an_unreadable_folder_as_a_real_user():
     finally:
         shutil.rmtree(top)
     assert r.returncode == 0, r.stderr
-    assert "1 new, 0 duplicates, 1 skipped" in r.stdout
+    assert "1 new, 0 revised, 0 duplicates, 1 skipped" in r.stdout
     assert "cannot read folder: Permission denied" in r.stderr and str(inbox / "locked") in r.stderr

@@ -12,7 +12,8 @@ import pytest
 from worker.clean.items import to_article
 from worker.fetchers import files
 from worker.fetchers.feed import parse_feed
-from worker.models import Article, RawItem, Source
+from worker.kinds import make_source
+from worker.models import Article, RawItem
 
 HEADLINE = "Tom & Jerry Ferries Return to the Harbour"
 NAMES = ["Ana Ruiz", "John Smith"]
@@ -98,7 +99,7 @@ class _Ctx:
 def _from_file(tmp_path: Path, name: str, content: str) -> Article:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
-    [item] = [i for i in files.fetch(Source(name="inbox", kind="files", path=str(path)), _Ctx())
+    [item] = [i for i in files.fetch(make_source(name="inbox", kind="files", path=str(path)), _Ctx())
               if isinstance(i, RawItem)]
     return to_article(item, "inbox")
 
