@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 # -- inputs ---------------------------------------------------------------------------------------
 
+
 def make_pages(dest: Path, n: int) -> int:
     """Copies of the corpus pages, each with its headline made unique; returns the source page count."""
     from worker.clean import clean_html
@@ -85,11 +86,22 @@ def make_articles(dest: Path, jsonl: Path, n: int) -> None:
             byline = rnd.choice(["Maria Lopez", "Daniel Okafor", "Ana Silva and Tom Reed"])
             text = f"{headline}\n\nBy {byline}\n\nThe Daily Record\n\nWASHINGTON — " + "\n\n".join(paras) + "\n"
             (dest / f"{i:06d}.txt").write_text(text, encoding="utf-8")
-            out.write(json.dumps({"headline": headline, "byline": byline, "body": "\n\n".join(paras),
-                                  "url": f"https://example.org/{i}", "published_at": "2024-01-01T00:00:00Z"}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "headline": headline,
+                        "byline": byline,
+                        "body": "\n\n".join(paras),
+                        "url": f"https://example.org/{i}",
+                        "published_at": "2024-01-01T00:00:00Z",
+                    }
+                )
+                + "\n"
+            )
 
 
 # -- measurement ----------------------------------------------------------------------------------
+
 
 def tree_rss_kb(pid: int) -> tuple[int, int]:
     """(summed, largest) VmRSS of a process and all its descendants, in kB."""
@@ -113,8 +125,14 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float, float, str]:
     """(seconds, peak MB of the whole process tree, peak MB of its largest process, stdout)
     of one subprocess. The second is what ``/usr/bin/time -v`` reports as maximum resident size."""
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     peak = largest = 0
     done = threading.Event()
 
@@ -135,7 +153,7 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float, float, str]:
     return time.monotonic() - t0, peak / 1024, largest / 1024, out
 
 
-ANCHOR = r'''
+ANCHOR = r"""
 import sys, glob, sqlite_utils, trafilatura
 db = sqlite_utils.Database(sys.argv[2])
 db["articles"].create({"url": str, "title": str, "author": str, "date": str, "text": str}, pk="url")
@@ -151,9 +169,9 @@ def rows():
                "text": doc.get("text")}
 db["articles"].insert_all(rows(), batch_size=100)
 print(db["articles"].count)
-'''
+"""
 
-CEILING = r'''
+CEILING = r"""
 import sys, json, hashlib, datetime
 sys.path.insert(0, sys.argv[3])
 from worker.archive import Archive
@@ -170,12 +188,24 @@ def rows():
                    "headline_derived": 0, "first_seen_at": now}
 archive.db["articles"].insert_all(rows(), batch_size=500)
 print(archive.db["articles"].count)
-'''
+"""
 
 
 def worker_cmd(db: Path, *paths: Path) -> list[str]:
-    return [sys.executable, "-m", "worker", "--log-format", "json", "--log-level", "warning",
-            "--archive", str(db), "backfill", "--no-optimize", *map(str, paths)]
+    return [
+        sys.executable,
+        "-m",
+        "worker",
+        "--log-format",
+        "json",
+        "--log-level",
+        "warning",
+        "--archive",
+        str(db),
+        "backfill",
+        "--no-optimize",
+        *map(str, paths),
+    ]
 
 
 def main() -> None:
@@ -189,7 +219,11 @@ def main() -> None:
         raise SystemExit(f"the development corpus is not at {CORPUS}")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="backfill-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    pages, texts, jsonl = work / f"pages-{args.pages}", work / f"texts-{args.articles}", work / f"articles-{args.articles}.jsonl"
+    pages, texts, jsonl = (
+        work / f"pages-{args.pages}",
+        work / f"texts-{args.articles}",
+        work / f"articles-{args.articles}.jsonl",
+    )
     if not pages.is_dir():
         make_pages(pages, args.pages)
     if not texts.is_dir() or not jsonl.exists():
@@ -212,29 +246,41 @@ def main() -> None:
 
     case("worker html", worker_cmd(dbs / "html.db", pages), args.pages, "pages")
     if not args.skip_anchor:
-        case("anchor: trafilatura + sqlite-utils", [sys.executable, "-c", ANCHOR, str(pages), str(dbs / "anchor.db")],
-             args.pages, "pages")
+        case(
+            "anchor: trafilatura + sqlite-utils",
+            [sys.executable, "-c", ANCHOR, str(pages), str(dbs / "anchor.db")],
+            args.pages,
+            "pages",
+        )
     case("worker txt", worker_cmd(dbs / "txt.db", texts), args.articles, "articles")
     case("worker jsonl", worker_cmd(dbs / "jsonl.db", jsonl), args.articles, "articles")
-    case("ceiling: insert_all into FTS5", [sys.executable, "-c", CEILING, str(jsonl), str(dbs / "ceil.db"), str(ROOT)],
-         args.articles, "articles")
+    case(
+        "ceiling: insert_all into FTS5",
+        [sys.executable, "-c", CEILING, str(jsonl), str(dbs / "ceil.db"), str(ROOT)],
+        args.articles,
+        "articles",
+    )
     if args.articles > 10_000:
         case("worker txt (10,000 files)", worker_cmd(dbs / "txt10k.db", texts10k), 10_000, "articles")
 
     print(f"\n{'case':38} {'items':>8} {'seconds':>8} {'per s':>8} {'peak MB':>8} {'largest':>8}  result")
-    for name, n, unit, secs, rate, peak, largest, out in rows:
+    for name, n, _unit, secs, rate, peak, largest, out in rows:
         print(f"{name:38} {n:8d} {secs:8.1f} {rate:8.0f} {peak:8.0f} {largest:8.0f}  {out[:60]}")
     by = {r[0]: r for r in rows}
     if "anchor: trafilatura + sqlite-utils" in by:
         w, a = by["worker html"], by["anchor: trafilatura + sqlite-utils"]
-        print(f"\nhtml pages/s vs the anchor: {w[4] / a[4]:.2f}x (bar: >= 2.0x); peak memory of all processes "
-              f"{w[5]:.0f} MB vs {a[5]:.0f} MB, of the largest process {w[6]:.0f} MB vs {a[6]:.0f} MB")
+        print(
+            f"\nhtml pages/s vs the anchor: {w[4] / a[4]:.2f}x (bar: >= 2.0x); peak memory of all processes "
+            f"{w[5]:.0f} MB vs {a[5]:.0f} MB, of the largest process {w[6]:.0f} MB vs {a[6]:.0f} MB"
+        )
     c = by["ceiling: insert_all into FTS5"]
     for name in ("worker txt", "worker jsonl"):
         print(f"{name} vs the raw FTS5 insert ceiling: {by[name][4] / c[4]:.2f} (bar: >= 0.5)")
     if "worker txt (10,000 files)" in by:
-        print(f"peak memory at 10,000 files {by['worker txt (10,000 files)'][5]:.0f} MB, "
-              f"at {args.articles:,} files {by['worker txt'][5]:.0f} MB (all processes)")
+        print(
+            f"peak memory at 10,000 files {by['worker txt (10,000 files)'][5]:.0f} MB, "
+            f"at {args.articles:,} files {by['worker txt'][5]:.0f} MB (all processes)"
+        )
     print(f"\ninputs kept in {work}")
 
 

@@ -105,10 +105,10 @@ def evaluate(name: str, pages: list[scoring.Page], details: bool = False) -> dic
         elif page.body is not None:
             c = scoring.shingle_counts(scoring.without_dateline(page.body, res.dateline), res.body)
             counts.append(c)
-            line = "P=%.3f R=%.3f" % scoring.prf([c])[:2]
+            line = "P={:.3f} R={:.3f}".format(*scoring.prf([c])[:2])
         elif page.body_start is not None:
             starts.append(scoring.start_recall(scoring.without_dateline(page.body_start, res.dateline), res.body))
-            line = "startR=%.3f" % starts[-1]
+            line = f"startR={starts[-1]:.3f}"
         if page.with_ or page.without:
             f, a = scoring.snippet_hits(res.body, page.with_, page.without)
             w_found, w_total = w_found + f, w_total + len(page.with_)
@@ -129,7 +129,9 @@ def evaluate(name: str, pages: list[scoring.Page], details: bool = False) -> dic
             print(f"  {page.group:17} {page.name:45} {times[-1]:6.1f}ms {line}")
     p, r, f1 = scoring.prf(counts)
     return {
-        "P": p, "R": r, "F1": f1,
+        "P": p,
+        "R": r,
+        "F1": f1,
         "startR": statistics.mean(starts) if starts else 0.0,
         "with": w_found / w_total if w_total else 0.0,
         "without": wo_absent / wo_total if wo_total else 0.0,
@@ -158,16 +160,22 @@ def main(argv: list[str] | None = None) -> int:
     n_body = sum(1 for p in pages if p.body is not None)
     n_start = sum(1 for p in pages if p.body_start)
     n_with, n_without = sum(len(p.with_) for p in pages), sum(len(p.without) for p in pages)
-    print(f"\n{len(pages)} pages: body P/R/F1 on {n_body} full bodies (newspaper4k), startR on {n_start} body "
-          f"starts (goose3), with/without on {n_with}/{n_without} snippets (trafilatura-cache)\n")
-    head = f"{'extractor':12} {'P':>6} {'R':>6} {'F1':>6} {'startR':>7} {'with':>6} {'without':>8} " \
-           f"{'home':>5} {'headline':>9} {'byline':>7} {'date':>6} {'ms':>7}"
+    print(
+        f"\n{len(pages)} pages: body P/R/F1 on {n_body} full bodies (newspaper4k), startR on {n_start} body "
+        f"starts (goose3), with/without on {n_with}/{n_without} snippets (trafilatura-cache)\n"
+    )
+    head = (
+        f"{'extractor':12} {'P':>6} {'R':>6} {'F1':>6} {'startR':>7} {'with':>6} {'without':>8} "
+        f"{'home':>5} {'headline':>9} {'byline':>7} {'date':>6} {'ms':>7}"
+    )
     print(head)
     print("-" * len(head))
     for name, m in rows:
-        print(f"{name:12} {m['P']:6.3f} {m['R']:6.3f} {m['F1']:6.3f} {m['startR']:7.3f} {m['with']:6.3f} "
-              f"{m['without']:8.3f} {m['home']:>5} {m['headline']:>9} {m['byline']:>7} {m['date']:>6} "
-              f"{m['ms']:7.1f}")
+        print(
+            f"{name:12} {m['P']:6.3f} {m['R']:6.3f} {m['F1']:6.3f} {m['startR']:7.3f} {m['with']:6.3f} "
+            f"{m['without']:8.3f} {m['home']:>5} {m['headline']:>9} {m['byline']:>7} {m['date']:>6} "
+            f"{m['ms']:7.1f}"
+        )
     return 0
 
 

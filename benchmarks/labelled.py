@@ -31,16 +31,25 @@ from urllib.parse import urlsplit
 
 HOME_PAGES = frozenset({"cnn_main_site", "wired_main_site", "yahoo_main_site"})
 FRACTIONS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4)
-FOOTERS = ("This story was provided by The Associated Press.", "Copyright 2024 Reuters. All rights reserved.",
-           "Additional reporting by Jane Smith; editing by John Doe.",
-           "Sign up for our morning newsletter to get the day's top stories in your inbox.")
+FOOTERS = (
+    "This story was provided by The Associated Press.",
+    "Copyright 2024 Reuters. All rights reserved.",
+    "Additional reporting by Jane Smith; editing by John Doe.",
+    "Sign up for our morning newsletter to get the day's top stories in your inbox.",
+)
 HEADERS = ("WASHINGTON (AP) \u2014", "By Staff Reporter, Wire Service", "Updated 5 minutes ago")
 # Pages of the corpus that carry one article twice (read and judged so; every other pair of long
 # bodies shares less than a quarter of its shingles): real copies, never "different".
-SAME_ARTICLE = frozenset(frozenset(p) for p in (
-    ("arabic_article.txt", "test_cnn_arabic.json"), ("chinese_article.txt", "test_bbc_chinese.json"),
-    ("cleveland.com1.txt", "video_article_01.txt"), ("test_businessWeek1.json", "test_businessWeek4.json"),
-    ("test_gizmodo1.json", "test_gizmodo3.json")))
+SAME_ARTICLE = frozenset(
+    frozenset(p)
+    for p in (
+        ("arabic_article.txt", "test_cnn_arabic.json"),
+        ("chinese_article.txt", "test_bbc_chinese.json"),
+        ("cleveland.com1.txt", "video_article_01.txt"),
+        ("test_businessWeek1.json", "test_businessWeek4.json"),
+        ("test_gizmodo1.json", "test_gizmodo3.json"),
+    )
+)
 _SENTENCE = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+|(?<=[\u3002\uff01\uff1f])")
 
 
@@ -69,8 +78,11 @@ def long_bodies(corpus: Path) -> list[Body]:
     from worker.clean import clean_html, clean_text
 
     pages = corpus / "pages"
-    out = [Body(p.name, _stem(p.stem), p.read_text("utf-8")) for p in sorted((pages / "newspaper4k").glob("*.txt"))
-           if p.stem not in HOME_PAGES]
+    out = [
+        Body(p.name, _stem(p.stem), p.read_text("utf-8"))
+        for p in sorted((pages / "newspaper4k").glob("*.txt"))
+        if p.stem not in HOME_PAGES
+    ]
     for p in sorted((pages / "goose3").glob("*.json")):
         expected = json.loads(p.read_text("utf-8")).get("expected", {})
         if expected.get("cleaned_text"):
@@ -200,8 +212,15 @@ def wire_copy(text: str, kind: str, donor: str, rng: random.Random) -> str:
 COPY_KINDS = ("footer", "header", "trim", "reword", "footer+trim", "header+reword", "header+trim+reword+footer")
 
 
-def pairs(long: list[Body], feeds: list[Body], seed: int, *, per_body: int = 1, others: int = 4000,
-          fractions: tuple[float, ...] = FRACTIONS) -> list[Pair]:
+def pairs(
+    long: list[Body],
+    feeds: list[Body],
+    seed: int,
+    *,
+    per_body: int = 1,
+    others: int = 4000,
+    fractions: tuple[float, ...] = FRACTIONS,
+) -> list[Pair]:
     """The labelled pairs: ``per_body`` edits of each kind (each of ``fractions``) and copies of
     each kind per long body, every same-site and same-feed pair, ``others`` pairs of long bodies
     from different sites, templated notes."""
@@ -224,8 +243,11 @@ def pairs(long: list[Body], feeds: list[Body], seed: int, *, per_body: int = 1, 
         for x, y in itertools.combinations(group, 2):
             if x.site == y.site and frozenset((x.name, y.name)) not in SAME_ARTICLE:
                 out.append(Pair("different", kind, x.text, y.text))
-    cross = [(x, y) for x, y in itertools.combinations(long, 2)
-             if x.site != y.site and frozenset((x.name, y.name)) not in SAME_ARTICLE]
+    cross = [
+        (x, y)
+        for x, y in itertools.combinations(long, 2)
+        if x.site != y.site and frozenset((x.name, y.name)) not in SAME_ARTICLE
+    ]
     for x, y in rng.sample(cross, min(others, len(cross))):
         out.append(Pair("different", "other site", x.text, y.text))
     for b in feeds:  # short bodies edited: a corrected word, a sentence added
@@ -242,10 +264,12 @@ def pairs(long: list[Body], feeds: list[Body], seed: int, *, per_body: int = 1, 
     return out
 
 
-TEMPLATES = ("An earlier version of this article misstated the {noun} of {name}.",
-             "Correction: the {noun} of {name} was misspelled in an earlier version of this article.",
-             "{name}, {number}, of {place}, died on {day}. Services will be held at {place}.",
-             "Weather for {place}: {noun} in the morning, {number} degrees.")
+TEMPLATES = (
+    "An earlier version of this article misstated the {noun} of {name}.",
+    "Correction: the {noun} of {name} was misspelled in an earlier version of this article.",
+    "{name}, {number}, of {place}, died on {day}. Services will be held at {place}.",
+    "Weather for {place}: {noun} in the morning, {number} degrees.",
+)
 
 
 def templated_notes(long: list[Body], rng: random.Random, per_template: int = 6) -> list[str]:
@@ -255,6 +279,14 @@ def templated_notes(long: list[Body], rng: random.Random, per_template: int = 6)
     names = [w for w in words if w[:1].isupper() and w[1:].islower() and len(w) > 3]
     nouns = [w for w in words if w.islower() and w.isalpha() and len(w) > 4]
     days = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-    return [t.format(noun=rng.choice(nouns), name=rng.choice(names), place=rng.choice(names),
-                     number=rng.randint(2, 99), day=rng.choice(days))
-            for t in TEMPLATES for _ in range(per_template)]
+    return [
+        t.format(
+            noun=rng.choice(nouns),
+            name=rng.choice(names),
+            place=rng.choice(names),
+            number=rng.randint(2, 99),
+            day=rng.choice(days),
+        )
+        for t in TEMPLATES
+        for _ in range(per_template)
+    ]

@@ -161,14 +161,32 @@ def load_corpus(root: Path) -> list[Page]:
         for url, d in json.loads((tc / "evaldata.json").read_text("utf-8")).items():
             path = tc / d["file"]
             if path.exists():
-                pages.append(Page("trafilatura-cache", d["file"], path, url, with_=d.get("with", []),
-                                  without=d.get("without", []), title=d.get("title") or None,
-                                  author=d.get("author") or None, date=d.get("date") or None))
+                pages.append(
+                    Page(
+                        "trafilatura-cache",
+                        d["file"],
+                        path,
+                        url,
+                        with_=d.get("with", []),
+                        without=d.get("without", []),
+                        title=d.get("title") or None,
+                        author=d.get("author") or None,
+                        date=d.get("date") or None,
+                    )
+                )
     for js in sorted((root / "goose3").glob("*.json")):
         d = json.loads(js.read_text("utf-8"))
         exp = d.get("expected", {})
-        pages.append(Page("goose3", js.stem, js.with_suffix(".html"), d.get("url"),
-                          body_start=exp.get("cleaned_text") or None, title=exp.get("title") or None))
+        pages.append(
+            Page(
+                "goose3",
+                js.stem,
+                js.with_suffix(".html"),
+                d.get("url"),
+                body_start=exp.get("cleaned_text") or None,
+                title=exp.get("title") or None,
+            )
+        )
     n4 = root / "newspaper4k"
     for html in sorted(n4.glob("*.html")):
         txt, meta = html.with_suffix(".txt"), html.with_suffix(".meta.json")

@@ -22,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +70,7 @@ def build(path: Path, n: int, words: int = 500) -> None:
         cum.append(total)
     vocab = sorted({w for s in sentences for w in re.findall(r"[A-Za-z]{4,}", s)})
     per_body = max(1, words // 22)
-    start = datetime(2021, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2021, 1, 1, tzinfo=UTC)
     print(f"building {n:,} articles from {len(sentences):,} corpus sentences into {path}", file=sys.stderr)
     tmp = path.with_suffix(".building")
     for p in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
@@ -92,13 +92,25 @@ def build(path: Path, n: int, words: int = 500) -> None:
         body = "\n\n".join(" ".join(picks[j : j + 3]) for j in range(0, len(picks), 3))
         published = start + timedelta(seconds=rng.randrange(3 * 365 * 86400))
         source = SOURCES[min(int(rng.paretovariate(1.2)) - 1, len(SOURCES) - 1)]
-        batch.append({
-            "headline_hash": h, "headline": headline, "byline": None, "published_at": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "dek": picks[0][:200], "body": body, "url": f"https://example.org/{i}", "source": source,
-            "publication": source.replace("source", "Publication"), "dateline": None, "lang": rng.choice(LANGS),
-            "word_count": len(body.split()), "content_hash": h[:16], "headline_derived": 0,
-            "first_seen_at": (published + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        })
+        batch.append(
+            {
+                "headline_hash": h,
+                "headline": headline,
+                "byline": None,
+                "published_at": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "dek": picks[0][:200],
+                "body": body,
+                "url": f"https://example.org/{i}",
+                "source": source,
+                "publication": source.replace("source", "Publication"),
+                "dateline": None,
+                "lang": rng.choice(LANGS),
+                "word_count": len(body.split()),
+                "content_hash": h[:16],
+                "headline_derived": 0,
+                "first_seen_at": (published + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
         i += 1
         if len(batch) == 5000 or i == n:
             with db.conn:

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import labelled  # noqa: E402
+
 from worker import identity, similarity  # noqa: E402
 from worker.identity import MIN_SHINGLES, SAME_STORY, WIRE_COPY, Candidate, band_keys, classify  # noqa: E402
 from worker.models import Article  # noqa: E402
@@ -71,8 +72,10 @@ def same_headline_table(pairs: list[labelled.Pair], scores: dict[int, float]) ->
         mark = " (chosen)" if t == SAME_STORY else ""
         print(f"| {t:.2f}{mark} | {tp}/{len(same)} | {tp / len(same):.3f} | {fp} | {tp / max(1, tp + fp):.4f} |")
     long_diff = [scores[id(p)] for p in pairs if p.label == "different" and _long(p)]
-    print(f"\nBodies under {MIN_SHINGLES} shingles compare by containment whatever the threshold. "
-          f"Highest overlap of two distinct stories of {MIN_SHINGLES}+ shingles: {max(long_diff):.3f}")
+    print(
+        f"\nBodies under {MIN_SHINGLES} shingles compare by containment whatever the threshold. "
+        f"Highest overlap of two distinct stories of {MIN_SHINGLES}+ shingles: {max(long_diff):.3f}"
+    )
 
 
 def wire_copy_table(pairs: list[labelled.Pair], keys: dict[str, set[int]]) -> None:
@@ -81,10 +84,14 @@ def wire_copy_table(pairs: list[labelled.Pair], keys: dict[str, set[int]]) -> No
     short = sum(p.label == "copy" for p in pairs) - len(copies)
     found = [p for p in copies if keys[p.a] & keys[p.b]]
     cand = [p for p in diff if keys[p.a] & keys[p.b]]
-    print(f"\n## Wire copies under another headline ({len(copies)} copies; {short} copies of bodies under "
-          f"{MIN_SHINGLES} shingles are never linked)\n")
-    print(f"LSH ({similarity.BANDS} bands x {similarity.ROWS} rows, 1 in {similarity.SAMPLE} shingles): "
-          f"{len(found)}/{len(copies)} copies share a band key; {len(cand)}/{len(diff)} distinct pairs do\n")
+    print(
+        f"\n## Wire copies under another headline ({len(copies)} copies; {short} copies of bodies under "
+        f"{MIN_SHINGLES} shingles are never linked)\n"
+    )
+    print(
+        f"LSH ({similarity.BANDS} bands x {similarity.ROWS} rows, 1 in {similarity.SAMPLE} shingles): "
+        f"{len(found)}/{len(copies)} copies share a band key; {len(cand)}/{len(diff)} distinct pairs do\n"
+    )
     print("| threshold | copies linked | recall | false links |")
     print("|---|---|---|---|")
     score = {id(p): similarity.similarity(sets(p.a), sets(p.b)) for p in found + cand}
@@ -100,8 +107,14 @@ def chosen(pairs: list[labelled.Pair], keys: dict[str, set[int]]) -> None:
     outcome: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
     decided: dict[int, str] = {}
     for n, p in enumerate(pairs):
-        old = Candidate(n, "Corrections", p.a, url="https://a.example/1", source="a",
-                        content_hashes=frozenset({Article("x", p.a).content_hash}))
+        old = Candidate(
+            n,
+            "Corrections",
+            p.a,
+            url="https://a.example/1",
+            source="a",
+            content_hashes=frozenset({Article("x", p.a).content_hash}),
+        )
         if p.label == "same":  # the article's own URL, same headline
             new = Article("Corrections", p.b, url="https://a.example/1", source="a")
         elif p.label == "different":  # a recurring headline, another story
@@ -117,15 +130,19 @@ def chosen(pairs: list[labelled.Pair], keys: dict[str, set[int]]) -> None:
         if p.label == "different" and keys[p.a] & keys[p.b]:  # the same two under two headlines
             linked = classify(Article("Another headline", p.b, url="https://b.example/2"), [old]).kind
             outcome[("different", "under two headlines")][linked] += 1
-    print(f"\n## At the chosen constants (SAME_STORY={SAME_STORY}, WIRE_COPY={WIRE_COPY}, "
-          f"MIN_SHINGLES={MIN_SHINGLES}): classify() on every pair\n")
+    print(
+        f"\n## At the chosen constants (SAME_STORY={SAME_STORY}, WIRE_COPY={WIRE_COPY}, "
+        f"MIN_SHINGLES={MIN_SHINGLES}): classify() on every pair\n"
+    )
     print("| label | kind | pairs | outcomes |")
     print("|---|---|---|---|")
     for (label, kind), c in sorted(outcome.items()):
         print(f"| {label} | {kind} | {sum(c.values())} | {', '.join(f'{k} {v}' for k, v in c.most_common())} |")
     for label, want in (("same", "edit"), ("different", "new"), ("copy", "new_in_cluster")):
-        for size, group in (("long", [p for p in pairs if p.label == label and _long(p)]),
-                            ("short", [p for p in pairs if p.label == label and not _long(p)])):
+        for size, group in (
+            ("long", [p for p in pairs if p.label == label and _long(p)]),
+            ("short", [p for p in pairs if p.label == label and not _long(p)]),
+        ):
             hits = sum(decided[id(p)] == want for p in group)
             print(f"{label} ({size}, {len(group)} pairs): {hits} {want} ({hits / max(1, len(group)):.3f})")
 
@@ -145,8 +162,11 @@ def sizes_table(pairs: list[labelled.Pair]) -> None:
     print("| shingles of the smaller body | distinct pairs | highest overlap | 99.9th percentile |")
     print("|---|---|---|---|")
     bins = (1, 10, 20, 25, 30, 40, 60, 100, 10**9)
-    diff = [(min(sets(p.a).size, sets(p.b).size), similarity.similarity(sets(p.a), sets(p.b)))
-            for p in pairs if p.label == "different"]
+    diff = [
+        (min(sets(p.a).size, sets(p.b).size), similarity.similarity(sets(p.a), sets(p.b)))
+        for p in pairs
+        if p.label == "different"
+    ]
     for lo, hi in zip(bins, bins[1:]):
         v = [s for n, s in diff if lo <= n < hi]
         if v:
@@ -155,14 +175,18 @@ def sizes_table(pairs: list[labelled.Pair]) -> None:
     print("| rule | short edits recognised | short distinct stories merged | of them templated notes |")
     print("|---|---|---|---|")
     shorts = [p for p in pairs if p.label in ("same", "different") and not _long(p)]
+
     def shingled(k: int, t: float):
         return lambda p: similarity.similarity(sets(p.a, k), sets(p.b, k)) >= t
 
-    rules = [("one contains the other whole (chosen)", lambda p: overlap(p.a, p.b) >= 1.0),
-             ("identical words", lambda p: np.array_equal(similarity.shingle_hashes(p.a),
-                                                         similarity.shingle_hashes(p.b)))]
-    rules += [(f"{k}-token shingles >= {t}", shingled(k, t))
-              for k, t in ((1, 0.7), (1, 0.9), (2, 0.7), (2, 0.9), (4, SAME_STORY), (4, 0.9))]
+    rules = [
+        ("one contains the other whole (chosen)", lambda p: overlap(p.a, p.b) >= 1.0),
+        ("identical words", lambda p: np.array_equal(similarity.shingle_hashes(p.a), similarity.shingle_hashes(p.b))),
+    ]
+    rules += [
+        (f"{k}-token shingles >= {t}", shingled(k, t))
+        for k, t in ((1, 0.7), (1, 0.9), (2, 0.7), (2, 0.9), (4, SAME_STORY), (4, 0.9))
+    ]
     for name, rule in rules:
         hit = [rule(p) for p in shorts]
         same = [h for h, p in zip(hit, shorts) if p.label == "same"]
@@ -192,22 +216,27 @@ def speed(bodies: list[labelled.Body]) -> None:
     english = [b.text for b in bodies if len(b.text) > 3000 and sum(c.isascii() for c in b.text) > 0.98 * len(b.text)]
     words = " ".join(english).split()  # news prose, with its typographic quotes and dashes
     print("\n## Cost per article (CPU microseconds, best of 15 rounds)\n")
-    print("| body | shingle hashes | MinHash | band keys | total band_keys(body) | shingle set | "
-          "datasketch update_batch (sha1) |")
+    print(
+        "| body | shingle hashes | MinHash | band keys | total band_keys(body) | shingle set | "
+        "datasketch update_batch (sha1) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for label, n in (("short, 50 words", 50), ("medium, 600 words", 600), ("long, 2000 words", 2000)):
         body = " ".join(words[:n])
         hashes = similarity.shingle_hashes(body)
         sig = similarity.signature(hashes)
         tokens = body.split()
-        grams = [" ".join(tokens[i:i + 4]).encode() for i in range(len(tokens) - 3)]
+        grams = [" ".join(tokens[i : i + 4]).encode() for i in range(len(tokens) - 3)]
 
-        def reference():
+        def reference(grams=grams):
             MinHash(num_perm=similarity.NUM_PERM, seed=similarity.SEED).update_batch(grams)
 
-        print(f"| {label} | {_per_call(similarity.shingle_hashes, body):.0f} | {_per_call(similarity.signature, hashes):.0f}"
-              f" | {_per_call(similarity.bands, sig):.0f} | {_per_call(band_keys, body):.0f}"
-              f" | {_per_call(similarity.shingles, body):.0f} | {_per_call(reference):.0f} |")
+        print(
+            f"| {label} | {_per_call(similarity.shingle_hashes, body):.0f}"
+            f" | {_per_call(similarity.signature, hashes):.0f}"
+            f" | {_per_call(similarity.bands, sig):.0f} | {_per_call(band_keys, body):.0f}"
+            f" | {_per_call(similarity.shingles, body):.0f} | {_per_call(reference):.0f} |"
+        )
 
 
 def main() -> None:
@@ -221,9 +250,11 @@ def main() -> None:
     counts = collections.Counter(p.label for p in pairs)
     print(f"# Same story or not: {len(long)} article bodies, {len(feeds)} feed bodies, seed {args.seed}\n")
     print(f"Pairs: {counts['same']} same (edits), {counts['different']} different, {counts['copy']} copies")
-    print(f"Constants: SHINGLE={similarity.SHINGLE}, NUM_PERM={similarity.NUM_PERM}, BANDS={similarity.BANDS}, "
-          f"ROWS={similarity.ROWS}, SAMPLE={similarity.SAMPLE}, SEED={similarity.SEED}, "
-          f"MIN_SHINGLES={identity.MIN_SHINGLES}")
+    print(
+        f"Constants: SHINGLE={similarity.SHINGLE}, NUM_PERM={similarity.NUM_PERM}, BANDS={similarity.BANDS}, "
+        f"ROWS={similarity.ROWS}, SAMPLE={similarity.SAMPLE}, SEED={similarity.SEED}, "
+        f"MIN_SHINGLES={identity.MIN_SHINGLES}"
+    )
     scores = {id(p): overlap(p.a, p.b) for p in pairs if p.label != "copy"}
     keys = {t: set(band_keys(t)) for p in pairs for t in (p.a, p.b)}
     same_headline_table(pairs, scores)

@@ -52,8 +52,10 @@ def feed(first: int, items: int) -> bytes:
         f"</description></item>"
         for i in range(first + items - 1, first - 1, -1)
     )
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Soak wire</title>'
-            f"<link>http://soak.example/</link>{entries}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Soak wire</title>'
+        f"<link>http://soak.example/</link>{entries}</channel></rss>"
+    ).encode()
 
 
 class FeedServer:
@@ -110,8 +112,12 @@ def main() -> None:
     logsetup.setup("json", "warning")  # run_finished lines are info: keep the table readable
     server = FeedServer(args.items)
     source = Source(name="soak", kind="feed", url=server.url, every=1)
-    config = Config(archive=str(db), http=HttpSettings(per_host_delay=0, respect_robots=False, retries=0),
-                    scheduler=SchedulerSettings(jitter=0), sources=(source,))
+    config = Config(
+        archive=str(db),
+        http=HttpSettings(per_host_delay=0, respect_robots=False, retries=0),
+        scheduler=SchedulerSettings(jitter=0),
+        sources=(source,),
+    )
     http = Http(config.http)
     marks = {1, max(args.runs // 2, 1), args.runs}
     table = []
@@ -125,8 +131,7 @@ def main() -> None:
             server.advance()
             if n in marks:
                 gc.collect()
-                table.append((n, rss_kb(), result.new, result.duplicates, db.stat().st_size,
-                              time.monotonic() - t0))
+                table.append((n, rss_kb(), result.new, result.duplicates, db.stat().st_size, time.monotonic() - t0))
                 if args.tracemalloc and n == 1:
                     tracemalloc.start(10)
                     snapshot = tracemalloc.take_snapshot()
@@ -140,8 +145,10 @@ def main() -> None:
         print(f"{n:>6}  {kb / 1024:>8.1f}  {new:>4}  {dup:>4}  {size / 1e6:>10.1f}  {elapsed:>9.1f}")
     first, last = table[0], table[-1]
     per_run = (last[5] - first[5]) / max(last[0] - first[0], 1)
-    print(f"RSS growth after the first run: {(last[1] - first[1]) / 1024:+.1f} MB over {last[0] - first[0]} runs"
-          f" ({per_run * 1000:.0f} ms per run)")
+    print(
+        f"RSS growth after the first run: {(last[1] - first[1]) / 1024:+.1f} MB over {last[0] - first[0]} runs"
+        f" ({per_run * 1000:.0f} ms per run)"
+    )
     if snapshot is not None:
         print("allocation sites that grew most since run 1 (tracemalloc):")
         for stat in tracemalloc.take_snapshot().compare_to(snapshot, "lineno")[:10]:

@@ -19,12 +19,20 @@ pytest_plugins = ["tests.loopback"]
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="development corpus not found at ../shared/corpus")
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict | None = None,
-            input: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120, env: dict | None = None, input: str | None = None
+) -> subprocess.CompletedProcess:
     """``python -m worker ARGS`` as a user would run it; output captured as text."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "worker", *args], cwd=cwd or ROOT, capture_output=True,
-                          text=True, timeout=timeout, env=full_env, input=input)
+    return subprocess.run(
+        [sys.executable, "-m", "worker", *args],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        input=input,
+    )
 
 
 @pytest.fixture

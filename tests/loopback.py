@@ -133,7 +133,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         req, route = owner._record(self.command, parts.path, parts.query, dict(self.headers.items()))
         try:
             reply = route.respond(req) if route is not None else Reply(404, b"not found")
-        except Exception as exc:  # noqa: BLE001 - a broken handler is a 500, not a hung client
+        except Exception as exc:
             reply = Reply(500, f"loopback handler failed: {exc!r}".encode())
         self._write(reply, head)
 
@@ -203,7 +203,9 @@ class LoopbackServer:
         self._httpd = _Server((self.host, self._port), _RequestHandler)
         self._httpd.owner = self
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
             name=f"loopback-{self.port}",
         )
         self._thread.start()
@@ -292,7 +294,9 @@ class LoopbackServer:
             self.bytes_streamed += n
 
 
-def stream_forever(piece: bytes = b"x" * 65536, *, limit: int = 1 << 30, stop: threading.Event | None = None) -> Iterator[bytes]:
+def stream_forever(
+    piece: bytes = b"x" * 65536, *, limit: int = 1 << 30, stop: threading.Event | None = None
+) -> Iterator[bytes]:
     """An (almost) endless body: ``piece`` repeated until ``limit`` bytes or ``stop`` is set."""
     sent = 0
     while sent < limit and not (stop is not None and stop.is_set()):
@@ -310,8 +314,15 @@ def loopback() -> Iterator[LoopbackServer]:
         server.stop()
 
 
-def serve_static(server: LoopbackServer, path: str, body: bytes, content_type: str = "application/xml",
-                 *, etag: bool = True, last_modified: str | None = "Wed, 01 May 2024 10:00:00 GMT") -> None:
+def serve_static(
+    server: LoopbackServer,
+    path: str,
+    body: bytes,
+    content_type: str = "application/xml",
+    *,
+    etag: bool = True,
+    last_modified: str | None = "Wed, 01 May 2024 10:00:00 GMT",
+) -> None:
     """Serve ``body`` at ``path`` as a static file server does: ETag and Last-Modified, 304 on a
     matching If-None-Match or If-Modified-Since."""
     tag = '"%x"' % (hash(body) & 0xFFFFFFFF)
@@ -362,8 +373,13 @@ class FakeDns:
         index = min(self.count(name) - 1, len(answers) - 1)
         port_number = int(port) if isinstance(port, (int, str)) and str(port).isdigit() else 0
         return [
-            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
-             (a, port_number, 0, 0) if ":" in a else (a, port_number))
+            (
+                socket.AF_INET6 if ":" in a else socket.AF_INET,
+                socket.SOCK_STREAM,
+                socket.IPPROTO_TCP,
+                "",
+                (a, port_number, 0, 0) if ":" in a else (a, port_number),
+            )
             for a in answers[index]
         ]
 

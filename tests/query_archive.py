@@ -18,14 +18,24 @@ def build_archive(path: Path) -> Path:
     """Two files sources (one story carried by both), and one source whose last run failed."""
     with Archive(path) as archive:
         for name in ("wire", "local"):
-            result = ingest(make_source(name=name, kind="files", path=str(FIXTURES / name)), archive, trigger="backfill")
+            result = ingest(
+                make_source(name=name, kind="files", path=str(FIXTURES / name)), archive, trigger="backfill"
+            )
             assert result.status == "ok", result
         run_id = archive.start_run("broken-feed", "scheduled", "2024-01-01T00:00:00Z")
         result = RunResult(
-            source="broken-feed", trigger="scheduled", started_at="2024-01-01T00:00:00Z",
-            finished_at="2024-01-01T00:00:01Z", status="error", error="HTTP 503 Service Unavailable",
-            http_status=503, run_id=run_id)
+            source="broken-feed",
+            trigger="scheduled",
+            started_at="2024-01-01T00:00:00Z",
+            finished_at="2024-01-01T00:00:01Z",
+            status="error",
+            error="HTTP 503 Service Unavailable",
+            http_status=503,
+            run_id=run_id,
+        )
         with archive.transaction():
-            archive.finish_run(result, SourceState("broken-feed", result.finished_at, "error", None, 1,
-                                                   result.started_at, None, result.error))
+            archive.finish_run(
+                result,
+                SourceState("broken-feed", result.finished_at, "error", None, 1, result.started_at, None, result.error),
+            )
     return path

@@ -21,8 +21,15 @@ def art(headline: str, body: str = "Some body text about the Taliban.", **kw) ->
 
 
 def finish(run_id: int, status: str = "ok", **kw) -> RunResult:
-    return RunResult(source="s", trigger="manual", started_at="2024-01-01T00:00:00Z",
-                     finished_at="2024-01-01T00:00:01Z", status=status, run_id=run_id, **kw)
+    return RunResult(
+        source="s",
+        trigger="manual",
+        started_at="2024-01-01T00:00:00Z",
+        finished_at="2024-01-01T00:00:01Z",
+        status=status,
+        run_id=run_id,
+        **kw,
+    )
 
 
 def store(archive, run_id, articles=(), checkpoints=(), known=(), result=None, state=None):
@@ -54,8 +61,13 @@ def test_store_new_duplicates_and_sightings(archive):
     first = art("Taliban Attack a Provincial Capital in Afghanistan\u2019s North", url="https://a.example/1")
     again = art("taliban attack a provincial capital in afghanistan's north", url="https://b.example/2")
     other = art("Another headline entirely", body="Nothing to see here.")
-    outcomes, resighted = store(archive, run, [(first, "loc1"), (again, "loc2"), (other, "loc3")],
-                                [(Checkpoint("file:/x", "1:2"), 1)], result=finish(run, new=2, duplicates=1))
+    outcomes, resighted = store(
+        archive,
+        run,
+        [(first, "loc1"), (again, "loc2"), (other, "loc3")],
+        [(Checkpoint("file:/x", "1:2"), 1)],
+        result=finish(run, new=2, duplicates=1),
+    )
     assert (outcomes, resighted) == (["new", "duplicate", "new"], 0)
     rows = list(archive.db["articles"].rows)
     assert len(rows) == 2
@@ -65,7 +77,10 @@ def test_store_new_duplicates_and_sightings(archive):
     assert kept["word_count"] == 6 and kept["first_seen_at"].endswith("Z") and kept["version_count"] == 1
     sightings = list(archive.db.query("SELECT url, article_id, version FROM sightings ORDER BY id"))
     assert [(s["url"], s["article_id"], s["version"]) for s in sightings][:3] == [
-        ("https://a.example/1", 1, 1), ("https://b.example/2", 1, 1), ("loc3", 2, 1)]
+        ("https://a.example/1", 1, 1),
+        ("https://b.example/2", 1, 1),
+        ("loc3", 2, 1),
+    ]
     assert archive.fetch_state("s", "file:/x") == "1:2"
     assert archive.db.execute("SELECT article_id FROM produced WHERE key = 'file:/x'").fetchall() == [(1,)]
     # a later run that knows the input unchanged records sightings of what it produced
@@ -97,8 +112,9 @@ def test_a_failed_batch_writes_nothing(archive, monkeypatch):
 
 def test_the_source_state_is_stored_as_given_and_read_back(archive):
     run = archive.start_run("s", "scheduled", "2024-01-01T00:00:00Z")
-    state = SourceState("s", "2024-01-01T00:00:01Z", "error", None, 2, "2023-12-31T00:00:00Z",
-                        "2030-01-01T00:00:00Z", "boom")
+    state = SourceState(
+        "s", "2024-01-01T00:00:01Z", "error", None, 2, "2023-12-31T00:00:00Z", "2030-01-01T00:00:00Z", "boom"
+    )
     store(archive, run, result=finish(run, "error", error="boom"), state=state)
     assert archive.source_state("s") == state
     assert archive.source_state("other") is None
@@ -159,11 +175,27 @@ def test_an_archive_of_schema_2_migrates_with_nothing_lost(tmp_path):
     for step in (1, 2):
         MIGRATIONS[step](db)
     db.execute("PRAGMA user_version = 2")
-    db["articles"].insert({"headline_hash": "h1", "headline": "Old story", "body": "Kept text about ferries.",
-                           "first_seen_at": "2024-01-01T00:00:00Z", "published_at": "2023-12-31T23:00:00Z",
-                           "source": "s", "content_hash": "c1"})
-    db["sightings"].insert({"headline_hash": "h1", "source": "s", "url": "u", "seen_at": "2024-01-01T00:00:00Z",
-                            "content_hash": "c1", "run_id": 1})
+    db["articles"].insert(
+        {
+            "headline_hash": "h1",
+            "headline": "Old story",
+            "body": "Kept text about ferries.",
+            "first_seen_at": "2024-01-01T00:00:00Z",
+            "published_at": "2023-12-31T23:00:00Z",
+            "source": "s",
+            "content_hash": "c1",
+        }
+    )
+    db["sightings"].insert(
+        {
+            "headline_hash": "h1",
+            "source": "s",
+            "url": "u",
+            "seen_at": "2024-01-01T00:00:00Z",
+            "content_hash": "c1",
+            "run_id": 1,
+        }
+    )
     db.conn.commit()
     db.close()
     with Archive(path) as archive:
@@ -171,12 +203,20 @@ def test_an_archive_of_schema_2_migrates_with_nothing_lost(tmp_path):
         (row,) = archive.db.query("SELECT * FROM articles")
         assert row["body"] == "Kept text about ferries." and row["published_utc"] == "2023-12-31T23:00:00Z"
         assert (row["id"], row["version"], row["version_count"], row["headline_hash"]) == (
-            1, 1, 1, headline_hash("Old story"))  # the hash as the archive takes headlines now
+            1,
+            1,
+            1,
+            headline_hash("Old story"),
+        )  # the hash as the archive takes headlines now
         (sighting,) = archive.db.query("SELECT * FROM sightings")
         assert (sighting["article_id"], sighting["version"], sighting["content_hash"]) == (1, 1, "c1")
         (version,) = archive.db.query("SELECT * FROM versions")
         assert (version["article_id"], version["version"], version["reason"], version["body"]) == (
-            1, 1, "first", "Kept text about ferries.")
+            1,
+            1,
+            "first",
+            "Kept text about ferries.",
+        )
         assert [r["headline"] for r in archive.db["articles"].search("ferries")] == ["Old story"]
 
 
@@ -184,15 +224,24 @@ def test_rebuild_fts_with_another_tokenizer(archive):
     from worker.archive.schema import rebuild_fts
 
     run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
-    store(archive, run, [(art("梁振英宣布不競選連任", body="香港特首梁振英宣布不會競選連任。"), "x"),
-                         (art("Ferries run again", body="The ferries are running."), "y")])
+    store(
+        archive,
+        run,
+        [
+            (art("梁振英宣布不競選連任", body="香港特首梁振英宣布不會競選連任。"), "x"),
+            (art("Ferries run again", body="The ferries are running."), "y"),
+        ],
+    )
     assert archive.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH '梁振英'").fetchone()[0] == 0
     with archive.transaction() as db:
         rebuild_fts(db, "trigram", table="articles_trigram")
     hits = archive.db.execute("SELECT rowid FROM articles_trigram WHERE articles_trigram MATCH '梁振英'").fetchall()
     assert len(hits) == 1
     store(archive, run, [(art("Another 梁振英 report", body="梁振英 again."), "z")])  # triggers keep it in step
-    assert archive.db.execute("SELECT count(*) FROM articles_trigram WHERE articles_trigram MATCH '梁振英'").fetchone()[0] == 2
+    assert (
+        archive.db.execute("SELECT count(*) FROM articles_trigram WHERE articles_trigram MATCH '梁振英'").fetchone()[0]
+        == 2
+    )
     assert archive.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'ferries'").fetchone()[0] == 1
     with archive.transaction() as db:
         rebuild_fts(db)  # the main index, rebuilt as it was

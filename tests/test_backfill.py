@@ -9,7 +9,7 @@ from tests.conftest import FIXTURES
 from worker import backfill, progress
 from worker.fetchers import files
 from worker.kinds import make_source
-from worker.models import Config, Source
+from worker.models import Config
 from worker.pipeline import ingest
 
 
@@ -19,8 +19,14 @@ def run(archive, arguments, **kw):
 
 def test_progress_line_on_a_terminal(capsys):
     bar = progress.Progress(terminal=True, total_files=4)
-    for what, loc in [("new", "a"), ("checkpoint", "file:/a"), ("duplicate", "b"), ("checkpoint", "file:/b"),
-                      ("skipped", "c"), ("known", "d")]:
+    for what, loc in [
+        ("new", "a"),
+        ("checkpoint", "file:/a"),
+        ("duplicate", "b"),
+        ("checkpoint", "file:/b"),
+        ("skipped", "c"),
+        ("known", "d"),
+    ]:
         bar(what, loc)
     line = bar.line()
     assert line.startswith("3/4 files")
@@ -77,8 +83,7 @@ def test_large_imports_merge_the_fts_index(monkeypatch, tmp_path):
     assert merged == [str(tmp_path / "a.db")]
     run(tmp_path / "a.db", [str(tmp_path / "a.jsonl")], workers=1)
     assert len(merged) == 1  # nothing new: nothing to merge
-    run(tmp_path / "a.db", [str(tmp_path / "a.jsonl")], workers=1,
-                          optimize=True)
+    run(tmp_path / "a.db", [str(tmp_path / "a.jsonl")], workers=1, optimize=True)
     assert len(merged) == 2
 
 

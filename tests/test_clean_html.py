@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import scoring  # noqa: E402
+import scoring
 
 from worker.clean.fragment import clean_fragment
 from worker.clean.html import clean_html
@@ -58,9 +58,27 @@ def test_golden_cases_exist():
 
 def test_boilerplate_never_reaches_the_body():
     article, _ = _run("jsonld_graph")
-    for junk in ("cookies", "Home", "Share on Facebook", "Photo:", "Advertisement", "injected", "JavaScript",
-                 "svg label", "Related", "Ferry fares", "Sign up", "Subscribe", "comments", "It took them",
-                 "Most read", "All rights reserved", "Do not read me", "By Maria", "14 June 2021"):
+    for junk in (
+        "cookies",
+        "Home",
+        "Share on Facebook",
+        "Photo:",
+        "Advertisement",
+        "injected",
+        "JavaScript",
+        "svg label",
+        "Related",
+        "Ferry fares",
+        "Sign up",
+        "Subscribe",
+        "comments",
+        "It took them",
+        "Most read",
+        "All rights reserved",
+        "Do not read me",
+        "By Maria",
+        "14 June 2021",
+    ):
         assert junk not in article.body, junk
 
 
@@ -74,11 +92,14 @@ def test_body_text_is_normalized():
 def test_bytes_and_str_agree():
     data = (FIXTURES / "jsonld_graph.html").read_bytes()
     assert clean_html(data) == clean_html(data.decode("utf-8"))
-    sentence = "Caf\u00e9 \u2019quotes\u2019 and \U0001F600 words of the article, one after another. " * 8
+    sentence = "Caf\u00e9 \u2019quotes\u2019 and \U0001f600 words of the article, one after another. " * 8
     deep = "<html><body>" + "<div>" * 300 + f"<p>{sentence}</p>" + "</div>" * 300 + "</body></html>"
-    for html in (deep, f"<html><body><div><p>\x00{sentence}</p><p>{sentence}</p></div></body></html>",
-                 f"\ufeff<?xml version='1.0' encoding='iso-8859-1'?><html><body><p>{sentence}</p></body></html>",
-                 f"\x00<?xml version='1.0' encoding='iso-8859-1'?><html><body><p>{sentence}</p></body></html>"):
+    for html in (
+        deep,
+        f"<html><body><div><p>\x00{sentence}</p><p>{sentence}</p></div></body></html>",
+        f"\ufeff<?xml version='1.0' encoding='iso-8859-1'?><html><body><p>{sentence}</p></body></html>",
+        f"\x00<?xml version='1.0' encoding='iso-8859-1'?><html><body><p>{sentence}</p></body></html>",
+    ):
         assert clean_html(html.encode("utf-8")) == clean_html(html.lstrip("\ufeff")) is not None
 
 
@@ -99,10 +120,14 @@ def test_http_charset_hint_decides_the_encoding():
 
 
 def test_utf8_page_that_still_declares_a_single_byte_charset():
-    html = ('<html><head><meta charset="iso-8859-15"><title>Caf\u00e9 del Mar</title></head><body><div>'
-            + "".join(f"<p>El caf\u00e9 abri\u00f3 sus puertas a {n} kil\u00f3metros de Lyon, con m\u00fasica.</p>"
-                      for n in range(70, 74))
-            + "</div></body></html>")
+    html = (
+        '<html><head><meta charset="iso-8859-15"><title>Caf\u00e9 del Mar</title></head><body><div>'
+        + "".join(
+            f"<p>El caf\u00e9 abri\u00f3 sus puertas a {n} kil\u00f3metros de Lyon, con m\u00fasica.</p>"
+            for n in range(70, 74)
+        )
+        + "</div></body></html>"
+    )
     for declared in (None, "ISO-8859-1"):
         article = clean_html(html.encode("utf-8"), hints=Hints(encoding=declared))
         assert "kil\u00f3metros" in article.body and article.headline == "Caf\u00e9 del Mar"
@@ -118,8 +143,18 @@ def test_page_metadata_wins_over_hints():
     assert article.publication == "The Coastal Times"
 
 
-@pytest.mark.parametrize("html", ["", "   ", "<html></html>", "<html><body><p>Too short.</p></body></html>",
-                                  b"", b"\x00\x00", "<?xml version='1.0' encoding='utf-8'?><html/>"])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "   ",
+        "<html></html>",
+        "<html><body><p>Too short.</p></body></html>",
+        b"",
+        b"\x00\x00",
+        "<?xml version='1.0' encoding='utf-8'?><html/>",
+    ],
+)
 def test_no_article(html):
     assert clean_html(html) is None
 
@@ -174,8 +209,15 @@ def test_control_characters_and_lone_surrogates_keep_the_text():
 
 def test_deeply_nested_document_does_not_crash():
     depth = 10_000
-    html = ("<html><head><title>Deep</title></head><body>" + "<div>" * depth + "<p>" + "Words in a sentence, " * 30
-            + "end.</p>" + "</div>" * depth + "</body></html>")
+    html = (
+        "<html><head><title>Deep</title></head><body>"
+        + "<div>" * depth
+        + "<p>"
+        + "Words in a sentence, " * 30
+        + "end.</p>"
+        + "</div>" * depth
+        + "</body></html>"
+    )
     limit = sys.getrecursionlimit()
     article = clean_html(html)
     assert sys.getrecursionlimit() == limit
@@ -184,7 +226,12 @@ def test_deeply_nested_document_does_not_crash():
 
 def test_deeply_nested_inline_markup_is_read():
     text = "The river rose through the night, and by morning the old bridge was closed to traffic. " * 4
-    html = "<html><body><h1>River closes the old bridge</h1><p>" + "<span><b><i><font>" * 3000 + text + "</p></body></html>"
+    html = (
+        "<html><body><h1>River closes the old bridge</h1><p>"
+        + "<span><b><i><font>" * 3000
+        + text
+        + "</p></body></html>"
+    )
     article = clean_html(html)
     assert article is not None and article.headline == "River closes the old bridge"
     assert article.body == text.strip()
@@ -193,11 +240,37 @@ def test_deeply_nested_inline_markup_is_read():
     assert clean_html("<html><body>" + "<span><b><i><font>" * 3000 + "Text, " * 100 + "</body></html>") is None
 
 
-_TAGS = st.sampled_from(["<p>", "</p>", "<div class='article-body'>", "</div>", "<br>", "<script>", "</script>",
-                         "<h1>", "</h1>", "<a href='x'>", "</a>", "<![CDATA[", "]]>", "<!--", "-->", "<li>", "<ul>",
-                         "<meta charset='utf-16'>", "<?xml version='1.0' encoding='latin-1'?>", "&amp;", "&#0;",
-                         "<script type='application/ld+json'>{\"@type\":\"NewsArticle\",\"headline\":",
-                         "<time datetime='2020-13-45T99:99'>", "<table><tr><td>", "\x00", "\ufeff", "<title>"])
+_TAGS = st.sampled_from(
+    [
+        "<p>",
+        "</p>",
+        "<div class='article-body'>",
+        "</div>",
+        "<br>",
+        "<script>",
+        "</script>",
+        "<h1>",
+        "</h1>",
+        "<a href='x'>",
+        "</a>",
+        "<![CDATA[",
+        "]]>",
+        "<!--",
+        "-->",
+        "<li>",
+        "<ul>",
+        "<meta charset='utf-16'>",
+        "<?xml version='1.0' encoding='latin-1'?>",
+        "&amp;",
+        "&#0;",
+        '<script type=\'application/ld+json\'>{"@type":"NewsArticle","headline":',
+        "<time datetime='2020-13-45T99:99'>",
+        "<table><tr><td>",
+        "\x00",
+        "\ufeff",
+        "<title>",
+    ]
+)
 _HTML = st.lists(st.one_of(_TAGS, st.text(max_size=80)), max_size=60).map("".join)
 
 
@@ -295,30 +368,62 @@ def test_scorer_basics():
     "meta, site, host, headline",
     [
         # the social title disagrees; <h1> and <title> agree
-        (Meta(tags={"og:title": "You will not believe this"}, title="Bridge reopens | Daily", h1s=["Bridge reopens"]),
-         "Daily", "daily.example", "Bridge reopens"),
+        (
+            Meta(
+                tags={"og:title": "You will not believe this"}, title="Bridge reopens | Daily", h1s=["Bridge reopens"]
+            ),
+            "Daily",
+            "daily.example",
+            "Bridge reopens",
+        ),
         # a logo in <h1> is the site, not the headline
-        (Meta(title="Diverse contributors wanted \u2014 The Example Blog", h1s=["Example.com"]),
-         "The Example Blog", "example.com", "Diverse contributors wanted"),
+        (
+            Meta(title="Diverse contributors wanted \u2014 The Example Blog", h1s=["Example.com"]),
+            "The Example Blog",
+            "example.com",
+            "Diverse contributors wanted",
+        ),
         # no site name known: the longest piece of the title
-        (Meta(title="Jane's Digital Home | A Journey to Python 3 and Back"), None, "jane.example",
-         "A Journey to Python 3 and Back"),
+        (
+            Meta(title="Jane's Digital Home | A Journey to Python 3 and Back"),
+            None,
+            "jane.example",
+            "A Journey to Python 3 and Back",
+        ),
         # a full-width colon sets off the site name only
-        (Meta(title="\u52d5\u753b\uff1a\u30cb\u30e5\u30fc\u30b9\uff1a\u65e5\u672c\u7d4c\u6e08\u65b0\u805e"),
-         "\u65e5\u672c\u7d4c\u6e08\u65b0\u805e", None, "\u52d5\u753b\uff1a\u30cb\u30e5\u30fc\u30b9"),
+        (
+            Meta(title="\u52d5\u753b\uff1a\u30cb\u30e5\u30fc\u30b9\uff1a\u65e5\u672c\u7d4c\u6e08\u65b0\u805e"),
+            "\u65e5\u672c\u7d4c\u6e08\u65b0\u805e",
+            None,
+            "\u52d5\u753b\uff1a\u30cb\u30e5\u30fc\u30b9",
+        ),
         # JSON-LD and <h1> agree against a rewritten <title>
-        (Meta(ld={"headline": "Gates: being friendly is not being friends"},
-              title="Gates: you can be friendly without being friends | CNN",
-              h1s=["Gates: being friendly is not being friends"]), "CNN", "cnn.com",
-         "Gates: being friendly is not being friends"),
+        (
+            Meta(
+                ld={"headline": "Gates: being friendly is not being friends"},
+                title="Gates: you can be friendly without being friends | CNN",
+                h1s=["Gates: being friendly is not being friends"],
+            ),
+            "CNN",
+            "cnn.com",
+            "Gates: being friendly is not being friends",
+        ),
         # a dash inside the headline is not a separator; the site name after a bar is
-        (Meta(title="Covid-19 - what you need to know | BBC News"), "BBC News", "bbc.co.uk",
-         "Covid-19 - what you need to know"),
+        (
+            Meta(title="Covid-19 - what you need to know | BBC News"),
+            "BBC News",
+            "bbc.co.uk",
+            "Covid-19 - what you need to know",
+        ),
         (Meta(title="Covid-19 - what you need to know"), None, "bbc.co.uk", "Covid-19 - what you need to know"),
         (Meta(title="Headline words here | Politics | The Times"), "The Times", None, "Headline words here"),
         # a site name before the headline, and the microdata headline agreeing with <h1>
-        (Meta(title="Valley Weekly - Orchard harvest starts early", h1s=["Orchard harvest starts early"]),
-         None, None, "Orchard harvest starts early"),
+        (
+            Meta(title="Valley Weekly - Orchard harvest starts early", h1s=["Orchard harvest starts early"]),
+            None,
+            None,
+            "Orchard harvest starts early",
+        ),
         (Meta(), None, None, None),
     ],
 )
@@ -327,8 +432,10 @@ def test_choose_headline(meta, site, host, headline):
 
 
 def test_json_ld_graph_and_lists():
-    graph = '{"@graph": [{"@type": "WebPage"}, {"@type": ["NewsArticle"], "headline": "H", ' \
-            '"publisher": {"@type": "Organization", "name": "P"}}]}'
+    graph = (
+        '{"@graph": [{"@type": "WebPage"}, {"@type": ["NewsArticle"], "headline": "H", '
+        '"publisher": {"@type": "Organization", "name": "P"}}]}'
+    )
     linked = read_linked_data(["<!-- " + graph + " -->", "not json", "[1, 2]"])
     assert linked.article["headline"] == "H" and linked.publisher == "P"
     recipe = read_linked_data(['{"@type": "Recipe"}'])
@@ -339,8 +446,10 @@ def test_json_ld_graph_and_lists():
     assert (glued.article, glued.publisher) == ({"@type": "BlogPosting", "headline": "G"}, "P")
 
 
-@pytest.mark.parametrize("raw, lang", [("en-gb", "en-GB"), ("de_DE", "de-DE"), ("fr", "fr"), ("zh-Hant", "zh-Hant"),
-                                       ("", None), ("12", None)])
+@pytest.mark.parametrize(
+    "raw, lang",
+    [("en-gb", "en-GB"), ("de_DE", "de-DE"), ("fr", "fr"), ("zh-Hant", "zh-Hant"), ("", None), ("12", None)],
+)
 def test_language(raw, lang):
     assert language(Meta(lang=raw)) == lang
 
@@ -348,15 +457,20 @@ def test_language(raw, lang):
 _MORE = "<p>" + "The committee heard witnesses for most of the day, and the vote came late at night. " * 3 + "</p>"
 
 
-@pytest.mark.parametrize("opening, dateline, first", [
-    ("WASHINGTON (AP) \u2014 The Senate voted.", "WASHINGTON", "The Senate voted."),
-    ("NEW YORK, N.Y. -- Stocks fell.", "NEW YORK, N.Y.", "Stocks fell."),
-    ("WASHINGTON, March 3 (AP) \u2014 The Senate voted.", "WASHINGTON", "The Senate voted."),
-    ("PORTSMOUTH, England, March 3 \u2014 The navy sailed.", "PORTSMOUTH, England", "The navy sailed."),
-    ("The Senate voted \u2014 finally.", None, "The Senate voted \u2014 finally."),
-])
+@pytest.mark.parametrize(
+    "opening, dateline, first",
+    [
+        ("WASHINGTON (AP) \u2014 The Senate voted.", "WASHINGTON", "The Senate voted."),
+        ("NEW YORK, N.Y. -- Stocks fell.", "NEW YORK, N.Y.", "Stocks fell."),
+        ("WASHINGTON, March 3 (AP) \u2014 The Senate voted.", "WASHINGTON", "The Senate voted."),
+        ("PORTSMOUTH, England, March 3 \u2014 The navy sailed.", "PORTSMOUTH, England", "The navy sailed."),
+        ("The Senate voted \u2014 finally.", None, "The Senate voted \u2014 finally."),
+    ],
+)
 def test_dateline_is_taken_out_of_the_body(opening, dateline, first):
-    article = clean_html(f"<html><body><article><h1>Senate votes on the bill</h1><p>{opening}</p>{_MORE}</article></body></html>")
+    article = clean_html(
+        f"<html><body><article><h1>Senate votes on the bill</h1><p>{opening}</p>{_MORE}</article></body></html>"
+    )
     assert article.dateline == dateline
     assert article.body.split("\n\n")[0] == first
 
@@ -364,16 +478,32 @@ def test_dateline_is_taken_out_of_the_body(opening, dateline, first):
 @pytest.mark.parametrize(
     "meta, times, url, published",
     [
-        (Meta(ld={"datePublished": "2020-01-03T09:48:24Z"}, tags={"date": "2020-01-06"}), ([], []), None,
-         "2020-01-03T09:48:24Z"),
+        (
+            Meta(ld={"datePublished": "2020-01-03T09:48:24Z"}, tags={"date": "2020-01-06"}),
+            ([], []),
+            None,
+            "2020-01-03T09:48:24Z",
+        ),
         # a day is completed by a source that gives the time and zone of it
-        (Meta(ld={"datePublished": "2023-11-17"}, tags={"article:published_time": "2023-11-17T08:00:00+08:00"}),
-         ([], []), None, "2023-11-17T08:00:00+08:00"),
+        (
+            Meta(ld={"datePublished": "2023-11-17"}, tags={"article:published_time": "2023-11-17T08:00:00+08:00"}),
+            ([], []),
+            None,
+            "2023-11-17T08:00:00+08:00",
+        ),
         # a URL's full date wins over tags that disagree by more than a day
-        (Meta(ld={"datePublished": "2019-06-17T18:28:00+0200"}), ([], []), "https://x.example/home/2017/7/12/story",
-         "2017-07-12"),
-        (Meta(ld={"datePublished": "2019-06-17T23:28:00-0200"}), ([], []), "https://x.example/2019/06/17/story",
-         "2019-06-17T23:28:00-02:00"),
+        (
+            Meta(ld={"datePublished": "2019-06-17T18:28:00+0200"}),
+            ([], []),
+            "https://x.example/home/2017/7/12/story",
+            "2017-07-12",
+        ),
+        (
+            Meta(ld={"datePublished": "2019-06-17T23:28:00-0200"}),
+            ([], []),
+            "https://x.example/2019/06/17/story",
+            "2019-06-17T23:28:00-02:00",
+        ),
         (Meta(), (["Posted on 2 May 2017"], ["2020-01-01"]), None, "2017-05-02"),
         (Meta(), ([], ["2020-01-01"]), "https://x.example/2018/04/09/story", "2018-04-09"),
         (Meta(), ([], []), None, None),
@@ -384,16 +514,27 @@ def test_published_from(meta, times, url, published):
 
 
 def test_clean_fragment_takes_metadata_from_hints():
-    hints = Hints(headline="Ferry fares rise", byline="Feed Author", published_at="2022-01-02T03:04:05Z",
-                  url="https://x.example/ferry", publication="Coast News", lang="en")
-    html = ("<p>Ferry fares will rise by 4% in March.</p><div class='share'><a href='#'>Share</a></div>"
-            "<p>The operator blamed fuel costs.</p><script>x()</script>")
+    hints = Hints(
+        headline="Ferry fares rise",
+        byline="Feed Author",
+        published_at="2022-01-02T03:04:05Z",
+        url="https://x.example/ferry",
+        publication="Coast News",
+        lang="en",
+    )
+    html = (
+        "<p>Ferry fares will rise by 4% in March.</p><div class='share'><a href='#'>Share</a></div>"
+        "<p>The operator blamed fuel costs.</p><script>x()</script>"
+    )
     article = clean_fragment(html, hints)
     assert article.body == "Ferry fares will rise by 4% in March.\n\nThe operator blamed fuel costs."
     assert (article.headline, article.byline, article.url, article.lang) == (
-        "Ferry fares rise", "Feed Author", "https://x.example/ferry", "en")
+        "Ferry fares rise",
+        "Feed Author",
+        "https://x.example/ferry",
+        "en",
+    )
     assert clean_fragment("   ", hints).body == ""  # a title-only feed item is still an article
     with pytest.raises(ParseError):
         clean_fragment("   ", Hints())
     assert clean_fragment(b"<p>Only text here.</p>", Hints()).headline_derived is True
-

@@ -15,18 +15,23 @@ from worker.clean.metadata import Meta, published_from, read_meta
 
 
 def test_json_ld_repairs():
-    assert parse_block('{"a": 1, /* note */ "b": "http://x.example/y", // end\n}') == {"a": 1, "b": "http://x.example/y"}
+    assert parse_block('{"a": 1, /* note */ "b": "http://x.example/y", // end\n}') == {
+        "a": 1,
+        "b": "http://x.example/y",
+    }
     assert parse_block("{&quot;a&quot;: 1}") == {"a": 1}
     assert parse_block('//<![CDATA[\n{"a": 1};\n//]]>') == {"a": 1}
     assert parse_block('{"a": [1, 2,],}') == {"a": [1, 2]}
 
 
 def test_json_ld_article_outside_lists_and_references():
-    linked = read_linked_data([
-        '{"@type": "ItemList", "itemListElement": [{"@type": "NewsArticle", "headline": "teaser"}]}',
-        '[{"@graph": [{"@type": "Person", "@id": "#a", "name": "Ana Ruiz"},'
-        ' {"@type": "ReportageNewsArticle", "headline": "main", "author": {"@id": "#a"}}]}]',
-    ])
+    linked = read_linked_data(
+        [
+            '{"@type": "ItemList", "itemListElement": [{"@type": "NewsArticle", "headline": "teaser"}]}',
+            '[{"@graph": [{"@type": "Person", "@id": "#a", "name": "Ana Ruiz"},'
+            ' {"@type": "ReportageNewsArticle", "headline": "main", "author": {"@id": "#a"}}]}]',
+        ]
+    )
     assert linked.article["headline"] == "main"
     assert linked.ids["#a"]["name"] == "Ana Ruiz"
     assert byline_from(Meta(ld=linked.article, linked=linked), []) == "Ana Ruiz"
@@ -36,8 +41,12 @@ def test_json_ld_article_outside_lists_and_references():
     "meta, times, url, published",
     [
         # structured publication dates before visible ones, visible before the URL
-        (Meta(tags={"article:published_time": "2021-03-03T10:00:00Z"}, header_dates=["2021-03-05"]), ([], []), None,
-         "2021-03-03T10:00:00Z"),
+        (
+            Meta(tags={"article:published_time": "2021-03-03T10:00:00Z"}, header_dates=["2021-03-05"]),
+            ([], []),
+            None,
+            "2021-03-03T10:00:00Z",
+        ),
         (Meta(header_dates=["2021-03-03"]), ([], []), "https://x.example/2021/03/03/a", "2021-03-03"),
         # a modification date only from structured data, and only when nothing else gives a date
         (Meta(ld={"dateModified": "2021-03-04T10:00:00Z"}), ([], []), None, "2021-03-04T10:00:00Z"),
@@ -103,7 +112,9 @@ def test_people_before_the_outlets_company():
 
 
 def test_read_meta_collects_every_author_tag():
-    root = _root('<html><head><meta name="author" content="Ana Ruiz"><meta name="author" content="Ben Okafor">'
-                 '</head><body></body></html>')
+    root = _root(
+        '<html><head><meta name="author" content="Ana Ruiz"><meta name="author" content="Ben Okafor">'
+        "</head><body></body></html>"
+    )
     meta = read_meta(root, None)
     assert byline_from(meta, []) == "Ana Ruiz and Ben Okafor"

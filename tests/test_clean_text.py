@@ -172,7 +172,11 @@ def test_lede_without_signal_stays_body():
 def test_dek_before_byline():
     text = "Senate Passes the Bill\n\nA vote that took months.\n\nBy Ana Ruiz\n\nThe Senate passed it."
     article = clean_text(text)
-    assert (article.dek, article.byline, article.body) == ("A vote that took months.", "Ana Ruiz", "The Senate passed it.")
+    assert (article.dek, article.byline, article.body) == (
+        "A vote that took months.",
+        "Ana Ruiz",
+        "The Senate passed it.",
+    )
 
 
 def test_credit_after_header_line_keeps_the_header():
@@ -209,14 +213,19 @@ def test_hint_headline_when_text_has_none():
 
 def test_text_wins_over_hints():
     hints = Hints(headline="Other", byline="Someone Else", publication="Other Paper", published_at="2020-01-01")
-    article = clean_text(f"Senate Passes the Bill\n\nBy Ana Ruiz\n\nThe Guardian\n\nJuly 7, 2021\n\n{BODY}", hints=hints)
+    article = clean_text(
+        f"Senate Passes the Bill\n\nBy Ana Ruiz\n\nThe Guardian\n\nJuly 7, 2021\n\n{BODY}", hints=hints
+    )
     assert (article.headline, article.byline, article.publication, article.published_at) == (
         "Senate Passes the Bill", "Ana Ruiz", "The Guardian", "2021-07-07",
     )  # fmt: skip
 
 
 def test_cp1252_bytes():
-    text = "Officials\u2019 \u201cplan\u201d Fails\n\nBy Chlo\u00e9 Martin\n\nThe mayor\u2019s office \u2014 again \u2014 said no."
+    text = (
+        "Officials\u2019 \u201cplan\u201d Fails\n\nBy Chlo\u00e9 Martin\n\n"
+        "The mayor\u2019s office \u2014 again \u2014 said no."
+    )
     article = clean_text(text.encode("cp1252"))
     assert article.headline == "Officials’ “plan” Fails"
     assert article.byline == "Chloé Martin"

@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 
 import pytest
@@ -18,7 +18,6 @@ from worker import pipeline
 from worker.archive import Archive
 from worker.errors import FetchError
 from worker.kinds import make_source
-from worker.models import Source
 
 HEADLINE = "Taliban Attack a Provincial Capital in Afghanistan\u2019s North, Freeing Prisoners"
 
@@ -62,7 +61,9 @@ def test_backfill_the_seed_twice(tmp_path):
     [art] = rows(db, "SELECT * FROM articles")
     assert "\u2019" in art["body"] and (art["version"], art["version_count"]) == (1, 2)
     assert [(v["version"], v["reason"], v["url"]) for v in rows(db, "SELECT * FROM versions ORDER BY version")] == [
-        (1, "first", str(SEED)), (2, "copy", str(copy))]
+        (1, "first", str(SEED)),
+        (2, "copy", str(copy)),
+    ]
     assert rows(db, "SELECT url FROM sightings ORDER BY id DESC LIMIT 1")[0]["url"] == str(copy)
     r = run_cli("--archive", str(db), "backfill", str(copy))  # that copy again: a sighting, no flip-flop
     assert "1 seen, 0 new, 0 revised, 1 duplicates" in r.stdout
@@ -70,20 +71,24 @@ def test_backfill_the_seed_twice(tmp_path):
     # search: ours, and sqlite-utils on the file as it is
     r = run_cli("--archive", str(db), "search", "Qala-e-Naw", "--json")
     assert json.loads(r.stdout.splitlines()[0])["headline"] == HEADLINE
-    r = subprocess.run([sys.executable, "-m", "sqlite_utils", "search", str(db), "articles", "taliban"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "sqlite_utils", "search", str(db), "articles", "taliban"], capture_output=True, text=True
+    )
     assert r.returncode == 0 and json.loads(r.stdout)[0]["headline"] == HEADLINE
 
 
 @needs_corpus
-@pytest.mark.skipif(not any(e.name == "worker" for e in entry_points(group="sqlite_utils")),
-                    reason="the package is not installed, so sqlite-utils cannot load its plugin")
+@pytest.mark.skipif(
+    not any(e.name == "worker" for e in entry_points(group="sqlite_utils")),
+    reason="the package is not installed, so sqlite-utils cannot load its plugin",
+)
 def test_sqlite_utils_searches_hyphenated_words(tmp_path):
     db = tmp_path / "A.db"
     run_cli("--archive", str(db), "backfill", str(SEED))
     sqlite_utils = shutil.which("sqlite-utils", path=os.path.dirname(sys.executable)) or "sqlite-utils"
-    r = subprocess.run([sqlite_utils, "search", str(db), "articles", "Qala-e-Naw", "-c", "headline"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sqlite_utils, "search", str(db), "articles", "Qala-e-Naw", "-c", "headline"], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [{"headline": HEADLINE}]
 
@@ -98,7 +103,10 @@ def test_bad_files_are_skipped_and_good_ones_archived(tmp_path):
     (d / "latin1.txt").write_bytes(
         "Caf\u00e9 Owners Protest New Rules\n\nBy Ren\u00e9e Dubois\n\n"
         "PARIS \u2014 Caf\u00e9 owners in the capital protested on Monday against rules that limit terrace hours.\n\n"
-        "The protest drew several hundred people to the Place de la R\u00e9publique.".replace("\u2014", "-").encode("latin-1"))
+        "The protest drew several hundred people to the Place de la R\u00e9publique.".replace("\u2014", "-").encode(
+            "latin-1"
+        )
+    )
     (d / "x.txt").mkdir()
     shutil.copy(ROOT / "tests" / "fixtures" / "text" / "two-authors-captions.txt", d / "good.txt")
     r = run_cli("--archive", str(tmp_path / "a.db"), "--log-format", "json", "backfill", str(d))
@@ -113,7 +121,12 @@ def test_bad_files_are_skipped_and_good_ones_archived(tmp_path):
     assert "Caf\u00e9 Owners Protest New Rules" in heads
     [summary] = [e for e in events if e["event"] == "run_finished"]
     assert {k: summary[k] for k in ("source", "trigger", "new", "duplicates", "skipped")} == {
-        "source": "backfill", "trigger": "backfill", "new": 2, "duplicates": 0, "skipped": 4}
+        "source": "backfill",
+        "trigger": "backfill",
+        "new": 2,
+        "duplicates": 0,
+        "skipped": 4,
+    }
     assert "duration_ms" in summary and "error" in summary
 
 
@@ -124,8 +137,10 @@ def test_backfill_missing_path_is_one_line(tmp_path):
 
 def config_with_inbox(tmp_path, inbox) -> str:
     cfg = tmp_path / "config.yaml"
-    cfg.write_text(f"archive: {tmp_path / 'a.db'}\nsources:\n  - name: inbox\n    kind: files\n    path: {inbox}/\n"
-                   "  - name: paused\n    kind: feed\n    url: https://example.org/rss\n    enabled: false\n")
+    cfg.write_text(
+        f"archive: {tmp_path / 'a.db'}\nsources:\n  - name: inbox\n    kind: files\n    path: {inbox}/\n"
+        "  - name: paused\n    kind: feed\n    url: https://example.org/rss\n    enabled: false\n"
+    )
     return str(cfg)
 
 
@@ -185,12 +200,15 @@ def test_status_check_lets_a_source_fail_for_six_hours_by_default(tmp_path, monk
         yield
 
     def ago(hours: float) -> str:
-        return (datetime.now(timezone.utc) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     db = tmp_path / "a.db"
     monkeypatch.setattr(pipeline, "fetch", failing)
     with Archive(db) as archive:
-        assert pipeline.ingest(make_source(name="feed", kind="feed", url="http://x.example/feed"), archive).status == "error"
+        assert (
+            pipeline.ingest(make_source(name="feed", kind="feed", url="http://x.example/feed"), archive).status
+            == "error"
+        )
         archive.set_meta("heartbeat", ago(0))
         archive.db["source_state"].update("feed", {"failing_since": ago(5.9)})
     assert run_cli("--archive", str(db), "status", "--check").returncode == 0
@@ -200,8 +218,9 @@ def test_status_check_lets_a_source_fail_for_six_hours_by_default(tmp_path, monk
     assert late.returncode == 1 and "feed failing since" in late.stdout
 
 
-@pytest.mark.parametrize("command", [["ingest", "--all"], ["run", "--once"], ["backfill", "."], ["status"],
-                                     ["search", "x"], ["export"]])
+@pytest.mark.parametrize(
+    "command", [["ingest", "--all"], ["run", "--once"], ["backfill", "."], ["status"], ["search", "x"], ["export"]]
+)
 def test_an_archive_that_is_not_a_database_is_one_line_for_every_command(tmp_path, command):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)

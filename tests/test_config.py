@@ -80,20 +80,28 @@ SRC = {"name": "a", "kind": "files", "path": "in/"}
         ({"scheduler": {"max_workers": 0}}, "scheduler.max_workers: must be at least 1"),
         ({"scheduler": []}, "scheduler: expected a mapping of keys, got list"),
         ({"log_format": "xml"}, "log_format: expected one of auto, console, json, got 'xml'"),
-        ({"sources": [{**SRC, "every": "15 minutes"}]},
-         "sources[0].every: expected a duration like 15m, 2h or 90s, got '15 minutes'"),
+        (
+            {"sources": [{**SRC, "every": "15 minutes"}]},
+            "sources[0].every: expected a duration like 15m, 2h or 90s, got '15 minutes'",
+        ),
         ({"sources": [SRC, SRC]}, "sources[1].name: duplicate source name 'a' (also sources[0])"),
         ({"sources": [{"name": "a", "kind": "files"}]}, "sources[0].path: required for kind 'files'"),
         ({"sources": [{"name": "a", "kind": "feed"}]}, "sources[0].url: required for kind 'feed'"),
-        ({"sources": [{"name": "a", "kind": "rss", "url": "http://x"}]},
-         "sources[0].kind: expected one of files, feed, page, sitemap, got 'rss'"),
-        ({"sources": [{"name": "a", "kind": "feed", "url": "ftp://x/y"}]},
-         "sources[0].url: expected an http:// or https:// URL, got 'ftp://x/y'"),
+        (
+            {"sources": [{"name": "a", "kind": "rss", "url": "http://x"}]},
+            "sources[0].kind: expected one of files, feed, page, sitemap, got 'rss'",
+        ),
+        (
+            {"sources": [{"name": "a", "kind": "feed", "url": "ftp://x/y"}]},
+            "sources[0].url: expected an http:// or https:// URL, got 'ftp://x/y'",
+        ),
         ({"sources": [{**SRC, "cron": "every day"}]}, "sources[0].cron: not a valid crontab line"),
         ({"sources": [{**SRC, "cron": "* * * * *", "every": "5m"}]}, "sources[0].cron: give either every or cron"),
         ({"sources": [{**SRC, "url": "http://x/y"}]}, "sources[0].url: only for kind feed or sitemap, not 'files'"),
-        ({"sources": [{"name": "a", "kind": "files", "path": "missing.txt"}]},
-         "sources[0].path: no such file or folder"),
+        (
+            {"sources": [{"name": "a", "kind": "files", "path": "missing.txt"}]},
+            "sources[0].path: no such file or folder",
+        ),
         ({"sources": [{"kind": "files", "path": "in/"}]}, "sources[0].name: required"),
         ({"sources": [{**SRC, "name": "a b"}]}, "sources[0].name: use letters, digits"),
         ({"sources": [{**SRC, "name": False}]}, "sources[0].name: expected a string, got False (YAML reads on/off"),
@@ -101,8 +109,10 @@ SRC = {"name": "a", "kind": "files", "path": "in/"}
         ({"sources": ["inbox"]}, "sources[0]: expected a mapping of keys, got str"),
         ({"sources": [{"name": "p", "kind": "page"}]}, "sources[0].urls: kind 'page' needs urls or urls_file"),
         ({"defaults": {"every": "soon"}}, "defaults.every: expected a duration"),
-        ({"sources": [{"name": "s", "kind": "sitemap", "url": "http://x/s.xml", "since": "last week"}]},
-         "sources[0].since: expected a date like 2024-01-31, got 'last week'"),
+        (
+            {"sources": [{"name": "s", "kind": "sitemap", "url": "http://x/s.xml", "since": "last week"}]},
+            "sources[0].since: expected a date like 2024-01-31, got 'last week'",
+        ),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, data, expected):
@@ -118,12 +128,14 @@ def test_invalid_yaml_and_missing_file(tmp_path):
 def test_kinds_and_cron(tmp_path):
     (tmp_path / "urls.txt").write_text("https://example.org/a\n")
     config = parse_config(
-        {"sources": [
-            {"name": "f", "kind": "feed", "url": "https://example.org/rss", "cron": "*/15 * * * *"},
-            {"name": "p", "kind": "page", "urls": ["https://example.org/a"], "urls_file": "urls.txt"},
-            {"name": "s", "kind": "sitemap", "url": "https://example.org/sitemap.xml", "since": "2024-01-31"},
-            {"name": "g", "kind": "files", "path": "*.txt"},
-        ]},
+        {
+            "sources": [
+                {"name": "f", "kind": "feed", "url": "https://example.org/rss", "cron": "*/15 * * * *"},
+                {"name": "p", "kind": "page", "urls": ["https://example.org/a"], "urls_file": "urls.txt"},
+                {"name": "s", "kind": "sitemap", "url": "https://example.org/sitemap.xml", "since": "2024-01-31"},
+                {"name": "g", "kind": "files", "path": "*.txt"},
+            ]
+        },
         tmp_path,
     )
     f, p, s, g = config.sources
@@ -148,16 +160,26 @@ def test_check_config_cli(tmp_path):
 def test_check_config_prints_a_config_that_loads_back_the_same(tmp_path):
     (tmp_path / "urls.txt").write_text("https://example.org/a\n")
     (tmp_path / "in").mkdir()
-    src = cfg(tmp_path, {
-        "scheduler": {"jitter": "45s", "max_backoff": "12h"}, "http": {"robots_ttl": "2h", "timeout": 7},
-        "defaults": {"every": "20m"},
-        "sources": [
-            {"name": "f", "kind": "feed", "url": "https://example.org/rss", "cron": "*/15 * * * *"},
-            {"name": "p", "kind": "page", "urls": ["https://example.org/a"], "urls_file": "urls.txt",
-             "enabled": False},
-            {"name": "s", "kind": "sitemap", "url": "https://example.org/sitemap.xml", "since": "2024-01-31"},
-            {"name": "g", "kind": "files", "path": "in/"},
-        ]})
+    src = cfg(
+        tmp_path,
+        {
+            "scheduler": {"jitter": "45s", "max_backoff": "12h"},
+            "http": {"robots_ttl": "2h", "timeout": 7},
+            "defaults": {"every": "20m"},
+            "sources": [
+                {"name": "f", "kind": "feed", "url": "https://example.org/rss", "cron": "*/15 * * * *"},
+                {
+                    "name": "p",
+                    "kind": "page",
+                    "urls": ["https://example.org/a"],
+                    "urls_file": "urls.txt",
+                    "enabled": False,
+                },
+                {"name": "s", "kind": "sitemap", "url": "https://example.org/sitemap.xml", "since": "2024-01-31"},
+                {"name": "g", "kind": "files", "path": "in/"},
+            ],
+        },
+    )
     r = run_cli("--config", str(src), "check-config")
     assert r.returncode == 0, r.stderr
     printed = tmp_path / "printed.yaml"
@@ -184,7 +206,10 @@ def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path):
 
 
 def test_a_bad_date_names_its_key(tmp_path):
-    msg = error_of(tmp_path, "sources:\n  - name: s\n    kind: sitemap\n    url: http://x.example/s.xml\n"
-                             "    since: 2024-13-01\n")
+    msg = error_of(
+        tmp_path, "sources:\n  - name: s\n    kind: sitemap\n    url: http://x.example/s.xml\n    since: 2024-13-01\n"
+    )
     assert msg == "sources[0].since: expected a date like 2024-01-31, got '2024-13-01'"
-    assert error_of(tmp_path, {"sources": [{**SRC, "every": "0s"}]}) == "sources[0].every: must be more than 0, got '0s'"
+    assert (
+        error_of(tmp_path, {"sources": [{**SRC, "every": "0s"}]}) == "sources[0].every: must be more than 0, got '0s'"
+    )

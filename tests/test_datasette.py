@@ -45,9 +45,27 @@ def serve(path):
     """`worker serve` on the archive at ``path``, until the test module is done."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "worker", "--archive", str(path), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--metadata", str(METADATA), "--setting", "sql_time_limit_ms", "5000"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "worker",
+            "--archive",
+            str(path),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--metadata",
+            str(METADATA),
+            "--setting",
+            "sql_time_limit_ms",
+            "5000",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -56,9 +74,9 @@ def serve(path):
             try:
                 get(base, "/-/versions.json")
                 break
-            except OSError:
+            except OSError as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"datasette did not start: {proc.stdout.read().decode()}")
+                    raise AssertionError(f"datasette did not start: {proc.stdout.read().decode()}") from exc
                 time.sleep(0.2)
         yield base, path
     finally:
@@ -79,10 +97,13 @@ def test_search_plain_word_and_hyphenated_name(server):
     base, _ = server
     assert {r["headline"] for r in search(base, "taliban")} == {
         "Taliban talks stall in Doha as fighting spreads",
-        "Fighters enter Qala-e-Naw as the provincial capital comes under siege"}
+        "Fighters enter Qala-e-Naw as the provincial capital comes under siege",
+    }
     assert [r["url"] for r in search(base, "Qala-e-Naw")] == ["https://wire.example/qala-e-naw-siege"]
     assert {r["url"] for r in search(base, "frost OR wall", _searchmode="raw")} == {
-        "https://wire.example/frost", "https://wire.example/sea-wall"}
+        "https://wire.example/frost",
+        "https://wire.example/sea-wall",
+    }
 
 
 def test_facets_and_metadata(server):
@@ -108,12 +129,23 @@ def test_facets_and_metadata(server):
 def test_every_canned_query_returns_rows(server):
     base, _ = server
     queries = yaml.safe_load(METADATA.read_text())["databases"]["archive"]["queries"]
-    assert set(queries) == {"stories_carried_by_several_sources", "articles_per_source_per_day",
-                            "failing_sources", "latest_articles", "most_edited_articles",
-                            "articles_edited_in_the_last_day", "largest_wire_clusters", "recurring_headlines"}
+    assert set(queries) == {
+        "stories_carried_by_several_sources",
+        "articles_per_source_per_day",
+        "failing_sources",
+        "latest_articles",
+        "most_edited_articles",
+        "articles_edited_in_the_last_day",
+        "largest_wire_clusters",
+        "recurring_headlines",
+    }
     results = {name: get(base, f"/news/{name}.json", _shape="objects")["rows"] for name in queries}
-    revised = {"most_edited_articles", "articles_edited_in_the_last_day", "largest_wire_clusters",
-               "recurring_headlines"}  # this archive has none: see test_the_revision_queries
+    revised = {
+        "most_edited_articles",
+        "articles_edited_in_the_last_day",
+        "largest_wire_clusters",
+        "recurring_headlines",
+    }  # this archive has none: see test_the_revision_queries
     assert all(rows for name, rows in results.items() if name not in revised), {k: len(v) for k, v in results.items()}
     carried = results["stories_carried_by_several_sources"]
     assert carried[0]["headline"] == "Fighters enter Qala-e-Naw as the provincial capital comes under siege"
@@ -134,9 +166,17 @@ def test_sql_reads_and_the_archive_keeps_growing(server):
 
     extra = path.parent / "later"
     extra.mkdir()
-    (extra / "later.jsonl").write_text(json.dumps({
-        "headline": "Ferry service resumes after the storm", "body": "The island ferry sailed again on Sunday.",
-        "published_at": "2022-05-01T08:00:00Z"}) + "\n", encoding="utf-8")
+    (extra / "later.jsonl").write_text(
+        json.dumps(
+            {
+                "headline": "Ferry service resumes after the storm",
+                "body": "The island ferry sailed again on Sunday.",
+                "published_at": "2022-05-01T08:00:00Z",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     with Archive(path) as archive:
         assert ingest(make_source(name="later", kind="files", path=str(extra)), archive).new == 1
     assert [r["headline"] for r in search(base, "ferry")] == ["Ferry service resumes after the storm"]
@@ -145,8 +185,10 @@ def test_sql_reads_and_the_archive_keeps_growing(server):
 def test_serve_without_datasette_says_so(tmp_path):
     """With datasette not importable, serve fails with one clear line."""
     path = build_archive(tmp_path / "a.db")
-    code = ("import sys; sys.modules['datasette'] = None; from worker.cli import main; "
-            f"sys.argv = ['worker', '--archive', {str(path)!r}, 'serve']; main()")
+    code = (
+        "import sys; sys.modules['datasette'] = None; from worker.cli import main; "
+        f"sys.argv = ['worker', '--archive', {str(path)!r}, 'serve']; main()"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "Datasette is not installed" in out.stderr and "[datasette]" in out.stderr
@@ -224,9 +266,14 @@ def test_stopping_serve_stops_datasette_and_frees_the_port(tmp_path, sig):
     tmp.mkdir()
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "worker", "--archive", str(db), "serve", "--port", str(port)],
-                            cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp)}, stdout=log, stderr=log,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "worker", "--archive", str(db), "serve", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(tmp)},
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     kids: list[int] = []
     try:
         deadline = time.monotonic() + 30
@@ -270,11 +317,15 @@ def revised(tmp_path_factory):
     path = folder / "news.db"
     wire = story(7, sentences=10)
     batches = [
-        [{"headline": "Bridge to close", "url": "https://p.example/bridge", "body": story(1)},
-         {"headline": "Corrections", "url": "https://p.example/c1", "body": story(2)},
-         {"headline": "Corrections", "url": "https://p.example/c2", "body": story(3)},
-         *({"headline": h, "url": f"https://w{i}.example/x", "body": wire, "publication": f"P{i}"}
-           for i, h in enumerate(["Flood wall approved", "Coast gets a flood wall", "Towns to be protected"]))],
+        [
+            {"headline": "Bridge to close", "url": "https://p.example/bridge", "body": story(1)},
+            {"headline": "Corrections", "url": "https://p.example/c1", "body": story(2)},
+            {"headline": "Corrections", "url": "https://p.example/c2", "body": story(3)},
+            *(
+                {"headline": h, "url": f"https://w{i}.example/x", "body": wire, "publication": f"P{i}"}
+                for i, h in enumerate(["Flood wall approved", "Coast gets a flood wall", "Towns to be protected"])
+            ),
+        ],
         [{"headline": "Bridge to close", "url": "https://p.example/bridge", "body": story(1) + " It reopens in May."}],
     ]
     with Archive(path) as archive:

@@ -44,8 +44,9 @@ def test_normalization_is_idempotent(text):
     assert normalize_headline(once) == once
 
 
-words = st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8), min_size=1,
-                 max_size=8)
+words = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8), min_size=1, max_size=8
+)
 
 
 @settings(max_examples=500)

@@ -22,8 +22,13 @@ def archive_path(tmp_path_factory):
 
 
 def export(archive_path, *args):
-    return subprocess.run([sys.executable, "-m", "worker", "--archive", str(archive_path), "export", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "worker", "--archive", str(archive_path), "export", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_jsonl_everything(archive_path):
@@ -38,8 +43,22 @@ def test_jsonl_everything(archive_path):
 
 def test_csv_with_query_and_filters_to_a_file(archive_path, tmp_path):
     target = tmp_path / "out.csv"
-    out = export(archive_path, "Qala-e-Naw", "--format", "csv", "--source", "wire", "--since", "2021-07-01",
-                 "--until", "2021-07-31", "--lang", "en", "--output", str(target))
+    out = export(
+        archive_path,
+        "Qala-e-Naw",
+        "--format",
+        "csv",
+        "--source",
+        "wire",
+        "--since",
+        "2021-07-01",
+        "--until",
+        "2021-07-31",
+        "--lang",
+        "en",
+        "--output",
+        str(target),
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout == ""
     assert "1 article(s)" in out.stderr
@@ -78,8 +97,14 @@ def test_until_the_last_day_there_is(archive_path):
     assert len(out.stdout.splitlines()) == 7
 
 
-FORMULAS = ['=HYPERLINK("http://evil.example/x","click")', "+1+1", "-2+3", "@SUM(A1)", "\tleading tab",
-            "\rleading return"]
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/x","click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tleading tab",
+    "\rleading return",
+]
 
 
 def test_csv_neutralises_formulas_and_jsonl_keeps_them():
@@ -101,11 +126,20 @@ def test_csv_neutralises_formulas_and_jsonl_keeps_them():
 def formula_archive(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    (inbox / "a.jsonl").write_text(json.dumps({"headline": '=HYPERLINK("http://evil.example/steal","Read")',
-                                               "body": "An article about spreadsheets."}) + "\n")
+    (inbox / "a.jsonl").write_text(
+        json.dumps(
+            {"headline": '=HYPERLINK("http://evil.example/steal","Read")', "body": "An article about spreadsheets."}
+        )
+        + "\n"
+    )
     db = tmp_path / "formula.db"
-    out = subprocess.run([sys.executable, "-m", "worker", "--archive", str(db), "backfill", str(inbox)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "worker", "--archive", str(db), "backfill", str(inbox)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return db
 
@@ -114,7 +148,9 @@ def test_cli_csv_formulas_escaped_unless_asked(tmp_path):
     db = formula_archive(tmp_path)
     out = export(db, "--format", "csv")
     assert out.returncode == 0, out.stderr
-    assert next(csv.DictReader(io.StringIO(out.stdout)))["headline"] == "'=HYPERLINK(\"http://evil.example/steal\",\"Read\")"
+    assert (
+        next(csv.DictReader(io.StringIO(out.stdout)))["headline"] == '\'=HYPERLINK("http://evil.example/steal","Read")'
+    )
     out = export(db, "--format", "csv", "--no-escape-formulas")
     assert next(csv.DictReader(io.StringIO(out.stdout)))["headline"].startswith("=HYPERLINK(")
     out = export(db)

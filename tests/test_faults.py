@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -40,15 +40,44 @@ SEED = int(os.environ.get("FAULTS_SEED", "20240507"))
 # ---------------------------------------------------------------- a generated corpus
 
 PLACES = ["KABUL, Afghanistan", "NAIROBI, Kenya", "LIMA, Peru", "OSLO", "MANILA", "DENVER", "LAGOS, Nigeria"]
-SUBJECTS = ["Port Workers", "City Council", "Flood Crews", "Farmers", "Teachers", "Rail Unions", "Central Bank",
-            "Fishermen", "Nurses", "Miners", "Students", "Regulators", "Truckers", "Pilots", "Tenants"]
+SUBJECTS = [
+    "Port Workers",
+    "City Council",
+    "Flood Crews",
+    "Farmers",
+    "Teachers",
+    "Rail Unions",
+    "Central Bank",
+    "Fishermen",
+    "Nurses",
+    "Miners",
+    "Students",
+    "Regulators",
+    "Truckers",
+    "Pilots",
+    "Tenants",
+]
 VERBS = ["Reject", "Approve", "Delay", "Question", "Expand", "Protest", "Win", "Lose", "Cut", "Back"]
-OBJECTS = ["New Contract", "Water Plan", "Budget Deal", "Border Rules", "Wage Offer", "Housing Bill",
-           "Safety Code", "Harbor Lease", "Bus Routes", "Tax Credit", "Rescue Fund", "Grain Quota"]
+OBJECTS = [
+    "New Contract",
+    "Water Plan",
+    "Budget Deal",
+    "Border Rules",
+    "Wage Offer",
+    "Housing Bill",
+    "Safety Code",
+    "Harbor Lease",
+    "Bus Routes",
+    "Tax Credit",
+    "Rescue Fund",
+    "Grain Quota",
+]
 NAMES = ["Maria Lopez", "Daniel Okafor", "Anna Weber", "Sam Carter", "Priya Nair", "Omar Haddad", "Jane Doe"]
 OUTLETS = ["The New York Times", "Reuters", "Associated Press", "The Boston Globe", "The Guardian"]
-WORDS = ("officials said the talks would resume on monday after a week of delays while residents "
-         "waited for news from the capital and the river kept rising across the valley").split()
+WORDS = (
+    "officials said the talks would resume on monday after a week of delays while residents "
+    "waited for news from the capital and the river kept rising across the valley"
+).split()
 
 
 def _sentence(rng: random.Random) -> str:
@@ -73,8 +102,9 @@ def _text_article(rng: random.Random, head: str) -> str:
     return (sep * 2).join(paras) + sep
 
 
-def make_corpus(root: Path, n_files: int = 1000, *, seed: int = SEED, jsonl_every: int = 10,
-                lines: tuple[int, int] = (2, 6)) -> int:
+def make_corpus(
+    root: Path, n_files: int = 1000, *, seed: int = SEED, jsonl_every: int = 10, lines: tuple[int, int] = (2, 6)
+) -> int:
     """``n_files`` files in 7 folders: plain-text articles, and every ``jsonl_every``-th file a .jsonl
     of ``lines`` articles; about 5% repeat an earlier headline (some with a curly apostrophe).
     Returns the number of items written."""
@@ -89,9 +119,17 @@ def make_corpus(root: Path, n_files: int = 1000, *, seed: int = SEED, jsonl_ever
             for j in range(rng.randint(*lines)):
                 head = rng.choice(heads) if heads and rng.random() < 0.05 else _headline(rng, f"{i}-{j}")
                 heads.append(head)
-                rows.append(json.dumps({"title": head, "body": "\n\n".join(_sentence(rng) for _ in range(3)),
-                                        "author": rng.choice(NAMES), "url": f"https://news.example/{i}/{j}",
-                                        "published": f"2021-07-{rng.randint(1, 28):02d}T10:00:00Z"}))
+                rows.append(
+                    json.dumps(
+                        {
+                            "title": head,
+                            "body": "\n\n".join(_sentence(rng) for _ in range(3)),
+                            "author": rng.choice(NAMES),
+                            "url": f"https://news.example/{i}/{j}",
+                            "published": f"2021-07-{rng.randint(1, 28):02d}T10:00:00Z",
+                        }
+                    )
+                )
             (folder / f"f{i:04d}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
             items += len(rows)
         else:
@@ -110,8 +148,14 @@ def spawn(args: list[str], log: Path) -> subprocess.Popen:
     """``python -m worker ARGS`` in its own process group (its cleaning pool too), output to ``log``."""
     out = open(log, "ab")
     try:
-        return subprocess.Popen([sys.executable, "-m", "worker", *args], cwd=ROOT, env=ENV, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "worker", *args],
+            cwd=ROOT,
+            env=ENV,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     finally:
         out.close()
 
@@ -167,11 +211,14 @@ def check_integrity(db: Path) -> None:
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone():
             conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'produced'").fetchone():
-            orphans = conn.execute("SELECT count(*) FROM produced p LEFT JOIN articles a "
-                                   "ON a.id = p.article_id WHERE a.id IS NULL").fetchone()
+            orphans = conn.execute(
+                "SELECT count(*) FROM produced p LEFT JOIN articles a ON a.id = p.article_id WHERE a.id IS NULL"
+            ).fetchone()
             assert orphans == (0,), "a checkpointed input produced articles that are not stored"
-            unrecorded = conn.execute("SELECT count(*) FROM produced p LEFT JOIN fetch_state f "
-                                      "ON f.source = p.source AND f.key = p.key WHERE f.key IS NULL").fetchone()
+            unrecorded = conn.execute(
+                "SELECT count(*) FROM produced p LEFT JOIN fetch_state f "
+                "ON f.source = p.source AND f.key = p.key WHERE f.key IS NULL"
+            ).fetchone()
             assert unrecorded == (0,)
     finally:
         conn.close()
@@ -184,8 +231,10 @@ def produced_by_key(db: Path) -> dict[str, set[str]]:
     return out
 
 
-ARTICLE_FIELDS = ("headline_hash, headline, byline, published_at, dek, body, url, source, publication, "
-                  "dateline, lang, word_count, content_hash, headline_derived")
+ARTICLE_FIELDS = (
+    "headline_hash, headline, byline, published_at, dek, body, url, source, publication, "
+    "dateline, lang, word_count, content_hash, headline_derived"
+)
 
 
 # ---------------------------------------------------------------- kill -9 during a backfill
@@ -201,7 +250,7 @@ def test_backfill_killed_ten_times_then_rerun_equals_one_clean_run(tmp_path):
     done = run_cli("--archive", str(ref), *args)
     total = time.monotonic() - t0
     assert done.returncode == 0 and "failed" not in done.stdout, done.stdout + done.stderr
-    (started, finished), = rows(ref, "SELECT started_at, finished_at FROM runs")
+    ((started, finished),) = rows(ref, "SELECT started_at, finished_at FROM runs")
     run_time = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
     expected = produced_by_key(ref)
     n_files = len(rows(ref, "SELECT key FROM fetch_state WHERE key LIKE 'file:%'"))
@@ -214,8 +263,13 @@ def test_backfill_killed_ten_times_then_rerun_equals_one_clean_run(tmp_path):
         if k < 3:  # any moment: imports, the first migration, the run, the exit
             time.sleep(rng.uniform(0, total))
         else:  # a moment during the run, however much of it is left
-            wait_for(lambda: proc.poll() is not None or bool(rows(
-                db, "SELECT 1 FROM runs WHERE pid = ? AND status = 'running'", (proc.pid,))), every=0.005)
+            wait_for(
+                lambda: (
+                    proc.poll() is not None
+                    or bool(rows(db, "SELECT 1 FROM runs WHERE pid = ? AND status = 'running'", (proc.pid,)))
+                ),
+                every=0.005,
+            )
             left = 1 - len(rows(db, "SELECT key FROM fetch_state")) / n_files
             time.sleep(rng.uniform(0, max(run_time * left, 0.02)))
         kill_group(proc)
@@ -230,7 +284,12 @@ def test_backfill_killed_ten_times_then_rerun_equals_one_clean_run(tmp_path):
     done = run_cli("--archive", str(db), *args)
     assert done.returncode == 0 and "failed" not in done.stdout, done.stdout + done.stderr
     check_integrity(db)
-    print("kills during a run:", killed_while_running, "statuses:", rows(db, "SELECT status, count(*) FROM runs GROUP BY 1"))
+    print(
+        "kills during a run:",
+        killed_while_running,
+        "statuses:",
+        rows(db, "SELECT status, count(*) FROM runs GROUP BY 1"),
+    )
     assert killed_while_running >= 3, "too few kills landed during a run to prove anything"
     statuses = [s for (s,) in rows(db, "SELECT status FROM runs ORDER BY id")]
     assert "running" not in statuses and statuses[-1] == "ok"
@@ -239,10 +298,12 @@ def test_backfill_killed_ten_times_then_rerun_equals_one_clean_run(tmp_path):
     query = f"SELECT {ARTICLE_FIELDS} FROM articles ORDER BY headline_hash"
     assert rows(db, query) == rows(ref, query)  # the same articles, each once, the same first copy
     assert rows(db, "SELECT key, value FROM fetch_state ORDER BY key") == rows(
-        ref, "SELECT key, value FROM fetch_state ORDER BY key")
+        ref, "SELECT key, value FROM fetch_state ORDER BY key"
+    )
     assert produced_by_key(db) == expected
     assert rows(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'story'") == rows(
-        ref, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'story'")
+        ref, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'story'"
+    )
 
 
 MIGRATION_KILL = """
@@ -260,8 +321,14 @@ archive.Archive(sys.argv[1])
 @pytest.mark.parametrize("step", list(MIGRATIONS))
 def test_a_migration_killed_midway_is_redone_from_scratch(tmp_path, step):
     db = tmp_path / "a.db"
-    proc = subprocess.run([sys.executable, "-c", MIGRATION_KILL.format(step=step), str(db)], cwd=ROOT, env=ENV,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", MIGRATION_KILL.format(step=step), str(db)],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 9, proc.stderr
     inbox = tmp_path / "in"
     make_corpus(inbox, 20)
@@ -284,8 +351,10 @@ def rss(items: list[tuple[str, str]], title: str = "Loopback wire") -> bytes:
         f"<pubDate>Tue, 07 May 2024 10:00:00 GMT</pubDate></item>"
         for h, link in items
     )
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
-            f"<link>http://wire.example/</link>{entries}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>http://wire.example/</link>{entries}</channel></rss>"
+    ).encode()
 
 
 def service_config(tmp_path: Path, sources: str, *, shutdown_timeout: int = 3, heartbeat: int = 1) -> Path:
@@ -335,8 +404,10 @@ def test_scheduled_feed_run_killed_never_saves_its_etag_before_its_articles(tmp_
     for k in range(3):
         proc = run_service(cfg, log)
         try:
-            assert wait_for(lambda: bool(rows(db, "SELECT 1 FROM runs WHERE pid = ? AND status = 'running'",
-                                              (proc.pid,))), every=0.01)
+            assert wait_for(
+                lambda: bool(rows(db, "SELECT 1 FROM runs WHERE pid = ? AND status = 'running'", (proc.pid,))),
+                every=0.01,
+            )
             if k == 0:  # while the feed is read and parsed
                 time.sleep(rng.uniform(0.1, 0.8))
             else:  # while its batches are stored
@@ -371,10 +442,14 @@ def test_scheduled_feed_run_killed_never_saves_its_etag_before_its_articles(tmp_
 
 def slow_pages(server: LoopbackServer, n: int, delay: float) -> list[tuple[str, str]]:
     """A feed of ``n`` entries whose linked pages take ``delay`` seconds each."""
+
     def page(req):
         time.sleep(delay)
-        return Reply(200, f"<html><head><title>{req.path}</title></head><body><p>page</p></body></html>",
-                     {"Content-Type": "text/html; charset=utf-8"})
+        return Reply(
+            200,
+            f"<html><head><title>{req.path}</title></head><body><p>page</p></body></html>",
+            {"Content-Type": "text/html; charset=utf-8"},
+        )
 
     entries = []
     for i in range(n):
@@ -386,8 +461,12 @@ def slow_pages(server: LoopbackServer, n: int, delay: float) -> list[tuple[str, 
 def test_sigterm_during_slow_followed_pages_exits_zero_in_time_and_keeps_what_was_read(tmp_path, loopback):
     entries = slow_pages(loopback, 12, 1.5)
     serve_static(loopback, "/feed.xml", rss(entries), "application/rss+xml")
-    cfg = service_config(tmp_path, f"  - name: slow\n    kind: feed\n    url: {loopback.url('/feed.xml')}\n"
-                                   "    every: 1h\n    follow_links: true\n", shutdown_timeout=3)
+    cfg = service_config(
+        tmp_path,
+        f"  - name: slow\n    kind: feed\n    url: {loopback.url('/feed.xml')}\n"
+        "    every: 1h\n    follow_links: true\n",
+        shutdown_timeout=3,
+    )
     db, log = tmp_path / "a.db", tmp_path / "service.log"
     proc = run_service(cfg, log)
     try:
@@ -398,7 +477,7 @@ def test_sigterm_during_slow_followed_pages_exits_zero_in_time_and_keeps_what_wa
             kill_group(proc)
     assert code == 0, log.read_text()
     assert took < 3 + 5  # shutdown_timeout 3 s, and 5 s to spare
-    (status, new, error), = rows(db, "SELECT status, new, error FROM runs")
+    ((status, new, error),) = rows(db, "SELECT status, new, error FROM runs")
     assert status in ("interrupted", "ok")
     pages = sum(loopback.count(f"/story/{i}") for i in range(12))
     assert 2 <= pages < 12
@@ -420,14 +499,19 @@ def test_sigterm_while_a_server_stalls_mid_body_exits_zero_in_time(tmp_path, loo
             yield rss([("Half a story", "http://wire.example/1")])[:300]
             stalled.set()
             loopback.stopping.wait(60)  # the read blocks: no more bytes, no close
+
         return Reply(200, body(), {"Content-Type": "application/rss+xml"})
 
     loopback.route("/stall.xml", handler=stall)
     inbox = tmp_path / "inbox"
     make_corpus(inbox, 5)
-    cfg = service_config(tmp_path, f"  - name: stall\n    kind: feed\n    url: {loopback.url('/stall.xml')}\n"
-                                   f"    every: 1h\n  - name: inbox\n    kind: files\n    path: {inbox}/\n"
-                                   "    every: 1h\n", shutdown_timeout=3)
+    cfg = service_config(
+        tmp_path,
+        f"  - name: stall\n    kind: feed\n    url: {loopback.url('/stall.xml')}\n"
+        f"    every: 1h\n  - name: inbox\n    kind: files\n    path: {inbox}/\n"
+        "    every: 1h\n",
+        shutdown_timeout=3,
+    )
     db, log = tmp_path / "a.db", tmp_path / "service.log"
     proc = run_service(cfg, log)
     try:
@@ -468,13 +552,14 @@ class Readers:
             while not self.stop.is_set():
                 try:
                     problem = read()
-                except Exception as exc:  # noqa: BLE001 - every failure is the finding
+                except Exception as exc:
                     problem = repr(exc)
                 if problem:
                     self.errors.append(f"{name}: {problem}")
                     time.sleep(0.1)
                 else:
                     self.reads[name] += 1
+
         t = threading.Thread(target=run, name=name, daemon=True)
         t.start()
         self.threads.append(t)
@@ -498,10 +583,27 @@ def test_readers_never_block_the_backfill_and_are_never_locked_out(tmp_path):
     port = free_port()
     ds_log = tmp_path / "datasette.log"
     with open(ds_log, "wb") as out:
-        datasette = subprocess.Popen([sys.executable, "-m", "datasette", "serve", str(db), "--port", str(port),
-                                      "--host", "127.0.0.1", "--setting", "sql_time_limit_ms", "20000"],
-                                     cwd=tmp_path, env=ENV, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        datasette = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "datasette",
+                "serve",
+                str(db),
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+                "--setting",
+                "sql_time_limit_ms",
+                "20000",
+            ],
+            cwd=tmp_path,
+            env=ENV,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}/a"
     readers = Readers()
     try:
@@ -509,9 +611,12 @@ def test_readers_never_block_the_backfill_and_are_never_locked_out(tmp_path):
         session = requests.Session()
 
         def datasette_read():
-            for path in ("/articles.json?_search=story&_size=20", "/articles.json?_sort_desc=first_seen_at&_size=5",
-                         ".json?sql=" + requests.utils.quote("select source, count(*) from sightings group by source"),
-                         "/runs.json?_size=5"):
+            for path in (
+                "/articles.json?_search=story&_size=20",
+                "/articles.json?_sort_desc=first_seen_at&_size=5",
+                ".json?sql=" + requests.utils.quote("select source, count(*) from sightings group by source"),
+                "/runs.json?_size=5",
+            ):
                 r = session.get(base + path, timeout=30)
                 if r.status_code != 200 or "locked" in r.text:
                     return f"{r.status_code} {r.text[:200]}"
@@ -526,17 +631,36 @@ def test_readers_never_block_the_backfill_and_are_never_locked_out(tmp_path):
                 list(sdb.query("select count(*) from produced"))
             finally:
                 conn.close()
-            return None
 
         def cli_read():
-            r = subprocess.run([sys.executable, "-m", "sqlite_utils", "search", str(db), "articles", "story",
-                                "--limit", "5", "-c", "headline"], capture_output=True, text=True, env=ENV,
-                               timeout=60)
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "sqlite_utils",
+                    "search",
+                    str(db),
+                    "articles",
+                    "story",
+                    "--limit",
+                    "5",
+                    "-c",
+                    "headline",
+                ],
+                capture_output=True,
+                text=True,
+                env=ENV,
+                timeout=60,
+            )
             if r.returncode != 0 or "locked" in r.stderr:
                 return f"{r.returncode} {r.stderr[-300:]}"
-            r = subprocess.run([sys.executable, "-m", "sqlite_utils", str(db),
-                                "select count(*) as n from articles"], capture_output=True, text=True, env=ENV,
-                               timeout=60)
+            r = subprocess.run(
+                [sys.executable, "-m", "sqlite_utils", str(db), "select count(*) as n from articles"],
+                capture_output=True,
+                text=True,
+                env=ENV,
+                timeout=60,
+            )
             return None if r.returncode == 0 else f"{r.returncode} {r.stderr[-300:]}"
 
         held = sqlite3.connect(db, check_same_thread=False)  # a reader that keeps one read transaction open for a while
@@ -547,7 +671,6 @@ def test_readers_never_block_the_backfill_and_are_never_locked_out(tmp_path):
             time.sleep(0.5)
             held.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'story'").fetchone()
             held.execute("COMMIT")
-            return None
 
         readers.loop("datasette", datasette_read)
         readers.loop("sqlite-utils", sqlite_utils_read)
@@ -555,10 +678,30 @@ def test_readers_never_block_the_backfill_and_are_never_locked_out(tmp_path):
         readers.loop("held", held_read)
         time.sleep(0.5)
         t0 = time.monotonic()
-        first = run_cli("--archive", str(db), "--log-format", "json", "backfill", str(corpus), "--workers", "2",
-                        "--optimize", timeout=180)
-        again = run_cli("--archive", str(db), "--log-format", "json", "backfill", str(corpus), "--workers", "2",
-                        "--optimize", timeout=180)
+        first = run_cli(
+            "--archive",
+            str(db),
+            "--log-format",
+            "json",
+            "backfill",
+            str(corpus),
+            "--workers",
+            "2",
+            "--optimize",
+            timeout=180,
+        )
+        again = run_cli(
+            "--archive",
+            str(db),
+            "--log-format",
+            "json",
+            "backfill",
+            str(corpus),
+            "--workers",
+            "2",
+            "--optimize",
+            timeout=180,
+        )
         took = time.monotonic() - t0
         time.sleep(0.5)
     finally:
@@ -594,20 +737,25 @@ def status_check(cfg: Path, *extra: str) -> subprocess.CompletedProcess:
 def test_status_check_fresh_then_stale_after_the_service_is_killed(tmp_path):
     inbox = tmp_path / "inbox"
     make_corpus(inbox, 3)
-    cfg = service_config(tmp_path, f"  - name: inbox\n    kind: files\n    path: {inbox}/\n    every: 1h\n",
-                         heartbeat=1)
+    cfg = service_config(
+        tmp_path, f"  - name: inbox\n    kind: files\n    path: {inbox}/\n    every: 1h\n", heartbeat=1
+    )
     db, log = tmp_path / "a.db", tmp_path / "service.log"
     proc = run_service(cfg, log)
     try:
-        assert wait_for(lambda: bool(rows(db, "SELECT 1 FROM runs WHERE status = 'ok'")) and bool(
-            rows(db, "SELECT 1 FROM meta WHERE key = 'heartbeat'")))
+        assert wait_for(
+            lambda: (
+                bool(rows(db, "SELECT 1 FROM runs WHERE status = 'ok'"))
+                and bool(rows(db, "SELECT 1 FROM meta WHERE key = 'heartbeat'"))
+            )
+        )
         fresh = status_check(cfg)
         assert fresh.returncode == 0, fresh.stdout + fresh.stderr
         assert "problem" not in fresh.stdout
     finally:
         kill_group(proc)
     # the heartbeat stops with the service; make it older than 3 x heartbeat + 60 s
-    old = (datetime.now(timezone.utc) - timedelta(seconds=3 * 1 + 60 + 5)).isoformat().replace("+00:00", "Z")
+    old = (datetime.now(UTC) - timedelta(seconds=3 * 1 + 60 + 5)).isoformat().replace("+00:00", "Z")
     conn = sqlite3.connect(db)
     with conn:
         conn.execute("UPDATE meta SET value = ? WHERE key = 'heartbeat'", (old,))
@@ -615,7 +763,7 @@ def test_status_check_fresh_then_stale_after_the_service_is_killed(tmp_path):
     stale = status_check(cfg)
     assert stale.returncode == 1, stale.stdout + stale.stderr
     assert "heartbeat stale" in stale.stdout and "Traceback" not in stale.stderr
-    just_in_time = (datetime.now(timezone.utc) - timedelta(seconds=3 * 1 + 60 - 10)).isoformat()
+    just_in_time = (datetime.now(UTC) - timedelta(seconds=3 * 1 + 60 - 10)).isoformat()
     conn = sqlite3.connect(db)
     with conn:
         conn.execute("UPDATE meta SET value = ? WHERE key = 'heartbeat'", (just_in_time.replace("+00:00", "Z"),))
@@ -627,14 +775,19 @@ def test_status_check_fails_when_a_source_has_failed_longer_than_max_failing(tmp
     loopback.route("/broken.xml", status=500, body=b"oops")
     inbox = tmp_path / "inbox"
     make_corpus(inbox, 2)
-    cfg = service_config(tmp_path, f"  - name: broken\n    kind: feed\n    url: {loopback.url('/broken.xml')}\n"
-                                   f"    every: 1h\n  - name: inbox\n    kind: files\n    path: {inbox}/\n"
-                                   "    every: 1h\n", heartbeat=1)
+    cfg = service_config(
+        tmp_path,
+        f"  - name: broken\n    kind: feed\n    url: {loopback.url('/broken.xml')}\n"
+        f"    every: 1h\n  - name: inbox\n    kind: files\n    path: {inbox}/\n"
+        "    every: 1h\n",
+        heartbeat=1,
+    )
     db, log = tmp_path / "a.db", tmp_path / "service.log"
     proc = run_service(cfg, log)
     try:
-        assert wait_for(lambda: bool(rows(db, "SELECT 1 FROM source_state WHERE source = 'broken' "
-                                              "AND consecutive_failures >= 1")))
+        assert wait_for(
+            lambda: bool(rows(db, "SELECT 1 FROM source_state WHERE source = 'broken' AND consecutive_failures >= 1"))
+        )
         assert wait_for(lambda: bool(rows(db, "SELECT 1 FROM meta WHERE key = 'heartbeat'")))
         patient = status_check(cfg, "--max-failing", "1h")
         assert patient.returncode == 0, patient.stdout
@@ -645,7 +798,8 @@ def test_status_check_fails_when_a_source_has_failed_longer_than_max_failing(tmp
         assert "heartbeat stale" not in strict.stdout
         bad = status_check(cfg, "--max-failing", "soon")
         assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
-            "Error: --max-failing: expected a duration like 15m, 2h or 90s, got 'soon'"]
+            "Error: --max-failing: expected a duration like 15m, 2h or 90s, got 'soon'"
+        ]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0

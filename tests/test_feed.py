@@ -18,7 +18,7 @@ from worker.errors import FetchError, ParseError
 from worker.fetchers import feed
 from worker.fetchers.feed import parse_feed
 from worker.kinds import make_source
-from worker.models import Checkpoint, RawItem, Seen, Skipped, Source
+from worker.models import Checkpoint, RawItem, Seen, Skipped
 from worker.text.dates import parse_date, utc_instant
 from worker.text.lines import derive_headline, plain_text
 
@@ -170,7 +170,8 @@ def test_plain_text_and_derive_headline():
     assert plain_text("<p>A &amp;amp; B</p><p>C</p>") == "A & B C"
     assert plain_text("Tom&#8217;s <b>big</b> day") == "Tom’s big day"
     assert derive_headline("The council voted on Tuesday to close the pier. More later.") == (
-        "The council voted on Tuesday to close the pier.")
+        "The council voted on Tuesday to close the pier."
+    )
     assert derive_headline("Mr. Smith went to Washington today. Then home.") == "Mr. Smith went to Washington today."
     assert derive_headline("") is None
 
@@ -236,8 +237,9 @@ def _expected(path: Path):
 
 
 @needs_corpus
-@pytest.mark.parametrize("expected", sorted((FEEDS / "expected").glob("*.json")) if FEEDS.is_dir() else [],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "expected", sorted((FEEDS / "expected").glob("*.json")) if FEEDS.is_dir() else [], ids=lambda p: p.name
+)
 def test_corpus_feed_matches_reference(expected):
     name = re.sub(r"\.(feed-rs-serde|rss-parser-output)\.json$", ".xml", expected.name)
     items, _ = parse_feed((FEEDS / name).read_bytes(), "https://feeds.example.net/" + name)
@@ -362,7 +364,12 @@ def test_json_feed_dates_bom_and_bad_values():
     doc = {
         "version": "https://jsonfeed.org/version/1.1",
         "items": [
-            {"id": "1", "title": "RFC 822 date", "content_text": "x", "date_published": "Tue, 07 May 2024 09:30:00 +0200"},
+            {
+                "id": "1",
+                "title": "RFC 822 date",
+                "content_text": "x",
+                "date_published": "Tue, 07 May 2024 09:30:00 +0200",
+            },
             {"id": "2", "title": "Broken date", "content_text": "x", "date_published": "yesterday-ish"},
             {"id": "3", "title": ["not", "a", "string"], "content_html": 42, "summary": "Fallback summary."},
         ],
@@ -384,8 +391,9 @@ def test_parse_feed_fails_only_with_parse_error(data):
     assert all(isinstance(i, (RawItem, Skipped)) for i in items)
 
 
-DEEP_FEED = ('{"version": "https://jsonfeed.org/version/1.1", "title": "Deep", "items": ['
-             + "[" * 100_000 + "]" * 100_000 + "]}").encode()
+DEEP_FEED = (
+    '{"version": "https://jsonfeed.org/version/1.1", "title": "Deep", "items": [' + "[" * 100_000 + "]" * 100_000 + "]}"
+).encode()
 
 
 def test_a_deeply_nested_json_feed_is_a_parse_error():
@@ -400,8 +408,9 @@ def test_a_deeply_nested_json_feed_over_http_fails_only_its_run(loopback, archiv
     from worker.pipeline import ingest
 
     loopback.route("/deep.json", body=DEEP_FEED, headers={"Content-Type": "application/feed+json"})
-    loopback.route("/good.json", body=(FIXTURES / "jsonfeed1.json").read_bytes(),
-                   headers={"Content-Type": "application/feed+json"})
+    loopback.route(
+        "/good.json", body=(FIXTURES / "jsonfeed1.json").read_bytes(), headers={"Content-Type": "application/feed+json"}
+    )
     http = Http(HttpSettings(per_host_delay=0.0, retries=0, respect_robots=False))
     try:
         bad = ingest(make_source(name="deep", kind="feed", url=loopback.url("/deep.json")), archive, http)

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import FIXTURES
 from worker.fetchers.files import expand, read_path
 from worker.kinds import make_source
-from worker.models import Checkpoint, Known, RawItem, Skipped, Source
+from worker.models import Checkpoint, Known, RawItem, Skipped
 from worker.pipeline import ingest
 from worker.run import RunContext
 
@@ -35,8 +35,18 @@ def test_expand_folder_glob_and_missing_inbox(tmp_path):
 
 
 def test_expand_walks_as_os_walk_does_in_sorted_order(tmp_path):
-    for rel in ["b.txt", "a.html", ".hidden.txt", "z/1.txt", "z/y/2.txt", "d.txt/inner.txt", ".git/x.txt",
-                "m/\u00e9.txt", "m/B.txt", "c"]:
+    for rel in [
+        "b.txt",
+        "a.html",
+        ".hidden.txt",
+        "z/1.txt",
+        "z/y/2.txt",
+        "d.txt/inner.txt",
+        ".git/x.txt",
+        "m/\u00e9.txt",
+        "m/B.txt",
+        "c",
+    ]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x")
     (tmp_path / "empty").mkdir()
@@ -44,16 +54,37 @@ def test_expand_walks_as_os_walk_does_in_sorted_order(tmp_path):
     (tmp_path / "link.txt").symlink_to(tmp_path / "z")  # reported as a folder
     (tmp_path / "broken.txt").symlink_to(tmp_path / "nowhere")
     got = [p.relative_to(tmp_path).as_posix() for p in expand(str(tmp_path))]
-    assert got == ["d.txt", "link.txt", "a.html", "b.txt", "broken.txt", "c", "m/B.txt", "m/\u00e9.txt",
-                   "z/1.txt", "z/y/2.txt"]
+    assert got == [
+        "d.txt",
+        "link.txt",
+        "a.html",
+        "b.txt",
+        "broken.txt",
+        "c",
+        "m/B.txt",
+        "m/\u00e9.txt",
+        "z/1.txt",
+        "z/y/2.txt",
+    ]
 
 
 def test_jsonl_key_mapping(tmp_path, archive):
     rows = [
-        {"headline": "First", "body": "Body one.", "url": "https://x.example/1", "byline": "A. Writer",
-         "published_at": "2024-03-01T10:00:00+01:00", "lang": "en"},
-        {"title": "Second", "text": "<p>Para one.</p><p>Para two.</p>", "link": "https://x.example/2",
-         "authors": [{"name": "B"}, "C"], "date": "Fri, 01 Mar 2024 09:00:00 GMT"},
+        {
+            "headline": "First",
+            "body": "Body one.",
+            "url": "https://x.example/1",
+            "byline": "A. Writer",
+            "published_at": "2024-03-01T10:00:00+01:00",
+            "lang": "en",
+        },
+        {
+            "title": "Second",
+            "text": "<p>Para one.</p><p>Para two.</p>",
+            "link": "https://x.example/2",
+            "authors": [{"name": "B"}, "C"],
+            "date": "Fri, 01 Mar 2024 09:00:00 GMT",
+        },
         {"title": "Third", "content": "Body three.", "author": "D", "published": 1709283600},
         ["not", "an", "object"],
     ]
@@ -67,13 +98,21 @@ def test_jsonl_key_mapping(tmp_path, archive):
     assert items[1].hints.published_at == "2024-03-01T09:00:00Z"
     assert items[2].hints.published_at == "2024-03-01T09:00:00Z"  # a Unix timestamp: UTC
     assert [s.reason.split(":")[0] for s in out if isinstance(s, Skipped)] == [
-        "expected a JSON object, got list", "not a JSON object"]
+        "expected a JSON object, got list",
+        "not a JSON object",
+    ]
     assert isinstance(out[-1], Checkpoint)
 
 
 def test_jsonl_fields_read_as_feeds_read_theirs(tmp_path, archive):
-    row = {"title": "Tom &amp; Jerry <b>return</b>", "summary": "AT&T &amp; friends", "lang": "en_us",
-           "byline": "Ana Ruiz, John Smith", "published_at": "2021-07-07T10:00:00", "body": "x"}
+    row = {
+        "title": "Tom &amp; Jerry <b>return</b>",
+        "summary": "AT&T &amp; friends",
+        "lang": "en_us",
+        "byline": "Ana Ruiz, John Smith",
+        "published_at": "2021-07-07T10:00:00",
+        "body": "x",
+    }
     f = tmp_path / "a.jsonl"
     f.write_text(json.dumps(row) + "\n")
     [item] = [o for o in outputs(f, archive) if isinstance(o, RawItem)]
@@ -118,16 +157,18 @@ def test_file_changing_while_read_is_not_checkpointed(tmp_path, archive, monkeyp
     monkeypatch.setattr(type(f), "read_bytes", read_and_append)
     out = outputs(f, archive)
     assert len(out) == 1 and isinstance(out[0], Skipped) and "changed while it was read" in out[0].reason
+
+
 def test_html_file(tmp_path, archive):
     page = tmp_path / "page.html"
-    page.write_text("<html><head><title>Council Votes To Close Pier</title></head><body><article><h1>Council "
-                    "Votes To Close Pier</h1>" + "<p>The council voted on Tuesday to close the old pier for "
-                    "repairs, citing safety concerns raised by engineers last year.</p>" * 5 + "</article></body></html>")
+    page.write_text(
+        "<html><head><title>Council Votes To Close Pier</title></head><body><article><h1>Council "
+        "Votes To Close Pier</h1>" + "<p>The council voted on Tuesday to close the old pier for "
+        "repairs, citing safety concerns raised by engineers last year.</p>" * 5 + "</article></body></html>"
+    )
     r = ingest(make_source(name="f", kind="files", path=str(page)), archive)
     assert (r.status, r.new) == ("ok", 1)
     assert next(archive.db["articles"].rows)["headline"] == "Council Votes To Close Pier"
-
-
 
 
 def test_an_interrupted_jsonl_backfill_goes_on_where_it_stopped(tmp_path, archive, monkeypatch):
@@ -177,12 +218,17 @@ def test_deeply_nested_json_costs_only_its_file_or_line(tmp_path, archive):
     inbox.mkdir()
     shutil.copy(FIXTURES / "text" / "two-authors-captions.txt", inbox / "a-first.txt")
     (inbox / "b-deep.json").write_text("[" * DEEP + "]" * DEEP)
-    (inbox / "c-lines.jsonl").write_text("\n".join([
-        article_line("Line One Story"),
-        '{"title": "Deep", "body": ' + "[" * DEEP + "]" * DEEP + "}",
-        json.dumps({"title": "Deep Authors", "body": "x", "author": json.loads("[" * 900 + "]" * 900)}),
-        article_line("Line Four Story"),
-    ]) + "\n")
+    (inbox / "c-lines.jsonl").write_text(
+        "\n".join(
+            [
+                article_line("Line One Story"),
+                '{"title": "Deep", "body": ' + "[" * DEEP + "]" * DEEP + "}",
+                json.dumps({"title": "Deep Authors", "body": "x", "author": json.loads("[" * 900 + "]" * 900)}),
+                article_line("Line Four Story"),
+            ]
+        )
+        + "\n"
+    )
     (inbox / "d-deep-object.json").write_text('{"a":' * DEEP + "1" + "}" * DEEP)
     (inbox / "e-last.jsonl").write_text(article_line("Last File Story") + "\n")
     source = make_source(name="inbox", kind="files", path=str(inbox))
@@ -199,7 +245,9 @@ def test_deep_json_reasons(tmp_path, archive):
     deep.write_text("[" * DEEP + "]" * DEEP)
     out = outputs(deep, archive)
     assert [(type(o).__name__, getattr(o, "reason", None)) for o in out] == [
-        ("Skipped", "JSON nested too deeply"), ("Checkpoint", None)]
+        ("Skipped", "JSON nested too deeply"),
+        ("Checkpoint", None),
+    ]
 
 
 def test_a_huge_jsonl_line_is_skipped_in_bounded_memory(tmp_path, archive, monkeypatch):
@@ -226,8 +274,11 @@ def test_a_huge_jsonl_line_is_skipped_in_bounded_memory(tmp_path, archive, monke
     finally:
         tracemalloc.stop()
     assert [(type(o).__name__, getattr(o, "reason", None)) for o in out] == [
-        ("RawItem", None), ("Skipped", "line too long (more than 1000000 bytes)"), ("RawItem", None),
-        ("Checkpoint", None)]
+        ("RawItem", None),
+        ("Skipped", "line too long (more than 1000000 bytes)"),
+        ("RawItem", None),
+        ("Checkpoint", None),
+    ]
     assert [o.locator.rsplit("#")[1] for o in out if not isinstance(o, Checkpoint)] == ["1", "2", "3"]
     assert peak < 4_000_000, peak  # four times the cap (the 50 MB line itself took 100 MB)
 
@@ -254,7 +305,9 @@ def test_a_binary_file_named_json_is_one_skipped_item(tmp_path, archive, name):
     assert f.read_bytes().count(b"\n") > 100
     out = outputs(f, archive)
     assert [(type(o).__name__, getattr(o, "reason", None)) for o in out] == [
-        ("Skipped", "not a text file (binary content: NUL bytes)"), ("Checkpoint", None)]
+        ("Skipped", "not a text file (binary content: NUL bytes)"),
+        ("Checkpoint", None),
+    ]
     source = make_source(name="g", kind="files", path=str(tmp_path / "in"))
     assert ingest(source, archive).skipped == 1
     assert ingest(source, archive).skipped == 0  # checkpointed with the file: not read again

@@ -142,9 +142,13 @@ def test_the_library_attributes_the_adapter_sets_and_reads_exist():
     adapter = GuardedAdapter()
     assert adapter.poolmanager.pool_classes_by_scheme == WATCHED_POOLS
     assert adapter.proxy_manager_for("http://127.0.0.1:3128").pool_classes_by_scheme == WATCHED_POOLS
-    assert adapter.get_connection_with_tls_context(
-        requests.Request("GET", f"https://{PUBLIC}/", headers={"Host": "news.example"}).prepare(), verify=True,
-    ).conn_kw["server_hostname"] == "news.example"
+    assert (
+        adapter.get_connection_with_tls_context(
+            requests.Request("GET", f"https://{PUBLIC}/", headers={"Host": "news.example"}).prepare(),
+            verify=True,
+        ).conn_kw["server_hostname"]
+        == "news.example"
+    )
 
 
 def test_stats_are_updated(mocked):
@@ -296,8 +300,15 @@ def test_transport_reason_orders_specific_over_generic():
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://news.example/a", "file:///etc/passwd", "javascript:alert(1)", "news.example/a", "http:///nohost",
-     "http://[::1/a", "http://news.example:99999/"],
+    [
+        "ftp://news.example/a",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "news.example/a",
+        "http:///nohost",
+        "http://[::1/a",
+        "http://news.example:99999/",
+    ],
 )
 def test_unusable_urls_are_fetch_errors_without_a_request(mocked, url):
     with pytest.raises(FetchError) as info:
@@ -454,7 +465,9 @@ def test_conditional_get_sends_validators_and_maps_304(mocked):
 
 
 def test_200_returns_the_new_validators_and_no_conditional_headers_without_validators(mocked):
-    mocked.get(f"{SITE}/feed", body=b"<rss/>", headers={"ETag": '"v2"', "Last-Modified": "Thu, 22 Oct 2015 07:28:00 GMT"})
+    mocked.get(
+        f"{SITE}/feed", body=b"<rss/>", headers={"ETag": '"v2"', "Last-Modified": "Thu, 22 Oct 2015 07:28:00 GMT"}
+    )
     resp = make().get(f"{SITE}/feed")
     req = mocked.calls[0].request
     assert "If-None-Match" not in req.headers and "If-Modified-Since" not in req.headers
@@ -578,9 +591,27 @@ def test_pacing_reserves_slots_so_concurrent_callers_queue_up(mocked):
 
 @pytest.mark.parametrize(
     "address",
-    ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "224.0.0.1",
-     "240.0.0.1", "100.64.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "ff02::1",
-     "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2002:7f00:1::1", "fe80::1%eth0"],
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "100.64.0.1",
+        "255.255.255.255",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "2002:7f00:1::1",
+        "fe80::1%eth0",
+    ],
 )
 def test_non_public_addresses(address):
     assert not is_public(address)
@@ -592,8 +623,14 @@ def test_public_addresses(address):
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1/a", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://[::ffff:7f00:1]/",
-            "http://10.0.0.1:8080/"],
+    "url",
+    [
+        "http://127.0.0.1/a",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:7f00:1]/",
+        "http://10.0.0.1:8080/",
+    ],
 )
 def test_untrusted_ip_literals_are_refused_without_a_request(mocked, url, public_resolver):
     with pytest.raises(PrivateAddress) as info:
@@ -670,7 +707,9 @@ def test_unresolvable_untrusted_host_is_a_dns_fetch_error(mocked):
 # -- status errors -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status, reason", [(404, "Not Found"), (410, "Gone"), (403, "Forbidden"), (500, "Internal Server Error")])
+@pytest.mark.parametrize(
+    "status, reason", [(404, "Not Found"), (410, "Gone"), (403, "Forbidden"), (500, "Internal Server Error")]
+)
 def test_http_errors_carry_status_and_reason_phrase(mocked, status, reason):
     mocked.get(f"{SITE}/a", status=status)
     with pytest.raises(FetchError) as info:

@@ -119,7 +119,10 @@ def test_ambiguous_authorities_are_refused_even_when_trusted(url, why, loopback_
 
 
 def test_a_rebinding_name_is_connected_to_at_the_checked_address(
-    public_site, fake_dns, loopback_is_public, loopback_connects,
+    public_site,
+    fake_dns,
+    loopback_is_public,
+    loopback_connects,
 ):
     port = public_site.port
     with LoopbackServer(port=port) as internal:  # 127.0.0.1, same port: the second answer's server
@@ -170,7 +173,10 @@ def tls_server(ca: trustme.CA, name: str) -> LoopbackServer:
 
 
 def test_https_through_a_pinned_address_is_verified_against_the_name(
-    test_ca, fake_dns, loopback_is_public, loopback_connects,
+    test_ca,
+    fake_dns,
+    loopback_is_public,
+    loopback_connects,
 ):
     server = tls_server(test_ca, "tls.example")
     port = server.port
@@ -187,7 +193,10 @@ def test_https_through_a_pinned_address_is_verified_against_the_name(
 
 
 def test_https_through_a_pinned_address_fails_for_a_certificate_of_another_name(
-    test_ca, fake_dns, loopback_is_public, loopback_connects,
+    test_ca,
+    fake_dns,
+    loopback_is_public,
+    loopback_connects,
 ):
     server = tls_server(test_ca, "other.example")
     port = server.port
@@ -225,28 +234,67 @@ def test_trusted_urls_and_allow_private_hosts_are_not_pinned(test_ca, fake_dns, 
 # -- 6. property: the checked host is the host urllib3 connects to ----------------------------------
 
 _ODD = "\\@%:/?#[]. \t\r\n\x00\x7f\u3000\u00ad\u200bé"
-_NAMED_HOSTS = st.sampled_from([
-    "news.example", "NEWS.Example.", "127.0.0.1", PUBLIC, "[::1]", "[2606:4700:4700::1111]", "[::ffff:127.0.0.1]",
-    "[fe80::1%25eth0]", "%31%32%37.0.0.1", "ünïcode.example", "例え.テスト", "ｅｘａｍｐｌｅ.com", "xn--nxasmq6b.example",
-    "0x7f.1", "2130706433", "localhost", "a..b", "", "*.example", "[::1", "::1", "straße.de", "a_b.example",
-])
+_NAMED_HOSTS = st.sampled_from(
+    [
+        "news.example",
+        "NEWS.Example.",
+        "127.0.0.1",
+        PUBLIC,
+        "[::1]",
+        "[2606:4700:4700::1111]",
+        "[::ffff:127.0.0.1]",
+        "[fe80::1%25eth0]",
+        "%31%32%37.0.0.1",
+        "ünïcode.example",
+        "例え.テスト",
+        "ｅｘａｍｐｌｅ.com",
+        "xn--nxasmq6b.example",
+        "0x7f.1",
+        "2130706433",
+        "localhost",
+        "a..b",
+        "",
+        "*.example",
+        "[::1",
+        "::1",
+        "straße.de",
+        "a_b.example",
+    ]
+)
 _HOSTS = st.one_of(_NAMED_HOSTS, _NAMED_HOSTS, st.text(alphabet="abcxyz019.-" + _ODD, max_size=16))
-_USERINFO = st.one_of(st.just(""), st.just(""), st.sampled_from(["user:pw@", "a%40b@", "x.example:80@", ":@"]),
-                      st.text(alphabet="ab:%40@\\ \t", max_size=8).map(lambda s: s + "@"))
-_PORTS = st.one_of(st.just(""), st.integers(1, 65_535).map(lambda n: f":{n}"), st.integers(0, 99_999).map(lambda n: f":{n}"),
-                   st.sampled_from([":", ":080", ":http", ":8080\\", ":%38%30"]))
-_PATHS = st.one_of(st.sampled_from(["", "/", "/a/b", "/a?b=1#c", "/%5C@x", "/../etc", "?q", "#f"]),
-                   st.text(alphabet="/ab.%2F5C" + _ODD, max_size=12))
+_USERINFO = st.one_of(
+    st.just(""),
+    st.just(""),
+    st.sampled_from(["user:pw@", "a%40b@", "x.example:80@", ":@"]),
+    st.text(alphabet="ab:%40@\\ \t", max_size=8).map(lambda s: s + "@"),
+)
+_PORTS = st.one_of(
+    st.just(""),
+    st.integers(1, 65_535).map(lambda n: f":{n}"),
+    st.integers(0, 99_999).map(lambda n: f":{n}"),
+    st.sampled_from([":", ":080", ":http", ":8080\\", ":%38%30"]),
+)
+_PATHS = st.one_of(
+    st.sampled_from(["", "/", "/a/b", "/a?b=1#c", "/%5C@x", "/../etc", "?q", "#f"]),
+    st.text(alphabet="/ab.%2F5C" + _ODD, max_size=12),
+)
 _SCHEMES = st.sampled_from(["http"] * 3 + ["https"] * 3 + ["HTTP", "hTTps", "ftp", "file", "", " http", "\x00http"])
 _SEPARATORS = st.sampled_from(["://"] * 6 + [":/", ":\\\\", "://\\", ":", ":///"])
 _BUILT = st.builds(lambda *parts: "".join(parts), _SCHEMES, _SEPARATORS, _USERINFO, _HOSTS, _PORTS, _PATHS)
 _PLAIN = st.builds(  # mostly well-formed: the odd characters are in the userinfo and the path only
-    lambda *parts: "".join(parts), st.sampled_from(["http://", "https://", "HTTPS://"]), _USERINFO,
+    lambda *parts: "".join(parts),
+    st.sampled_from(["http://", "https://", "HTTPS://"]),
+    _USERINFO,
     st.one_of(_NAMED_HOSTS, st.text(alphabet="abcxyzé例019.-_", min_size=1, max_size=12)),
-    st.one_of(st.just(""), st.integers(1, 65_535).map(lambda n: f":{n}")), _PATHS,
+    st.one_of(st.just(""), st.integers(1, 65_535).map(lambda n: f":{n}")),
+    _PATHS,
 )
-_SPLICED = st.builds(lambda url, at, extra: url[:at] + extra + url[at:], _BUILT, st.integers(0, 40),
-                     st.text(alphabet=_ODD, min_size=1, max_size=2))
+_SPLICED = st.builds(
+    lambda url, at, extra: url[:at] + extra + url[at:],
+    _BUILT,
+    st.integers(0, 40),
+    st.text(alphabet=_ODD, min_size=1, max_size=2),
+)
 URLS = st.one_of(_PLAIN, _PLAIN, _PLAIN, _PLAIN, _BUILT, _SPLICED, st.text(max_size=40))
 
 _SESSION = requests.Session()

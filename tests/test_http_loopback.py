@@ -109,8 +109,11 @@ def test_last_modified_round_trip(loopback, http):
 
 def test_gzip_body(loopback, http):
     text = "<p>Zürich, Genève — news</p>\n" * 2000
-    loopback.route("/gz", body=gzip.compress(text.encode()),
-                   headers={"Content-Encoding": "gzip", "Content-Type": "text/html; charset=utf-8"})
+    loopback.route(
+        "/gz",
+        body=gzip.compress(text.encode()),
+        headers={"Content-Encoding": "gzip", "Content-Type": "text/html; charset=utf-8"},
+    )
     resp = http.get(loopback.url("/gz"))
     assert resp.content.decode(resp.encoding) == text
     assert loopback.requests_for("/gz")[0].header("Accept-Encoding") == "gzip, deflate"
@@ -389,7 +392,7 @@ def test_per_host_pacing_across_threads(loopback):
     def worker(url):
         try:
             h.get(url)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             errors.append(exc)
 
     started = time.monotonic()
@@ -414,7 +417,9 @@ def test_per_host_pacing_across_threads(loopback):
 
 
 def test_concurrent_gets_share_one_robots_fetch(loopback):
-    loopback.route("/robots.txt", handler=lambda req: (time.sleep(0.1), Reply(200, b"User-agent: *\nDisallow: /no\n"))[1])
+    loopback.route(
+        "/robots.txt", handler=lambda req: (time.sleep(0.1), Reply(200, b"User-agent: *\nDisallow: /no\n"))[1]
+    )
     for i in range(8):
         loopback.route(f"/item{i}", body=b"item%d" % i)
     h = client(respect_robots=True)
@@ -570,9 +575,14 @@ def test_retries_are_structured_debug_events(loopback, caplog):
     h.close()
     retries = [e for e in logs if e["event"] == "http_retry"]
     assert [(e["attempt"], e.get("status"), e.get("error")) for e in retries] == [
-        (1, 503, None), (2, 500, None), (1, None, "connection refused"), (2, None, "connection refused")]
-    assert all(e["log_level"] == "debug" and e["wait"] > 0 and e["url"].startswith("http://127.0.0.1:")
-               for e in retries)
+        (1, 503, None),
+        (2, 500, None),
+        (1, None, "connection refused"),
+        (2, None, "connection refused"),
+    ]
+    assert all(
+        e["log_level"] == "debug" and e["wait"] > 0 and e["url"].startswith("http://127.0.0.1:") for e in retries
+    )
     assert [r for r in caplog.records if r.name.startswith("urllib3") and r.levelno >= logging.WARNING] == []
 
 

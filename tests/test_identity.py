@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from tests.conftest import FIXTURES, ROOT
 from worker import similarity
 from worker.identity import (
-    KINDS, MIN_SHINGLES, SAME_STORY, WIRE_COPY, Candidate, Decision, band_keys, classify, score, story_key,
+    KINDS,
+    MIN_SHINGLES,
+    SAME_STORY,
+    WIRE_COPY,
+    Candidate,
+    Decision,
+    band_keys,
+    classify,
+    score,
+    story_key,
     strip_publication_suffix,
 )
 from worker.models import Article
@@ -36,8 +45,15 @@ def paragraphs(text: str) -> list[str]:
     return [p for p in text.split("\n\n") if p.strip()]
 
 
-def cand(article_id: int, headline: str, body: str, url: str | None = "https://a.example/1", source: str = "a",
-         publication: str | None = None, earlier: tuple[str, ...] = ()) -> Candidate:
+def cand(
+    article_id: int,
+    headline: str,
+    body: str,
+    url: str | None = "https://a.example/1",
+    source: str = "a",
+    publication: str | None = None,
+    earlier: tuple[str, ...] = (),
+) -> Candidate:
     hashes = frozenset(Article(headline, b).content_hash for b in (body, *earlier))
     return Candidate(article_id, headline, body, url, source, publication, hashes)
 
@@ -47,7 +63,7 @@ def cand(article_id: int, headline: str, body: str, url: str | None = "https://a
 
 def test_normalization_ignores_case_punctuation_and_typography():
     a = "Afghanistan’s north — “freed” prisoners,  said the governor's office…"
-    b = "AFGHANISTAN'S NORTH: \"freed\" prisoners said the Governor’s office..."
+    b = 'AFGHANISTAN\'S NORTH: "freed" prisoners said the Governor’s office...'
     assert np.array_equal(shingle_hashes(a), shingle_hashes(b))
     assert not np.array_equal(shingle_hashes(a), shingle_hashes(a.replace("north", "south")))
 
@@ -134,7 +150,7 @@ def test_signature_is_datasketch_minhash():
 def test_band_keys_are_sqlite_integers_one_per_band():
     keys = band_keys(COUNCIL)
     assert len(keys) == similarity.BANDS == len(set(keys))
-    assert all(isinstance(k, int) and -2**63 <= k < 2**63 for k in keys)
+    assert all(isinstance(k, int) and -(2**63) <= k < 2**63 for k in keys)
     assert band_keys(COUNCIL) == band_keys(COUNCIL.upper().replace(",", " ,"))
     assert band_keys(signature(shingle_hashes(COUNCIL))) == keys
 
@@ -154,12 +170,15 @@ def test_short_bodies_have_no_band_keys():
 
 
 def test_band_keys_are_the_same_in_another_process():
-    code = ("import json, sys; from worker.identity import band_keys; "
-            "print(json.dumps([band_keys(open(p, encoding='utf-8').read()) for p in sys.argv[1:]]))")
+    code = (
+        "import json, sys; from worker.identity import band_keys; "
+        "print(json.dumps([band_keys(open(p, encoding='utf-8').read()) for p in sys.argv[1:]]))"
+    )
     paths = [str(HERE / n) for n in ("council.txt", "chinese.txt")]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, env=env,
-                         check=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, *paths], capture_output=True, text=True, env=env, check=True, timeout=120
+    ).stdout
     assert json.loads(out) == [band_keys(COUNCIL), band_keys(CHINESE)]
 
 
@@ -173,25 +192,29 @@ def test_band_keys_of_a_fixed_text_never_change():
 # ---------------------------------------------------------------- headlines
 
 
-@pytest.mark.parametrize("headline, publication, expected", [
-    ("Council approves budget - Reuters", "Reuters", "Council approves budget"),
-    ("Council approves budget \u2014 reuters.com", "Reuters", "Council approves budget"),
-    ("Council approves budget | World news | The Guardian", "The Guardian", "Council approves budget"),
-    ("Council approves budget | Cas Mudde", None, "Council approves budget"),
-    ("The Guardian | Obituaries", "The Guardian", "Obituaries"),
-    ("Mosul residents return home \u2013 to what?", "The Guardian", "Mosul residents return home \u2013 to what?"),
-    ("Council approves budget - Reuters", None, "Council approves budget - Reuters"),
-    ("Council approves budget - Reuters", "Associated Press", "Council approves budget - Reuters"),
-    ("inflation falls to 4%", "Reuters", "inflation falls to 4%"),
-])
+@pytest.mark.parametrize(
+    "headline, publication, expected",
+    [
+        ("Council approves budget - Reuters", "Reuters", "Council approves budget"),
+        ("Council approves budget \u2014 reuters.com", "Reuters", "Council approves budget"),
+        ("Council approves budget | World news | The Guardian", "The Guardian", "Council approves budget"),
+        ("Council approves budget | Cas Mudde", None, "Council approves budget"),
+        ("The Guardian | Obituaries", "The Guardian", "Obituaries"),
+        ("Mosul residents return home \u2013 to what?", "The Guardian", "Mosul residents return home \u2013 to what?"),
+        ("Council approves budget - Reuters", None, "Council approves budget - Reuters"),
+        ("Council approves budget - Reuters", "Associated Press", "Council approves budget - Reuters"),
+        ("inflation falls to 4%", "Reuters", "inflation falls to 4%"),
+    ],
+)
 def test_strip_publication_suffix(headline, publication, expected):
     assert strip_publication_suffix(headline, publication) == expected
 
 
 def test_story_key_of_one_story_from_one_publication():
     assert story_key("Council approves budget - Reuters", "Reuters") == story_key("Council approves budget", "Reuters")
-    assert story_key("Council approves budget | Politics | The Guardian", "The Guardian") \
-        == story_key("Council Approves Budget", "The Guardian")
+    assert story_key("Council approves budget | Politics | The Guardian", "The Guardian") == story_key(
+        "Council Approves Budget", "The Guardian"
+    )
     assert story_key("Council approves budget", None) != story_key("Council approves budgets", None)
 
 
@@ -207,8 +230,10 @@ def test_same_text_as_any_version_is_a_duplicate():
 
 def test_edited_body_from_its_own_url_is_an_edit():
     edited = COUNCIL.replace("seven to two", "six to three") + "\n\nThe mayor welcomed the vote."
-    d = classify(Article("Council approves budget", edited, url="https://a.example/1", source="a"),
-                 [cand(7, "Council approves budget", COUNCIL)])
+    d = classify(
+        Article("Council approves budget", edited, url="https://a.example/1", source="a"),
+        [cand(7, "Council approves budget", COUNCIL)],
+    )
     assert (d.kind, d.article_id) == ("edit", 7)
 
 
@@ -220,8 +245,10 @@ def test_without_urls_the_source_decides_edit_or_copy():
 
 
 def test_wire_copy_with_a_footer_from_another_feed_is_a_copy():
-    d = classify(Article("Council approves budget", COUNCIL + FOOTER, url="https://b.example/9", source="b"),
-                 [cand(7, "Council approves budget", COUNCIL)])
+    d = classify(
+        Article("Council approves budget", COUNCIL + FOOTER, url="https://b.example/9", source="b"),
+        [cand(7, "Council approves budget", COUNCIL)],
+    )
     assert (d.kind, d.article_id) == ("copy", 7)
 
 
@@ -247,8 +274,10 @@ def test_two_one_line_notes_on_one_template_are_two_stories():
 def test_short_lead_then_full_text_is_an_edit():
     lead = " ".join(COUNCIL.split()[:20])  # a feed's teaser
     assert shingles(lead).size < MIN_SHINGLES
-    d = classify(Article("Council approves budget", COUNCIL, url="https://a.example/1"),
-                 [cand(7, "Council approves budget", lead)])
+    d = classify(
+        Article("Council approves budget", COUNCIL, url="https://a.example/1"),
+        [cand(7, "Council approves budget", lead)],
+    )
     assert (d.kind, d.article_id) == ("edit", 7)
 
 
@@ -270,23 +299,31 @@ def test_edited_headline_on_the_same_url_is_an_edit():
 
 def test_near_identical_body_under_another_headline_joins_the_cluster():
     copy = "WASHINGTON (AP) \u2014 " + "\n\n".join(paragraphs(COUNCIL)[:-1]) + FOOTER
-    d = classify(Article("Bridges to be fixed after budget vote", copy, url="https://b.example/9", source="b"),
-                 [cand(7, "Council approves budget", COUNCIL), cand(8, "Storm hits valley", STORM)])
+    d = classify(
+        Article("Bridges to be fixed after budget vote", copy, url="https://b.example/9", source="b"),
+        [cand(7, "Council approves budget", COUNCIL), cand(8, "Storm hits valley", STORM)],
+    )
     assert (d.kind, d.article_id) == ("new_in_cluster", 7)
     assert score(COUNCIL, copy) >= WIRE_COPY
 
 
 def test_unrelated_and_short_bodies_are_never_linked():
-    d = classify(Article("Late winner", MATCH, url="https://b.example/9"), [cand(7, "Council approves budget", COUNCIL)])
+    d = classify(
+        Article("Late winner", MATCH, url="https://b.example/9"), [cand(7, "Council approves budget", COUNCIL)]
+    )
     assert d == Decision("new", None, "no archived article with this headline, URL or body")
-    assert classify(Article("Another headline", NOTE_A, url="https://b.example/9"),
-                    [cand(7, "Corrections", NOTE_A)]).kind == "new"
+    assert (
+        classify(Article("Another headline", NOTE_A, url="https://b.example/9"), [cand(7, "Corrections", NOTE_A)]).kind
+        == "new"
+    )
 
 
 def test_the_similar_one_of_several_same_headline_stories_is_revised():
-    cands = [cand(7, "Corrections", STORM, url="https://a.example/7"),
-             cand(8, "Corrections", COUNCIL, url="https://a.example/8"),
-             cand(9, "Corrections", MATCH, url="https://a.example/9")]
+    cands = [
+        cand(7, "Corrections", STORM, url="https://a.example/7"),
+        cand(8, "Corrections", COUNCIL, url="https://a.example/8"),
+        cand(9, "Corrections", MATCH, url="https://a.example/9"),
+    ]
     edited = COUNCIL.replace("Tuesday", "Wednesday")
     d = classify(Article("Corrections", edited, url="https://a.example/8"), cands)
     assert (d.kind, d.article_id) == ("edit", 8)

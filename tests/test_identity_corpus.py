@@ -24,13 +24,15 @@ pytestmark = needs_corpus
 def pairs():
     import labelled
 
-    return labelled.pairs(labelled.long_bodies(CORPUS), labelled.feed_bodies(CORPUS), seed=3, others=600,
-                          fractions=(0.05, 0.4))
+    return labelled.pairs(
+        labelled.long_bodies(CORPUS), labelled.feed_bodies(CORPUS), seed=3, others=600, fractions=(0.05, 0.4)
+    )
 
 
 def old(body: str) -> Candidate:
-    return Candidate(1, "Corrections", body, "https://a.example/1", "a", None,
-                     frozenset({Article("x", body).content_hash}))
+    return Candidate(
+        1, "Corrections", body, "https://a.example/1", "a", None, frozenset({Article("x", body).content_hash})
+    )
 
 
 def is_long(p) -> bool:
@@ -51,8 +53,9 @@ def test_distinct_stories_are_never_merged_nor_linked(pairs):
 
 def test_edits_are_revisions(pairs):
     edits = [p for p in pairs if p.label == "same" and is_long(p)]
-    kinds = [classify(Article("Corrections", p.b, url="https://a.example/1", source="a"), [old(p.a)]).kind
-             for p in edits]
+    kinds = [
+        classify(Article("Corrections", p.b, url="https://a.example/1", source="a"), [old(p.a)]).kind for p in edits
+    ]
     assert len(edits) > 1000
     assert sum(k in ("edit", "duplicate") for k in kinds) / len(kinds) >= 0.99
 

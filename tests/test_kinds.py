@@ -27,11 +27,20 @@ def toy_fetch(source: Source, ctx: FetchContext) -> Iterator[FetchOutput]:
 
 @pytest.fixture
 def toy():
-    kind = kinds.register(kinds.Kind(
-        name="toy", fetch=toy_fetch, argument="topic", network=False,
-        keys=(kinds.Key("topic", checks.typed(str), required=True), kinds.Key("count", checks.typed(int), default=2)),
-        guess=lambda arg: 5 if arg.startswith("toy:") else 0, prepare=lambda arg: arg.removeprefix("toy:"),
-    ))
+    kind = kinds.register(
+        kinds.Kind(
+            name="toy",
+            fetch=toy_fetch,
+            argument="topic",
+            network=False,
+            keys=(
+                kinds.Key("topic", checks.typed(str), required=True),
+                kinds.Key("count", checks.typed(int), default=2),
+            ),
+            guess=lambda arg: 5 if arg.startswith("toy:") else 0,
+            prepare=lambda arg: arg.removeprefix("toy:"),
+        )
+    )
     yield kind
     kinds.REGISTRY.pop("toy")
 
@@ -71,12 +80,19 @@ def test_backfill_recognises_and_forces_a_registered_kind(toy, tmp_path):
     assert r.exit_code == 2 and "'toys' is not one of files, feed, page, sitemap, toy" in r.output
 
 
-@pytest.mark.parametrize(("argument", "kind"), [
-    ("https://example.org/sitemap_index.xml", "sitemap"), ("https://example.org/news.xml.gz", "sitemap"),
-    ("https://example.org/feed/", "feed"), ("https://example.org/index.rss", "feed"),
-    ("https://example.org/feed.json", "feed"), ("https://example.org/2024/01/story.html", "page"),
-    ("some/folder", "files"), ("*.jsonl", "files"),
-])
+@pytest.mark.parametrize(
+    ("argument", "kind"),
+    [
+        ("https://example.org/sitemap_index.xml", "sitemap"),
+        ("https://example.org/news.xml.gz", "sitemap"),
+        ("https://example.org/feed/", "feed"),
+        ("https://example.org/index.rss", "feed"),
+        ("https://example.org/feed.json", "feed"),
+        ("https://example.org/2024/01/story.html", "page"),
+        ("some/folder", "files"),
+        ("*.jsonl", "files"),
+    ],
+)
 def test_the_built_in_kinds_recognise_backfill_arguments(argument, kind):
     assert kinds.guess(argument).name == kind
 

@@ -40,7 +40,7 @@ def test_every_event_the_deployment_guide_says_to_alert_on_is_logged():
 
     root = Path(__file__).resolve().parents[1]
     guide = (root / "docs" / "deployment.md").read_text()
-    alerts = guide[guide.index("Events worth alerting on"):].split("\n\n")[0]
+    alerts = guide[guide.index("Events worth alerting on") :].split("\n\n")[0]
     settings = set(re.findall(r"^\s*#?\s*([a-z_]+):", (root / "config.yaml").read_text(), re.M))
     events = set(re.findall(r"`([a-z]+(?:_[a-z]+)+)`", alerts)) - settings  # `shutdown_timeout` is a setting
     assert {"run_finished", "job_failed", "heartbeat_failed", "source_failed"} <= events

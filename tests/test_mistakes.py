@@ -55,7 +55,9 @@ def test_a_full_disk_is_one_line_and_the_run_is_recorded_failed(tmp_path, small_
     r = run_cli("--archive", str(db), "--log-format", "json", "backfill", "--workers", "1", str(inbox))
     assert r.returncode == 1
     line = one_line(r)
-    assert line.startswith("Error: archive disk is full: ") and line.endswith(" articles stored; free space and run again")
+    assert line.startswith("Error: archive disk is full: ") and line.endswith(
+        " articles stored; free space and run again"
+    )
     stored = int(line.split(": ")[2].split()[0])
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == stored > 0
@@ -98,8 +100,9 @@ def test_a_read_only_archive_is_read_and_never_written(tmp_path, read_only):
     inbox = articles(tmp_path / "in", 5)
     db = read_only / "a.db"
     assert run_cli("--archive", str(db), "backfill", str(inbox)).returncode == 0
-    if os.geteuid() != 0 or not (mount("--bind", str(read_only), str(read_only))
-                                 and mount("-o", "remount,bind,ro", str(read_only))):
+    if os.geteuid() != 0 or not (
+        mount("--bind", str(read_only), str(read_only)) and mount("-o", "remount,bind,ro", str(read_only))
+    ):
         pytest.skip("a read-only bind mount needs root")
     assert not Path(str(db) + "-wal").exists()
     status = run_cli("--archive", str(db), "status")
@@ -115,10 +118,27 @@ def test_a_read_only_archive_is_read_and_never_written(tmp_path, read_only):
 def test_ctrl_c_during_a_backfill_is_one_line_exit_130_and_the_run_interrupted(tmp_path):
     inbox = articles(tmp_path / "in", 3000, words=60)
     db = tmp_path / "a.db"
-    proc = subprocess.Popen([sys.executable, "-m", "worker", "--archive", str(db), "--log-format", "json",
-                             "backfill", "--workers", "2", str(inbox)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "worker",
+            "--archive",
+            str(db),
+            "--log-format",
+            "json",
+            "backfill",
+            "--workers",
+            "2",
+            str(inbox),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(0.2)
@@ -145,11 +165,14 @@ def test_ctrl_c_during_a_backfill_is_one_line_exit_130_and_the_run_interrupted(t
     assert again.returncode == 0 and f"{3000 - stored} new" in again.stdout, again.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["backfill", "ftp://example.org/feed.xml"], "unsupported URL scheme 'ftp' (http and https only)"),
-    (["backfill", "GLOB/*.nothing"], "no file matches this pattern"),
-    (["backfill", "MISSING"], "no such file or folder"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backfill", "ftp://example.org/feed.xml"], "unsupported URL scheme 'ftp' (http and https only)"),
+        (["backfill", "GLOB/*.nothing"], "no file matches this pattern"),
+        (["backfill", "MISSING"], "no such file or folder"),
+    ],
+)
 def test_backfill_arguments_nothing_can_read(tmp_path, args, message):
     args = [a.replace("GLOB", str(tmp_path)).replace("MISSING", str(tmp_path / "missing")) for a in args]
     r = run_cli("--archive", str(tmp_path / "a.db"), *args)
@@ -158,8 +181,13 @@ def test_backfill_arguments_nothing_can_read(tmp_path, args, message):
 
 def test_a_backfill_whose_every_input_failed_exits_1(tmp_path, loopback):
     # port 9 refuses the connection; the loopback server has no route: 404
-    r = run_cli("--archive", str(tmp_path / "a.db"), "backfill", "http://127.0.0.1:9/feed.xml",
-                loopback.url("/missing/feed.xml"))
+    r = run_cli(
+        "--archive",
+        str(tmp_path / "a.db"),
+        "backfill",
+        "http://127.0.0.1:9/feed.xml",
+        loopback.url("/missing/feed.xml"),
+    )
     assert r.returncode == 1
     assert "2 failed" in r.stdout
 

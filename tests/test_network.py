@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 
-
 from tests.conftest import CORPUS, needs_corpus, run_cli
 from tests.loopback import LoopbackServer, serve_static
-from worker.identity import story_key
 from worker.fetchers.feed import parse_feed
+from worker.identity import story_key
 from worker.models import RawItem
 
 FEEDS = sorted((CORPUS / "feeds").glob("*.xml")) if CORPUS.is_dir() else []
-FAST_HTTP = "http:\n  per_host_delay: 0\n  retries: 1\n  backoff_factor: 0.01\n  timeout: 5\n  allow_private_hosts: true\n"
+FAST_HTTP = (
+    "http:\n  per_host_delay: 0\n  retries: 1\n  backoff_factor: 0.01\n  timeout: 5\n  allow_private_hosts: true\n"
+)
 
 
 def write_config(tmp_path, sources: str, http: str = FAST_HTTP) -> str:

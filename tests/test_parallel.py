@@ -13,18 +13,19 @@ import time
 import pytest
 
 from tests.conftest import ROOT
-from worker import pipeline
+from worker import parallel, pipeline
 from worker.clean import items as items_module
 from worker.errors import FetchError
 from worker.kinds import make_source
-from worker.models import Checkpoint, Hints, RawItem, Source
-from worker import parallel
+from worker.models import Checkpoint, Hints, RawItem
 from worker.parallel import CHUNK, cleaned
 
 
 def items(n: int) -> list[RawItem]:
-    return [RawItem("s", f"loc{i}", "fragment", f"Body of story {i}.", Hints(headline=f"Story number {i}"))
-            for i in range(n)]
+    return [
+        RawItem("s", f"loc{i}", "fragment", f"Body of story {i}.", Hints(headline=f"Story number {i}"))
+        for i in range(n)
+    ]
 
 
 def test_pool_matches_in_process_and_keeps_order():
@@ -43,7 +44,7 @@ def test_a_failing_stream_still_yields_what_came_before():
 
     got = []
     try:
-        for out, article in cleaned(stream(), "s", workers=2):
+        for _out, article in cleaned(stream(), "s", workers=2):
             got.append(article.headline)
     except FetchError:
         pass
@@ -129,14 +130,30 @@ def test_kill_9_of_a_backfill_leaves_no_pool_worker_behind(tmp_path):
     with (tmp_path / "big.jsonl").open("w") as fh:
         for i in range(20_000):
             fh.write(json.dumps({"title": f"Harbour story number {i}", "body": f"<p>{body} {i}</p>"}) + "\n")
-    proc = subprocess.Popen([sys.executable, "-m", "worker", "--archive", str(tmp_path / "a.db"), "backfill",
-                             "--workers", "2", str(tmp_path / "big.jsonl")], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "worker",
+            "--archive",
+            str(tmp_path / "a.db"),
+            "backfill",
+            "--workers",
+            "2",
+            str(tmp_path / "big.jsonl"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     children: list[int] = []
     try:
         deadline = time.monotonic() + 60
-        while not any("spawn_main" in cmd and "resource_tracker" not in cmd for cmd in
-                      (process_table()[pid][2] for pid in children if pid in process_table())):
+        while not any(
+            "spawn_main" in cmd and "resource_tracker" not in cmd
+            for cmd in (process_table()[pid][2] for pid in children if pid in process_table())
+        ):
             assert proc.poll() is None and time.monotonic() < deadline, "the pool never started"
             children = [pid for pid, (ppid, _, _) in process_table().items() if ppid == proc.pid]
             time.sleep(0.05)

@@ -23,14 +23,14 @@ from tests.loopback import serve_static
 from worker.archive import Archive
 from worker.clean import clean_html, clean_text
 from worker.clean.fragment import clean_fragment
+from worker.clean.items import clean_one
 from worker.dedupe import headline_hash
 from worker.errors import ParseError
 from worker.fetchers import files as files_fetcher
 from worker.fetchers.feed import parse_feed
 from worker.fetchers.sitemap import parse_sitemap
 from worker.kinds import make_source
-from worker.models import Article, Hints, RawItem, Skipped, Source
-from worker.clean.items import clean_one
+from worker.models import Article, Hints, RawItem, Skipped
 from worker.pipeline import ingest
 
 GOOD = FIXTURES / "text" / "two-authors-captions.txt"
@@ -63,9 +63,13 @@ DEPTH = 10_000
 
 
 def deep_html(tag: str = "div", depth: int = DEPTH) -> str:
-    return ("<html><head><title>Deep page</title></head><body>" + f"<{tag}>" * depth
-            + "<p>A paragraph at the bottom of a very deep page, with enough words to be an article.</p>"
-            + f"</{tag}>" * depth + "</body></html>")
+    return (
+        "<html><head><title>Deep page</title></head><body>"
+        + f"<{tag}>" * depth
+        + "<p>A paragraph at the bottom of a very deep page, with enough words to be an article.</p>"
+        + f"</{tag}>" * depth
+        + "</body></html>"
+    )
 
 
 @pytest.mark.parametrize("tag", ["div", "span", "p", "table"])
@@ -91,8 +95,10 @@ def test_10000_deep_feed_entry_is_archived():
     """Slow: the fragment cleaner marks blocks with insert_after, which walks the whole subtree
     (about 7 s for 10,000 nested divs)."""
     deep = "<div>" * DEPTH + "Deep words." + "</div>" * DEPTH
-    rss = (f'<rss version="2.0"><channel><title>t</title><item><title>Deep entry</title>'
-           f"<description><![CDATA[{deep}]]></description></item></channel></rss>").encode()
+    rss = (
+        f'<rss version="2.0"><channel><title>t</title><item><title>Deep entry</title>'
+        f"<description><![CDATA[{deep}]]></description></item></channel></rss>"
+    ).encode()
     items, _ = parse_feed(rss, "https://deep.example/feed")
     article = clean_one(items[0], "s")
     assert isinstance(article, Article) and article.headline == "Deep entry" and "Deep words." in article.body
@@ -102,7 +108,7 @@ def test_10000_deep_xml_feed_and_sitemap_fail_only_with_parse_error():
     nested = "<x>" * DEPTH + "y" + "</x>" * DEPTH
     feed = f'<rss version="2.0"><channel><title>t</title><item><title>T</title>{nested}</item></channel></rss>'
     returns_or_parse_error(parse_feed, feed.encode(), "https://deep.example/feed")
-    sitemap = f'<urlset><url><loc>https://deep.example/a</loc>{nested}</url></urlset>'
+    sitemap = f"<urlset><url><loc>https://deep.example/a</loc>{nested}</url></urlset>"
     returns_or_parse_error(parse_sitemap, sitemap.encode(), "https://deep.example/sitemap.xml")
 
 
@@ -152,11 +158,19 @@ def test_a_100mb_page_is_skipped_by_the_files_fetcher_with_a_reason(big_page, ar
 def test_clean_html_on_100mb_returns_in_bounded_time_and_memory(big_page):
     """In a child process with an address-space limit of 6 GB: returns or ParseError, within 3 minutes,
     with a peak resident size under 40 times the input."""
+
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
 
-    proc = subprocess.run([sys.executable, "-c", BIG_PAGE_CHILD, str(big_page)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=180, preexec_fn=limit, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-c", BIG_PAGE_CHILD, str(big_page)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        preexec_fn=limit,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     outcome, seconds, peak_mb = proc.stdout.split()
     assert outcome in ("article", "none", "parse-error")
@@ -182,17 +196,21 @@ LAUGHS = """<?xml version="1.0"?>
 
 
 def laughs_feed() -> bytes:
-    return (LAUGHS + '<rss version="2.0"><channel><title>&lol9;</title>'
-            "<item><title>Laughing matter &lol9;</title><description>&lol9;</description>"
-            "<link>https://bomb.example/1</link></item>"
-            "<item><title>A plain story</title><description>Plain text.</description>"
-            "<link>https://bomb.example/2</link></item></channel></rss>").encode()
+    return (
+        LAUGHS + '<rss version="2.0"><channel><title>&lol9;</title>'
+        "<item><title>Laughing matter &lol9;</title><description>&lol9;</description>"
+        "<link>https://bomb.example/1</link></item>"
+        "<item><title>A plain story</title><description>Plain text.</description>"
+        "<link>https://bomb.example/2</link></item></channel></rss>"
+    ).encode()
 
 
 def laughs_sitemap() -> bytes:
-    return (LAUGHS + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            "<url><loc>https://bomb.example/&lol9;</loc></url>"
-            "<url><loc>https://bomb.example/plain</loc></url></urlset>").encode()
+    return (
+        LAUGHS + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>https://bomb.example/&lol9;</loc></url>"
+        "<url><loc>https://bomb.example/plain</loc></url></urlset>"
+    ).encode()
 
 
 def item_text(item: RawItem | Skipped) -> str:
@@ -235,22 +253,32 @@ def secret(tmp_path) -> tuple[Path, str]:
 def xxe_docs(path: Path) -> dict[str, bytes]:
     uri = path.as_uri()
     general = f'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{uri}">]>\n'
-    param = (f'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY % file SYSTEM "{uri}">'
-             f'<!ENTITY % wrap "<!ENTITY xxe \'%file;\'>">%wrap;]>\n')
-    item = ("<item><title>Leak &xxe; here</title><description>Body &xxe;</description>"
-            "<link>https://xxe.example/1</link></item><item><title>Safe story</title>"
-            "<description>Safe body.</description><link>https://xxe.example/2</link></item>")
-    xinclude = ('<rss version="2.0" xmlns:xi="http://www.w3.org/2001/XInclude"><channel><title>x</title><item>'
-                f'<title>Include</title><description><xi:include href="{uri}" parse="text"/></description>'
-                "</item></channel></rss>")
+    param = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY % file SYSTEM "{uri}">'
+        f"<!ENTITY % wrap \"<!ENTITY xxe '%file;'>\">%wrap;]>\n"
+    )
+    item = (
+        "<item><title>Leak &xxe; here</title><description>Body &xxe;</description>"
+        "<link>https://xxe.example/1</link></item><item><title>Safe story</title>"
+        "<description>Safe body.</description><link>https://xxe.example/2</link></item>"
+    )
+    xinclude = (
+        '<rss version="2.0" xmlns:xi="http://www.w3.org/2001/XInclude"><channel><title>x</title><item>'
+        f'<title>Include</title><description><xi:include href="{uri}" parse="text"/></description>'
+        "</item></channel></rss>"
+    )
     return {
         "general": (general + f'<rss version="2.0"><channel><title>&xxe;</title>{item}</channel></rss>').encode(),
         "parameter": (param + f'<rss version="2.0"><channel><title>t</title>{item}</channel></rss>').encode(),
-        "atom": (general.replace("rss", "feed") + '<feed xmlns="http://www.w3.org/2005/Atom"><title>&xxe;</title>'
-                 "<entry><title>Leak &xxe;</title><content>&xxe;</content><id>1</id></entry></feed>").encode(),
+        "atom": (
+            general.replace("rss", "feed") + '<feed xmlns="http://www.w3.org/2005/Atom"><title>&xxe;</title>'
+            "<entry><title>Leak &xxe;</title><content>&xxe;</content><id>1</id></entry></feed>"
+        ).encode(),
         "xinclude": xinclude.encode(),
-        "sitemap": (general.replace("rss", "urlset") + '<urlset><url><loc>https://xxe.example/&xxe;</loc></url>'
-                    "<url><loc>&xxe;</loc></url><url><loc>https://xxe.example/safe</loc></url></urlset>").encode(),
+        "sitemap": (
+            general.replace("rss", "urlset") + "<urlset><url><loc>https://xxe.example/&xxe;</loc></url>"
+            "<url><loc>&xxe;</loc></url><url><loc>https://xxe.example/safe</loc></url></urlset>"
+        ).encode(),
     }
 
 
@@ -295,9 +323,11 @@ def test_external_entities_never_reach_the_archive(secret, tmp_path, archive, lo
     serve_static(loopback, "/sitemap.xml", docs["sitemap"])
     settings = HttpSettings(per_host_delay=0, respect_robots=False, allow_private_hosts=True, retries=0)
     with Http(settings) as http:
-        for source in (make_source(name="files", kind="files", path=str(inbox)),
-                       make_source(name="feed", kind="feed", url=loopback.url("/feed.xml")),
-                       make_source(name="sitemap", kind="sitemap", url=loopback.url("/sitemap.xml"))):
+        for source in (
+            make_source(name="files", kind="files", path=str(inbox)),
+            make_source(name="feed", kind="feed", url=loopback.url("/feed.xml")),
+            make_source(name="sitemap", kind="sitemap", url=loopback.url("/sitemap.xml")),
+        ):
             r = ingest(source, archive, http)
             assert r.status in ("ok", "error")
     assert token not in all_text(archive)
@@ -311,8 +341,10 @@ def test_nul_bytes():
     with pytest.raises(ParseError):
         clean_text(b"Headline\n\nBody \x00 with \x00 NULs \x00 in it.\n")
     returns_or_parse_error(clean_html, b"<html><body><p>A \x00 paragraph.</p></body></html>", None)
-    rss = (b'<rss version="2.0"><channel><title>t\x00</title><item><title>Nul\x00 title</title>'
-           b"<description>Body\x00 text.</description></item></channel></rss>")
+    rss = (
+        b'<rss version="2.0"><channel><title>t\x00</title><item><title>Nul\x00 title</title>'
+        b"<description>Body\x00 text.</description></item></channel></rss>"
+    )
     items, warnings = parse_feed(rss, "https://nul.example/feed")
     assert items[0].hints.headline == "Nul title" and warnings
     article = clean_fragment("Body\x00 text.", Hints(headline="Nul\x00 title"))
@@ -323,8 +355,11 @@ ENCODINGS = {
     "invalid-utf8": "Café Owners Say\n\nThe terrace rules take effect.\n".encode() + b"\xff\xfe\xc3\x28 broken\n",
     "utf16-odd": b"\xff\xfe" + "Odd Length Headline\n\nA body paragraph.\n".encode("utf-16-le")[:-1],
     "utf16-no-bom": "Odd Length Headline\n\nA body paragraph.\n".encode("utf-16-le"),
-    "utf16-lone-surrogate": b"\xff\xfe" + "Lone ".encode("utf-16-le") + b"\x00\xd8" + " Surrogate\n\nBody.\n".encode("utf-16-le"),
-    "utf8-encoded-surrogate": "Surrogate in UTF-8\n\nBody ".encode() + b"\xed\xa0\x80" + b" here.\n",
+    "utf16-lone-surrogate": b"\xff\xfe"
+    + "Lone ".encode("utf-16-le")
+    + b"\x00\xd8"
+    + " Surrogate\n\nBody.\n".encode("utf-16-le"),
+    "utf8-encoded-surrogate": b"Surrogate in UTF-8\n\nBody " + b"\xed\xa0\x80" + b" here.\n",
     "overlong": b"Overlong \xc0\xaf slash\n\nBody text here.\n",
     "bom-only": b"\xef\xbb\xbf",
     "truncated-multibyte": "Truncated \u00e9".encode()[:-1],
@@ -346,14 +381,19 @@ def test_broken_encodings_in_text_feeds_and_pages(name):
 
 def test_lone_surrogates_from_json_escapes_are_stored_not_fatal(tmp_path, archive):
     f = tmp_path / "lone.jsonl"
-    f.write_text('{"title": "Lone \\ud800 surrogate", "body": "Text \\udfff here."}\n'
-                 '{"title": "A fine neighbour", "body": "Stored with it."}\n')
+    f.write_text(
+        '{"title": "Lone \\ud800 surrogate", "body": "Text \\udfff here."}\n'
+        '{"title": "A fine neighbour", "body": "Stored with it."}\n'
+    )
     r = ingest(make_source(name="j", kind="files", path=str(f)), archive)
     assert (r.status, r.new, r.skipped) == ("ok", 2, 0)
     heads = archived_headlines(archive)
     assert "A fine neighbour" in heads and "Lone \ufffd surrogate" in heads
-    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "J",
-           "items": [{"id": "1", "title": "Feed \ud800 surrogate", "content_text": "x \udc00 y"}]}
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "J",
+        "items": [{"id": "1", "title": "Feed \ud800 surrogate", "content_text": "x \udc00 y"}],
+    }
     items, _ = parse_feed(json.dumps(doc).encode(), "https://j.example/feed.json")
     article = clean_one(items[0], "s")
     assert isinstance(article, Article) and article.headline == "Feed \ufffd surrogate"
@@ -362,8 +402,10 @@ def test_lone_surrogates_from_json_escapes_are_stored_not_fatal(tmp_path, archiv
 @pytest.mark.parametrize("ref", ["&#xD800;", "&#55296;", "&#x110000;", "&#99999999999;", "&#0;", "&#xFFFE;"])
 def test_feed_with_references_to_impossible_characters_is_read(ref):
     for tail in ("</channel></rss>", "<broken"):
-        rss = (f'<rss version="2.0"><channel><title>t</title><item><title>Bad {ref} ref</title>'
-               f"<description>Body {ref} text.</description></item>{tail}").encode()
+        rss = (
+            f'<rss version="2.0"><channel><title>t</title><item><title>Bad {ref} ref</title>'
+            f"<description>Body {ref} text.</description></item>{tail}"
+        ).encode()
         items, warnings = parse_feed(rss, "https://ref.example/feed")
         assert [i.hints.headline for i in items] == ["Bad ref"]
         assert any("not allowed in XML" in w for w in warnings)
@@ -389,8 +431,7 @@ def test_a_file_name_that_is_not_utf8_is_archived(tmp_path, archive):
 def read_outputs(path: Path, archive: Archive):
     from worker.run import RunContext
 
-    ctx = RunContext(source=make_source(name="f", kind="files", path=str(path)), archive=archive,
-                     trigger="scheduled")
+    ctx = RunContext(source=make_source(name="f", kind="files", path=str(path)), archive=archive, trigger="scheduled")
     return list(files_fetcher.read_path(path, "f", ctx))
 
 
@@ -462,7 +503,9 @@ BROKEN_CONFIGS = {
     "tab-indent": "sources:\n\t- name: a\n",
     "cron-61": 'sources:\n  - name: a\n    kind: files\n    path: in/\n    cron: "61 * * * *"\n',
     "null-source": "sources:\n  - name: a\n    kind: files\n    path: in/\n  - null\n",
-    "impossible-date": "sources:\n  - name: a\n    kind: sitemap\n    url: http://x.example/s.xml\n    since: 2024-02-30\n",
+    "impossible-date": (
+        "sources:\n  - name: a\n    kind: sitemap\n    url: http://x.example/s.xml\n    since: 2024-02-30\n"
+    ),
     "impossible-time": "log_level: 2024-01-01 25:00:00\n",
     "python-tag": 'a: !!python/object/apply:os.system ["echo pwned"]\n',
     "deep-yaml": "a: " + "[" * 5000 + "]" * 5000 + "\n",
@@ -492,8 +535,28 @@ def test_run_with_a_broken_config_is_one_line_and_exit_2(tmp_path):
 
 # ---------------------------------------------------------------- hostile queries
 
-QUERIES = ['"', "AND OR", "*", "**", "NEAR(", "NEAR(a b", "NEAR(a b, -1)", "headline:", '"unbalanced', "a\"b",
-           "'", "(a OR", "NOT", "^", "{headline dek}: x", "😀", "x*y", "a:b:c", "word " * 2000, "\x01"]
+QUERIES = [
+    '"',
+    "AND OR",
+    "*",
+    "**",
+    "NEAR(",
+    "NEAR(a b",
+    "NEAR(a b, -1)",
+    "headline:",
+    '"unbalanced',
+    'a"b',
+    "'",
+    "(a OR",
+    "NOT",
+    "^",
+    "{headline dek}: x",
+    "😀",
+    "x*y",
+    "a:b:c",
+    "word " * 2000,
+    "\x01",
+]
 
 
 @pytest.fixture(scope="module")

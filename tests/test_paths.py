@@ -67,7 +67,8 @@ def test_a_link_to_a_folder_outside_is_reported_not_passed_over(tmp_path, inbox,
     (inbox / "loop").symlink_to(inbox)  # inside: its files are walked at their own place
     got = list(expand(str(inbox)))
     assert [(p.path.name, p.reason.split(",")[0]) for p in got if isinstance(p, NotRead)] == [
-        ("evil", f"a symbolic link to {tmp_path / 'private'}")]
+        ("evil", f"a symbolic link to {tmp_path / 'private'}")
+    ]
     assert [p.name for p in got if not isinstance(p, NotRead)] == ["real.txt"]
 
 
@@ -80,7 +81,9 @@ def test_a_glob_follows_links_only_inside_its_root(tmp_path, inbox, archive):
     got = list(expand(str(inbox / "*" / "*.txt")))
     assert [p.path.name for p in got if isinstance(p, NotRead)] == ["evil"]
     assert sorted(p.relative_to(inbox).as_posix() for p in got if not isinstance(p, NotRead)) == [
-        "same/real.txt", "sub/real.txt"]
+        "same/real.txt",
+        "sub/real.txt",
+    ]
     r = ingest(make_source(name="g", kind="files", path=str(inbox / "*" / "*.txt")), archive)
     assert r.status == "ok" and r.skipped == 1 and found(archive) == 0
 
@@ -94,7 +97,9 @@ def test_a_glob_with_double_star_never_follows_links(tmp_path, inbox):
     assert [p.relative_to(inbox).as_posix() for p in got] == ["sub/real.txt", "top.txt"]
     walked = list(expand(str(inbox / "**")))  # a trailing ** is the folder, walked once
     assert [p.relative_to(inbox).as_posix() for p in walked if not isinstance(p, NotRead)] == [
-        "top.txt", "sub/real.txt"]
+        "top.txt",
+        "sub/real.txt",
+    ]
     assert [p.path.name for p in walked if isinstance(p, NotRead)] == ["evil"]
 
 
@@ -103,15 +108,15 @@ def test_a_file_link_matched_by_a_glob_is_checked_too(tmp_path, inbox):
     (inbox / "passwd.txt").symlink_to(memo)
     got = list(expand(str(inbox / "*.txt")))
     assert [(type(p).__name__, p.path.name if isinstance(p, NotRead) else p.name) for p in got] == [
-        ("NotRead", "passwd.txt")]
+        ("NotRead", "passwd.txt")
+    ]
 
 
 def test_a_glob_never_reads_proc_sys_or_dev(archive):
     """path: "/proc/self/*" walked the whole file system through /proc/self/root."""
     with pytest.raises(FetchError, match=r"^/proc/self/\*: a glob never reads /proc, /sys or /dev"):
         list(itertools.islice(expand("/proc/self/*"), 1000))
-    assert [(p.path.as_posix(), p.reason.split(":")[0]) for p in expand("/de[v]")] == [
-        ("/dev", "leads into /dev")]
+    assert [(p.path.as_posix(), p.reason.split(":")[0]) for p in expand("/de[v]")] == [("/dev", "leads into /dev")]
     r = ingest(make_source(name="p", kind="files", path="/sys/*/*.txt"), archive)
     assert r.status == "error" and "a glob never reads /proc, /sys or /dev" in r.error
 
@@ -146,7 +151,8 @@ def test_a_named_pipe_is_not_read(inbox, archive):
     source = make_source(name="inbox", kind="files", path=str(inbox))
     out = list(fetch(source, RunContext(source=source, archive=archive)))
     assert [(o.locator, o.reason) for o in out if isinstance(o, Skipped)] == [
-        (str(inbox / "pipe.txt"), "not a regular file")]
+        (str(inbox / "pipe.txt"), "not a regular file")
+    ]
 
 
 # ---------------------------------------------------------------- unreadable folders (item 18)
@@ -168,9 +174,11 @@ def test_an_unreadable_folder_is_a_skipped_input_with_a_reason(inbox, archive, m
     monkeypatch.setattr(paths.os, "scandir", scandir)
     got = list(expand(str(inbox)))
     assert [(p.path.name, p.reason) for p in got if isinstance(p, NotRead)] == [
-        ("locked", "cannot read folder: Permission denied")]
+        ("locked", "cannot read folder: Permission denied")
+    ]
     assert [(p.path.name, p.reason) for p in expand(str(inbox / "*" / "*.txt")) if isinstance(p, NotRead)] == [
-        ("locked", "cannot read folder: Permission denied")]
+        ("locked", "cannot read folder: Permission denied")
+    ]
     r = ingest(make_source(name="inbox", kind="files", path=str(inbox)), archive)
     assert (r.status, r.seen, r.new, r.skipped) == ("ok", 2, 1, 1)
     r = ingest(make_source(name="top", kind="files", path=str(inbox / "locked") + "/"), archive)
@@ -189,12 +197,15 @@ def unprivileged_python() -> tuple[list[str], dict] | None:
         return None
     packages = [p for p in sys.path if p.endswith("site-packages")]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for python, path in ((sys.executable, [str(ROOT)]), (shutil.which(version, path="/usr/bin:/usr/local/bin"),
-                                                         [str(ROOT), *packages])):
+    for python, path in (
+        (sys.executable, [str(ROOT)]),
+        (shutil.which(version, path="/usr/bin:/usr/local/bin"), [str(ROOT), *packages]),
+    ):
         env = {"PYTHONPATH": os.pathsep.join(path), "PATH": "/usr/bin:/bin"}
         try:
-            probe = subprocess.run([python, "-c", "import worker.cli"], user="nobody", cwd="/", env=env,
-                                   capture_output=True, timeout=60)
+            probe = subprocess.run(
+                [python, "-c", "import worker.cli"], user="nobody", cwd="/", env=env, capture_output=True, timeout=60
+            )
         except (OSError, TypeError):  # nobody may not run it; no such interpreter
             continue
         if probe.returncode == 0:
@@ -215,13 +226,36 @@ def test_an_unreadable_folder_as_a_real_user():
         work.mkdir()
         shutil.copy(ARTICLE, inbox / "readable.txt")
         shutil.copy(ARTICLE, inbox / "locked" / "secret.txt")
-        for path, mode in ((top, 0o755), (inbox, 0o755), (work, 0o777), (inbox / "readable.txt", 0o644),
-                           (inbox / "locked", 0o700)):
+        for path, mode in (
+            (top, 0o755),
+            (inbox, 0o755),
+            (work, 0o777),
+            (inbox / "readable.txt", 0o644),
+            (inbox / "locked", 0o700),
+        ):
             os.chmod(path, mode)
         python, env = NOBODY
-        r = subprocess.run([*python, "-m", "worker", "--log-format", "json", "--archive", str(work / "a.db"),
-                            "backfill", "--workers", "1", str(inbox)], user="nobody", cwd=str(work),
-                           capture_output=True, text=True, timeout=120, env={**env, "HOME": str(work)})
+        r = subprocess.run(
+            [
+                *python,
+                "-m",
+                "worker",
+                "--log-format",
+                "json",
+                "--archive",
+                str(work / "a.db"),
+                "backfill",
+                "--workers",
+                "1",
+                str(inbox),
+            ],
+            user="nobody",
+            cwd=str(work),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**env, "HOME": str(work)},
+        )
     finally:
         shutil.rmtree(top)
     assert r.returncode == 0, r.stderr

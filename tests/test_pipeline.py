@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.conftest import FIXTURES
 from worker import pipeline
+from worker.backoff import interval_of, next_attempt
 from worker.clean import items as items_module
 from worker.errors import FetchError
 from worker.kinds import make_source
 from worker.models import Checkpoint, Config, Hints, RawItem, SchedulerSettings, Skipped, Source
-from worker.backoff import interval_of, next_attempt
 from worker.pipeline import ingest
 from worker.scheduler import run_source
 
@@ -64,8 +64,10 @@ def test_changed_file_is_read_again(archive, inbox):
     assert (r.seen, r.new, r.revisions, r.duplicates) == (1, 0, 1, 0)  # an edit of the same file: a new version
     (row,) = archive.db.query("SELECT * FROM articles WHERE body LIKE '%A correction was appended%'")
     assert (row["version"], row["version_count"]) == (2, 2) and row["updated_at"]
-    reasons = [v["reason"] for v in archive.db.query("SELECT reason FROM versions WHERE article_id = ? ORDER BY version",
-                                                     [row["id"]])]
+    reasons = [
+        v["reason"]
+        for v in archive.db.query("SELECT reason FROM versions WHERE article_id = ? ORDER BY version", [row["id"]])
+    ]
     assert reasons == ["first", "edit"]
 
 
@@ -75,6 +77,7 @@ def fake_fetcher(items):
             if isinstance(item, Exception):
                 raise item
             yield item
+
     return fetch
 
 
@@ -83,8 +86,14 @@ def raw(headline, body="Body text.", **kw):
 
 
 def test_broken_items_are_skipped_and_the_run_goes_on(archive, monkeypatch):
-    items = [raw("One"), RawItem("s", "u2", "fragment", "", Hints()), Skipped("s", "u3", "bad line"),
-             RawItem("s", "u4", "text", b"\x00\x01binary"), raw("Two"), Checkpoint("http:feed", "{}")]
+    items = [
+        raw("One"),
+        RawItem("s", "u2", "fragment", "", Hints()),
+        Skipped("s", "u3", "bad line"),
+        RawItem("s", "u4", "text", b"\x00\x01binary"),
+        raw("Two"),
+        Checkpoint("http:feed", "{}"),
+    ]
     monkeypatch.setattr(pipeline, "fetch", fake_fetcher(items))
     r = ingest(make_source(name="s", kind="feed", url="http://x.example/f"), archive)
     assert (r.status, r.seen, r.new, r.skipped) == ("ok", 5, 2, 3)
@@ -106,7 +115,11 @@ def test_a_cleaner_bug_skips_the_item_only(archive, monkeypatch):
 
 
 def test_fetch_error_is_recorded_with_backoff_and_keeps_what_came_before(archive, monkeypatch):
-    items = [raw("Kept"), Checkpoint("http:page1", '{"etag": "a"}'), FetchError("http://x.example/f", 503, "Service Unavailable", retry_after=7200)]
+    items = [
+        raw("Kept"),
+        Checkpoint("http:page1", '{"etag": "a"}'),
+        FetchError("http://x.example/f", 503, "Service Unavailable", retry_after=7200),
+    ]
     monkeypatch.setattr(pipeline, "fetch", fake_fetcher(items))
     source = make_source(name="s", kind="feed", url="http://x.example/f", every=60)
     r = ingest(source, archive, trigger="scheduled")
@@ -115,7 +128,7 @@ def test_fetch_error_is_recorded_with_backoff_and_keeps_what_came_before(archive
     state = archive.source_state("s")
     assert state.consecutive_failures == 1
     due = datetime.fromisoformat(state.next_due_at)
-    assert due >= datetime.now(timezone.utc) + timedelta(seconds=7100)  # never before Retry-After
+    assert due >= datetime.now(UTC) + timedelta(seconds=7100)  # never before Retry-After
     assert archive.fetch_state("s", "http:page1") == '{"etag": "a"}'
     monkeypatch.setattr(pipeline, "fetch", fake_fetcher([raw("Again")]))
     assert ingest(source, archive).status == "ok"
@@ -170,7 +183,7 @@ def test_batches_commit_as_they_go(archive, monkeypatch):
 
 def test_backoff_doubles_is_jittered_by_the_scheduler_setting_and_capped():
     s = make_source(name="s", kind="feed", url="http://x", every=900)
-    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
     settings = SchedulerSettings(jitter=30, max_backoff=86400)
     delays = [(next_attempt(s, n, settings, now=now) - now).total_seconds() for n in (1, 2, 3, 10)]
     assert 1800 <= delays[0] <= 1830 and 3600 <= delays[1] <= 3630 and 7200 <= delays[2] <= 7230
@@ -181,7 +194,7 @@ def test_backoff_doubles_is_jittered_by_the_scheduler_setting_and_capped():
 
 def test_a_cron_source_backs_off_from_its_own_interval():
     s = make_source(name="s", kind="feed", url="http://x", cron="*/20 * * * *")
-    now = datetime(2024, 1, 1, 10, 7, tzinfo=timezone.utc)
+    now = datetime(2024, 1, 1, 10, 7, tzinfo=UTC)
     assert interval_of(s, now) == 1200
     assert (next_attempt(s, 1, SchedulerSettings(jitter=0), now=now) - now).total_seconds() == 2400
     nightly = make_source(name="n", kind="feed", url="http://x", cron="0 3 * * *")
@@ -198,4 +211,4 @@ def test_a_failed_run_logs_its_next_attempt(archive, monkeypatch, capsys):
     finished = [e for e in events if e["event"] == "run_finished"]
     assert len(finished) == 1 and finished[0]["next_attempt_at"] == r.next_attempt_at
     assert r.next_attempt_at == archive.source_state("s").next_due_at
-    assert datetime.fromisoformat(r.next_attempt_at) > datetime.now(timezone.utc)
+    assert datetime.fromisoformat(r.next_attempt_at) > datetime.now(UTC)

@@ -15,9 +15,11 @@ import pytest
 
 from tests.conftest import ROOT, run_cli
 
-WORDS = ("harbour council budget ferry storm school river bridge market police court minister election "
-         "hospital train airport farmers village museum library teachers strike flood fire mayor report "
-         "water road price housing workers union company village coast island mountain forest").split()
+WORDS = (
+    "harbour council budget ferry storm school river bridge market police court minister election "
+    "hospital train airport farmers village museum library teachers strike flood fire mayor report "
+    "water road price housing workers union company village coast island mountain forest"
+).split()
 
 
 def story(seed: int, sentences: int = 8) -> str:
@@ -56,10 +58,18 @@ def export(db: Path, *args: str) -> list[dict]:
     return [json.loads(line) for line in r.stdout.splitlines()]
 
 
-CORRECTION_1 = {"headline": "Corrections", "url": "https://paper.example/c/1", "published_at": "2024-03-01",
-                "body": story(1)}
-CORRECTION_2 = {"headline": "Corrections", "url": "https://paper.example/c/2", "published_at": "2024-03-08",
-                "body": story(2)}
+CORRECTION_1 = {
+    "headline": "Corrections",
+    "url": "https://paper.example/c/1",
+    "published_at": "2024-03-01",
+    "body": story(1),
+}
+CORRECTION_2 = {
+    "headline": "Corrections",
+    "url": "https://paper.example/c/2",
+    "published_at": "2024-03-08",
+    "body": story(2),
+}
 
 
 def test_a_recurring_headline_keeps_every_story_also_within_one_batch_and_on_a_rerun(tmp_path):
@@ -67,9 +77,11 @@ def test_a_recurring_headline_keeps_every_story_also_within_one_batch_and_on_a_r
     one = jsonl(tmp_path / "one" / "a.jsonl", CORRECTION_1)
     two = jsonl(tmp_path / "two" / "b.jsonl", CORRECTION_2)
     assert "1 new" in backfill(db, one) and "1 new" in backfill(db, two)
-    both = jsonl(tmp_path / "both" / "c.jsonl", {**CORRECTION_1, "url": "https://paper.example/c/3",
-                                                  "body": story(3)}, {**CORRECTION_1, "body": story(4),
-                                                                      "url": "https://paper.example/c/4"})
+    both = jsonl(
+        tmp_path / "both" / "c.jsonl",
+        {**CORRECTION_1, "url": "https://paper.example/c/3", "body": story(3)},
+        {**CORRECTION_1, "body": story(4), "url": "https://paper.example/c/4"},
+    )
     assert "2 new" in backfill(db, both)  # two more in one file (one batch)
     out = backfill(db, one, two, both)  # again: nothing new, each found as itself
     assert " 0 new, 0 revised" in out
@@ -84,8 +96,11 @@ def test_a_recurring_headline_keeps_every_story_also_within_one_batch_and_on_a_r
 
 def test_an_edit_is_a_new_version_and_search_finds_the_latest_words(tmp_path):
     db = tmp_path / "a.db"
-    first = {"headline": "Harbour bridge to close for repairs", "url": "https://paper.example/bridge",
-             "body": story(10) + " The zebra crossing stays open."}
+    first = {
+        "headline": "Harbour bridge to close for repairs",
+        "url": "https://paper.example/bridge",
+        "body": story(10) + " The zebra crossing stays open.",
+    }
     backfill(db, jsonl(tmp_path / "v1" / "a.jsonl", first))
     edited = {**first, "body": story(10) + " The giraffe crossing stays open.\n\nThe mayor added a new paragraph."}
     out = backfill(db, jsonl(tmp_path / "v2" / "a.jsonl", edited))
@@ -93,11 +108,22 @@ def test_an_edit_is_a_new_version_and_search_finds_the_latest_words(tmp_path):
     (article,) = export(db)
     assert article["body"] == edited["body"] and article["version_count"] == 2 and article["version"] == 2
     versions = export(db, "--versions")
-    assert [(v["id"], v["version"], v["reason"]) for v in versions] == [(article["id"], 1, "first"),
-                                                                         (article["id"], 2, "edit")]
+    assert [(v["id"], v["version"], v["reason"]) for v in versions] == [
+        (article["id"], 1, "first"),
+        (article["id"], 2, "edit"),
+    ]
     assert versions[0]["body"] == first["body"] and versions[1]["content_hash"] == article["content_hash"]
-    assert set(versions[0]) >= {"id", "version", "reason", "headline", "body", "content_hash", "seen_at", "source",
-                                "url"}
+    assert set(versions[0]) >= {
+        "id",
+        "version",
+        "reason",
+        "headline",
+        "body",
+        "content_hash",
+        "seen_at",
+        "source",
+        "url",
+    }
     search = run_cli("--archive", str(db), "search", "giraffe", "--json")
     assert json.loads(search.stdout)["id"] == article["id"]
     assert run_cli("--archive", str(db), "search", "zebra").stdout.strip() == "no matches"
@@ -116,8 +142,11 @@ def test_an_edited_headline_at_the_same_url_is_a_revision(tmp_path):
     db = tmp_path / "a.db"
     first = {"headline": "Storm closes the island ferry", "url": "https://paper.example/ferry", "body": story(20)}
     backfill(db, jsonl(tmp_path / "v1" / "a.jsonl", first))
-    second = {**first, "headline": "Storm closes the island ferry, officials say",
-              "body": story(20) + " Officials confirmed it."}
+    second = {
+        **first,
+        "headline": "Storm closes the island ferry, officials say",
+        "body": story(20) + " Officials confirmed it.",
+    }
     assert "0 new, 1 revised" in backfill(db, jsonl(tmp_path / "v2" / "a.jsonl", second))
     (article,) = export(db)
     assert article["headline"] == second["headline"] and article["version_count"] == 2
@@ -127,17 +156,27 @@ def test_an_edited_headline_at_the_same_url_is_a_revision(tmp_path):
 
 def test_a_wire_story_in_two_feeds_is_one_article_with_a_copy_and_never_flip_flops(tmp_path):
     db = tmp_path / "a.db"
-    wire = {"headline": "Ministers agree on river clean-up plan", "url": "https://wire.example/river",
-            "body": story(30), "publication": "Example Wire"}
-    paper = {**wire, "url": "https://paper.example/river", "publication": "The Paper",
-             "body": story(30) + "\n\nThis story was provided by Example Wire."}
+    wire = {
+        "headline": "Ministers agree on river clean-up plan",
+        "url": "https://wire.example/river",
+        "body": story(30),
+        "publication": "Example Wire",
+    }
+    paper = {
+        **wire,
+        "url": "https://paper.example/river",
+        "publication": "The Paper",
+        "body": story(30) + "\n\nThis story was provided by Example Wire.",
+    }
     backfill(db, jsonl(tmp_path / "wire" / "w.jsonl", wire), name="wire")
     assert "0 new, 1 revised" in backfill(db, jsonl(tmp_path / "paper" / "p.jsonl", paper), name="paper")
     (article,) = export(db)
     assert article["body"] == wire["body"] and article["url"] == wire["url"]  # the copy does not replace the text
     versions = export(db, "--versions")
     assert [(v["reason"], v["source"], v["url"]) for v in versions] == [
-        ("first", "wire", wire["url"]), ("copy", "paper", paper["url"])]
+        ("first", "wire", wire["url"]),
+        ("copy", "paper", paper["url"]),
+    ]
     for _ in range(2):  # both feeds again, in turn: sightings only
         out = backfill(db, tmp_path / "wire" / "w.jsonl", tmp_path / "paper" / "p.jsonl")
         assert " 0 new, 0 revised" in out
@@ -149,14 +188,21 @@ def test_a_wire_story_in_two_feeds_is_one_article_with_a_copy_and_never_flip_flo
 def test_a_wire_story_under_four_headlines_is_four_articles_in_one_cluster(tmp_path):
     db = tmp_path / "a.db"
     body = story(40, sentences=10)
-    papers = [("Flood defences approved for the coast", body),
-              ("Coast to get new flood defences", "By our correspondent.\n\n" + body),
-              ("Council backs coastal flood wall", body + "\n\nCopyright 2024 Example Wire."),
-              ("New wall will protect coastal towns", body.replace("\n\n", "\n\nAdvertisement\n\n"))]
-    records = [{"headline": h, "body": b, "url": f"https://p{i}.example/flood", "publication": f"Paper {i}"}
-               for i, (h, b) in enumerate(papers)]
-    unrelated = {"headline": "School term starts early", "body": story(41, sentences=10),
-                 "url": "https://p9.example/school"}
+    papers = [
+        ("Flood defences approved for the coast", body),
+        ("Coast to get new flood defences", "By our correspondent.\n\n" + body),
+        ("Council backs coastal flood wall", body + "\n\nCopyright 2024 Example Wire."),
+        ("New wall will protect coastal towns", body.replace("\n\n", "\n\nAdvertisement\n\n")),
+    ]
+    records = [
+        {"headline": h, "body": b, "url": f"https://p{i}.example/flood", "publication": f"Paper {i}"}
+        for i, (h, b) in enumerate(papers)
+    ]
+    unrelated = {
+        "headline": "School term starts early",
+        "body": story(41, sentences=10),
+        "url": "https://p9.example/school",
+    }
     backfill(db, jsonl(tmp_path / "in" / "a.jsonl", *records, unrelated))
     rows = export(db)
     assert len(rows) == 5
@@ -169,26 +215,45 @@ def test_a_wire_story_under_four_headlines_is_four_articles_in_one_cluster(tmp_p
 
 def test_a_publication_suffix_does_not_make_a_second_article(tmp_path):
     db = tmp_path / "a.db"
-    plain = {"headline": "Train drivers to strike on Monday", "publication": "Reuters", "body": story(50),
-             "url": "https://reuters.example/strike"}
+    plain = {
+        "headline": "Train drivers to strike on Monday",
+        "publication": "Reuters",
+        "body": story(50),
+        "url": "https://reuters.example/strike",
+    }
     suffixed = {**plain, "headline": "Train drivers to strike on Monday - Reuters"}
     backfill(db, jsonl(tmp_path / "a" / "a.jsonl", plain))
     assert " 0 new, 0 revised, 1 duplicates" in backfill(db, jsonl(tmp_path / "b" / "b.jsonl", suffixed))
     # punctuation is not meaning: "to 4%" and "to 4" share a headline hash, and their bodies decide
-    backfill(db, jsonl(tmp_path / "c" / "c.jsonl",
-                       {"headline": "Inflation falls to 4%", "body": story(51), "url": "https://x.example/1"},
-                       {"headline": "Inflation falls to 4", "body": story(52), "url": "https://x.example/2"}))
+    backfill(
+        db,
+        jsonl(
+            tmp_path / "c" / "c.jsonl",
+            {"headline": "Inflation falls to 4%", "body": story(51), "url": "https://x.example/1"},
+            {"headline": "Inflation falls to 4", "body": story(52), "url": "https://x.example/2"},
+        ),
+    )
     assert len(export(db)) == 3
 
 
 def test_concurrent_writers_keep_every_story_once(tmp_path):
     db = tmp_path / "a.db"
-    records = [{"headline": "Letters to the editor", "body": story(60 + i), "url": f"https://p.example/l/{i}"}
-               for i in range(40)]
+    records = [
+        {"headline": "Letters to the editor", "body": story(60 + i), "url": f"https://p.example/l/{i}"}
+        for i in range(40)
+    ]
     inputs = [jsonl(tmp_path / f"in{k}" / "l.jsonl", *records[k::2], *records) for k in range(2)]
-    procs = [subprocess.Popen([sys.executable, "-m", "worker", "--archive", str(db), "backfill", "--name", f"w{k}",
-                               str(inputs[k])], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}) for k in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "worker", "--archive", str(db), "backfill", "--name", f"w{k}", str(inputs[k])],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        )
+        for k in range(2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err

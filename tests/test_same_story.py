@@ -65,7 +65,8 @@ RSS = f"""<?xml version="1.0" encoding="utf-8"?>
 """
 
 LINKED = {
-    "@context": "https://schema.org", "@type": "NewsArticle",
+    "@context": "https://schema.org",
+    "@type": "NewsArticle",
     "headline": "Tom &amp; Jerry Ferries Return to the Harbour",  # JSON-LD carries references raw
     "datePublished": "2017-02-23T17:18:00-08:00",
     "author": [{"@type": "Person", "name": n} for n in NAMES],
@@ -99,8 +100,11 @@ class _Ctx:
 def _from_file(tmp_path: Path, name: str, content: str) -> Article:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
-    [item] = [i for i in files.fetch(make_source(name="inbox", kind="files", path=str(path)), _Ctx())
-              if isinstance(i, RawItem)]
+    [item] = [
+        i
+        for i in files.fetch(make_source(name="inbox", kind="files", path=str(path)), _Ctx())
+        if isinstance(i, RawItem)
+    ]
     return to_article(item, "inbox")
 
 

@@ -27,8 +27,13 @@ def conn(archive_path):
 
 
 def cli(archive_path, *args):
-    return subprocess.run([sys.executable, "-m", "worker", "--archive", str(archive_path), "search", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "worker", "--archive", str(archive_path), "search", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def headlines(hits):
@@ -43,8 +48,10 @@ def test_hyphenated_name_finds_the_article(conn):
 
 def test_headline_match_ranks_above_body_match(conn):
     hits = search(conn, "taliban")
-    assert headlines(hits) == ["Taliban talks stall in Doha as fighting spreads",
-                               "Fighters enter Qala-e-Naw as the provincial capital comes under siege"]
+    assert headlines(hits) == [
+        "Taliban talks stall in Doha as fighting spreads",
+        "Fighters enter Qala-e-Naw as the provincial capital comes under siege",
+    ]
     assert hits[0]["rank"] < hits[1]["rank"]
 
 
@@ -56,11 +63,14 @@ def test_all_words_must_match_and_prefix_star_works(conn):
 
 def test_filters(conn):
     assert headlines(search(conn, "taliban", filters=Filters(source="wire"))) == [
-        "Fighters enter Qala-e-Naw as the provincial capital comes under siege"]
+        "Fighters enter Qala-e-Naw as the provincial capital comes under siege"
+    ]
     assert headlines(search(conn, "taliban", filters=Filters(since="2021-07-08"))) == [
-        "Taliban talks stall in Doha as fighting spreads"]
+        "Taliban talks stall in Doha as fighting spreads"
+    ]
     assert headlines(search(conn, "taliban", filters=Filters(until="2021-07-07"))) == [
-        "Fighters enter Qala-e-Naw as the provincial capital comes under siege"]
+        "Fighters enter Qala-e-Naw as the provincial capital comes under siege"
+    ]
     assert headlines(search(conn, "fluss", filters=Filters(lang="de"))) == ["Neue Brücke über den Fluss eröffnet"]
     assert search(conn, "fluss", filters=Filters(lang="en")) == []
     with pytest.raises(SearchError, match="ISO date"):
@@ -97,12 +107,13 @@ def test_quote_query():
     assert quote_query("Qala-e-Naw taliban") == '"Qala-e-Naw" "taliban"'
     assert quote_query('say "hi') == '"say" "hi"'
     assert quote_query("fight* AND OR") == '"fight"* "AND" "OR"'
-    assert quote_query("* ( ) \"") == ""
+    assert quote_query('* ( ) "') == ""
 
 
 def test_raw_passes_fts5_syntax_through(conn):
     assert headlines(search(conn, "NEAR(fighters capital, 10)", raw=True)) == [
-        "Fighters enter Qala-e-Naw as the provincial capital comes under siege"]
+        "Fighters enter Qala-e-Naw as the provincial capital comes under siege"
+    ]
     assert headlines(search(conn, "headline:taliban", raw=True)) == ["Taliban talks stall in Doha as fighting spreads"]
     assert len(search(conn, "frost OR wall", raw=True)) == 2
     with pytest.raises(SearchError, match="not a valid FTS5 query"):
@@ -120,8 +131,19 @@ def test_cli_table(archive_path):
 
 
 def test_cli_json_one_object_per_hit(archive_path):
-    out = cli(archive_path, "Qala-e-Naw", "--json", "--source", "wire", "--since", "2021-01-01",
-              "--until", "2021-12-31", "--lang", "en")
+    out = cli(
+        archive_path,
+        "Qala-e-Naw",
+        "--json",
+        "--source",
+        "wire",
+        "--since",
+        "2021-01-01",
+        "--until",
+        "2021-12-31",
+        "--lang",
+        "en",
+    )
     assert out.returncode == 0, out.stderr
     hits = [json.loads(line) for line in out.stdout.splitlines()]
     assert [h["url"] for h in hits] == ["https://wire.example/qala-e-naw-siege"]
@@ -162,10 +184,14 @@ def test_cli_missing_archive(tmp_path):
 
 def test_rank_is_configured_for_sqlite_utils_and_datasette(conn):
     """ORDER BY rank (what sqlite-utils search uses) weights the headline as worker search does."""
-    rows = conn.execute("SELECT a.headline FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-                        "WHERE articles_fts MATCH 'taliban' ORDER BY rank").fetchall()
+    rows = conn.execute(
+        "SELECT a.headline FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+        "WHERE articles_fts MATCH 'taliban' ORDER BY rank"
+    ).fetchall()
     assert rows[0][0] == "Taliban talks stall in Doha as fighting spreads"
-    assert conn.execute("SELECT v FROM articles_fts_config WHERE k = 'rank'").fetchone()[0] == "bm25(10.0, 4.0, 1.0, 2.0)"
+    assert (
+        conn.execute("SELECT v FROM articles_fts_config WHERE k = 'rank'").fetchone()[0] == "bm25(10.0, 4.0, 1.0, 2.0)"
+    )
 
 
 @pytest.mark.parametrize("until", ["9999-12-31", "9999-12", "9999", "9999-12-31T23:59:59Z"])
@@ -194,12 +220,18 @@ def big_archive(tmp_path_factory):
     rows = []
     for i in range(3000):
         row = dict.fromkeys(COLUMN_NAMES)
-        row.update(headline_hash=f"h{i}", headline=f"Story {i} alpha", source="gen", first_seen_at="2024-01-01",
-                   body=" ".join(rnd.choice(words) for _ in range(150)))
+        row.update(
+            headline_hash=f"h{i}",
+            headline=f"Story {i} alpha",
+            source="gen",
+            first_seen_at="2024-01-01",
+            body=" ".join(rnd.choice(words) for _ in range(150)),
+        )
         rows.append([row[c] for c in COLUMN_NAMES])
     with Archive(path) as archive, archive.db.conn:
-        archive.db.conn.executemany(f"INSERT INTO articles ({', '.join(COLUMN_NAMES)}) "
-                                    f"VALUES ({', '.join('?' * len(COLUMN_NAMES))})", rows)
+        archive.db.conn.executemany(
+            f"INSERT INTO articles ({', '.join(COLUMN_NAMES)}) VALUES ({', '.join('?' * len(COLUMN_NAMES))})", rows
+        )
     return path
 
 
@@ -242,5 +274,10 @@ def test_a_query_past_its_time_is_stopped(big_archive, monkeypatch):
 
 
 def export(archive_path, *args):
-    return subprocess.run([sys.executable, "-m", "worker", "--archive", str(archive_path), "export", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "worker", "--archive", str(archive_path), "export", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

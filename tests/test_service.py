@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import FIXTURES, ROOT
 from worker.kinds import make_source
-from worker.models import Config, SchedulerSettings, Source
+from worker.models import Config, SchedulerSettings
 from worker.scheduler import Service
 
 pytestmark = pytest.mark.slow
@@ -23,8 +23,14 @@ pytestmark = pytest.mark.slow
 
 def start(cfg, *extra) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "worker", "--config", str(cfg), "--log-format", "json", "run", *extra],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "worker", "--config", str(cfg), "--log-format", "json", "run", *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(predicate, timeout=20.0):
@@ -53,8 +59,10 @@ def service_config(tmp_path):
     inbox.mkdir()
     shutil.copy(FIXTURES / "text" / "two-authors-captions.txt", inbox)
     cfg = tmp_path / "config.yaml"
-    cfg.write_text(f"archive: {tmp_path / 'a.db'}\nscheduler:\n  jitter: 0s\n  heartbeat: 1s\n"
-                   f"sources:\n  - name: inbox\n    kind: files\n    path: {inbox}/\n    every: 1s\n")
+    cfg.write_text(
+        f"archive: {tmp_path / 'a.db'}\nscheduler:\n  jitter: 0s\n  heartbeat: 1s\n"
+        f"sources:\n  - name: inbox\n    kind: files\n    path: {inbox}/\n    every: 1s\n"
+    )
     return cfg, tmp_path / "a.db", inbox
 
 
@@ -102,7 +110,7 @@ def test_stale_lock_of_a_killed_service_is_taken_over(service_config):
     first.communicate(timeout=10)
     second = start(cfg)
     try:
-        assert wait_for(lambda: query(db, "SELECT count(*) FROM runs WHERE pid = %d" % second.pid)[0][0] >= 1)
+        assert wait_for(lambda: query(db, f"SELECT count(*) FROM runs WHERE pid = {second.pid}")[0][0] >= 1)
     finally:
         second.send_signal(signal.SIGTERM)
         second.communicate(timeout=10)
@@ -112,8 +120,10 @@ def test_stale_lock_of_a_killed_service_is_taken_over(service_config):
 
 def test_jobs_coalesce_never_overlap_and_keep_the_misfire_grace(tmp_path):
     settings = SchedulerSettings(max_workers=3, jitter=7, misfire_grace=120)
-    sources = (make_source(name="every", kind="files", path=str(tmp_path), every=900),
-               make_source(name="nightly", kind="files", path=str(tmp_path), cron="0 3 * * *"))
+    sources = (
+        make_source(name="every", kind="files", path=str(tmp_path), every=900),
+        make_source(name="nightly", kind="files", path=str(tmp_path), cron="0 3 * * *"),
+    )
     service = Service(Config(archive=str(tmp_path / "a.db"), scheduler=settings, sources=sources), None)
     service._register()
     runner = threading.Thread(target=service.scheduler.start, kwargs={"paused": True}, daemon=True)

@@ -15,7 +15,7 @@ from worker.errors import FetchError, ParseError
 from worker.fetchers import sitemap
 from worker.fetchers.sitemap import SitemapEntry, gunzip, parse_sitemap
 from worker.kinds import make_source
-from worker.models import Checkpoint, Hints, RawItem, Skipped, Source
+from worker.models import Checkpoint, Hints, RawItem, Skipped
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sitemaps"
 BASE = "https://www.example.com/sitemap.xml"
@@ -55,8 +55,12 @@ def test_gzipped_urlset_equals_plain():
 def test_news_sitemap():
     kind, entries = parse_sitemap(fixture("news.xml"), BASE)
     assert entries[0] == SitemapEntry(
-        "https://www.example.com/news/council-budget", None, "Council approves budget & taxes",
-        "2024-05-07T09:30:00+02:00", "The Example Times", "en",
+        "https://www.example.com/news/council-budget",
+        None,
+        "Council approves budget & taxes",
+        "2024-05-07T09:30:00+02:00",
+        "The Example Times",
+        "en",
     )
     assert entries[1].news_date == "2024-05-06"
 
@@ -114,7 +118,9 @@ def routes(**over):
         INDEX: ok(INDEX, fixture("index.xml"), etag='"idx"'),
         NEWS: ok(NEWS, fixture("news.xml"), etag='"news"'),
         PAGES: ok(PAGES, fixture("urlset.xml.gz"), etag='"pages"'),
-        "https://www.example.com/news/council-budget": ok("https://www.example.com/news/council-budget", b"<html>c</html>"),
+        "https://www.example.com/news/council-budget": ok(
+            "https://www.example.com/news/council-budget", b"<html>c</html>"
+        ),
         "https://www.example.com/news/storm": ok("https://www.example.com/news/storm", b"<html>s</html>"),
         ART + "one": ok(ART + "one", b"<html>1</html>"),
         ART + "two": FetchError(ART + "two", 500, "Server Error"),
@@ -180,7 +186,7 @@ def test_fetch_root_failure_raises():
 
 def test_fetch_depth_is_bounded():
     def index_to(child):
-        return f'<sitemapindex><sitemap><loc>{child}</loc></sitemap></sitemapindex>'.encode()
+        return f"<sitemapindex><sitemap><loc>{child}</loc></sitemap></sitemapindex>".encode()
 
     chain = [f"https://www.example.com/idx{i}.xml" for i in range(5)]
     r = {u: ok(u, index_to(chain[i + 1] if i + 1 < len(chain) else chain[0])) for i, u in enumerate(chain)}

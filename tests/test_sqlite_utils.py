@@ -15,8 +15,10 @@ from tests.query_archive import ROOT, build_archive
 # With the worker installed, its entry point registers the plugin and `python -m sqlite_utils` is
 # the real command. In a bare checkout, the same command runs with the plugin registered first.
 INSTALLED = any(ep.value == "worker.sqlite_utils_plugin" for ep in entry_points(group="sqlite_utils"))
-REGISTER = ("import sqlite_utils.plugins as p, worker.sqlite_utils_plugin as w; p.pm.register(w); "
-            "from sqlite_utils.cli import cli; cli(prog_name='sqlite-utils')")
+REGISTER = (
+    "import sqlite_utils.plugins as p, worker.sqlite_utils_plugin as w; p.pm.register(w); "
+    "from sqlite_utils.cli import cli; cli(prog_name='sqlite-utils')"
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,9 @@ def sqlite_utils(*args, plugin=True):
 
 
 def test_search_plain_word_ranks_headline_first(archive_path):
-    out = sqlite_utils("search", str(archive_path), "articles", "taliban", "-c", "headline", "--limit", "5",
-                       plugin=False)
+    out = sqlite_utils(
+        "search", str(archive_path), "articles", "taliban", "-c", "headline", "--limit", "5", plugin=False
+    )
     assert out.returncode == 0, out.stderr
     assert [r["headline"] for r in json.loads(out.stdout)] == [
         "Taliban talks stall in Doha as fighting spreads",
@@ -46,7 +49,8 @@ def test_search_hyphenated_name_with_the_plugin(archive_path):
     out = sqlite_utils("search", str(archive_path), "articles", "Qala-e-Naw", "-c", "headline", "-c", "source")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [
-        {"headline": "Fighters enter Qala-e-Naw as the provincial capital comes under siege", "source": "wire"}]
+        {"headline": "Fighters enter Qala-e-Naw as the provincial capital comes under siege", "source": "wire"}
+    ]
 
 
 def test_search_hyphenated_name_without_the_plugin_fails_cleanly(archive_path):
@@ -67,13 +71,21 @@ def test_search_operators_only_and_quote_flag(archive_path):
 
 
 def test_query(archive_path):
-    out = sqlite_utils("query", str(archive_path),
-                       "select source, count(*) as n from articles group by source order by source", plugin=False)
+    out = sqlite_utils(
+        "query",
+        str(archive_path),
+        "select source, count(*) as n from articles group by source order by source",
+        plugin=False,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [{"source": "local", "n": 3}, {"source": "wire", "n": 4}]
-    out = sqlite_utils("query", str(archive_path),
-                       "select count(distinct source) as sources from sightings where headline_hash = "
-                       "(select headline_hash from articles where url like '%qala-e-naw-siege')", plugin=False)
+    out = sqlite_utils(
+        "query",
+        str(archive_path),
+        "select count(distinct source) as sources from sightings where headline_hash = "
+        "(select headline_hash from articles where url like '%qala-e-naw-siege')",
+        plugin=False,
+    )
     assert json.loads(out.stdout) == [{"sources": 2}]
 
 

@@ -40,11 +40,25 @@ def test_fetchers_import_nothing_of_the_cleaners():
 @pytest.mark.parametrize(
     "raw, code",
     [
-        ("en", "en"), ("EN", "en"), ("en-us", "en-US"), ("en_US", "en-US"), ("EN-us", "en-US"),
-        ("zh-hant-tw", "zh-Hant-TW"), ("sr-latn", "sr-Latn"), ("es-419", "es-419"),
-        ("de-DE-1996", "de-DE-1996"), ("de_DE.UTF-8", "de-DE"), ("en-US, fr;q=0.5", "en-US"),
-        ("fr-FR-x-Paris", "fr-FR-x-paris"), (" pt-br ", "pt-BR"), ("en-", "en"),
-        ("garbage", None), ("12", None), ("x-default", None), ("", None), (None, None),
+        ("en", "en"),
+        ("EN", "en"),
+        ("en-us", "en-US"),
+        ("en_US", "en-US"),
+        ("EN-us", "en-US"),
+        ("zh-hant-tw", "zh-Hant-TW"),
+        ("sr-latn", "sr-Latn"),
+        ("es-419", "es-419"),
+        ("de-DE-1996", "de-DE-1996"),
+        ("de_DE.UTF-8", "de-DE"),
+        ("en-US, fr;q=0.5", "en-US"),
+        ("fr-FR-x-Paris", "fr-FR-x-paris"),
+        (" pt-br ", "pt-BR"),
+        ("en-", "en"),
+        ("garbage", None),
+        ("12", None),
+        ("x-default", None),
+        ("", None),
+        (None, None),
     ],
 )
 def test_lang_code(raw, code):
@@ -73,15 +87,34 @@ def test_lang_code_is_stable(raw):
         ("Simon & Schuster", "Simon & Schuster"),
         (["B", "C"], "B and C"),
         (["Ana  Ruiz\u00a0", "ana ruiz", ""], "Ana Ruiz"),
-        ([], None), (None, None), ("", None),
+        ([], None),
+        (None, None),
+        ("", None),
     ],
 )
 def test_format_byline(names, byline):
     assert format_byline(names) == byline
 
 
-@given(st.lists(st.sampled_from(["Ana Ruiz", "Bo", "Smith, John", "Tom and Jerry", "Cy Dale, Jr.", "AT&T",
-                                 "Dana Ford", "Ilse Brandt", "x", " "]), max_size=5))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Ana Ruiz",
+                "Bo",
+                "Smith, John",
+                "Tom and Jerry",
+                "Cy Dale, Jr.",
+                "AT&T",
+                "Dana Ford",
+                "Ilse Brandt",
+                "x",
+                " ",
+            ]
+        ),
+        max_size=5,
+    )
+)
 def test_a_formatted_byline_formats_to_itself(names):
     once = format_byline(names)
     assert once is None or format_byline(once) == once
@@ -116,8 +149,16 @@ def test_datelines(text, place, agency, rest):
 
 @pytest.mark.parametrize(
     "text",
-    ["The Senate voted — finally.", "UPDATE — The vote was delayed.", "CNN — Justice Alito spoke.",
-     "US - China talks resumed.", "WASHINGTON, Marchy 3 — x", "WASHINGTON, March 41 — x", "Washington — x", ""],
+    [
+        "The Senate voted — finally.",
+        "UPDATE — The vote was delayed.",
+        "CNN — Justice Alito spoke.",
+        "US - China talks resumed.",
+        "WASHINGTON, Marchy 3 — x",
+        "WASHINGTON, March 41 — x",
+        "Washington — x",
+        "",
+    ],
 )
 def test_not_datelines(text):
     assert find_dateline(text) is None and strip_dateline(text) == (None, text)

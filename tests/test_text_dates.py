@@ -3,7 +3,7 @@ the publication-date rules, and the UTC instant beside it."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -83,7 +83,7 @@ def test_json_values():
 
 
 def test_future_dates_are_refused_but_today_is_not():
-    today = datetime.now(timezone.utc)
+    today = datetime.now(UTC)
     assert parse_date(today.strftime("%Y-%m-%dT%H:%M:%SZ")) == today.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert parse_date((today + timedelta(days=5)).date().isoformat()) is None
 
@@ -141,8 +141,11 @@ def test_utc_instant_of_what_is_not_a_parsed_value():
     assert utc_instant("2021-07-07T10:00:00") is None  # a time without a zone has no instant
 
 
-_MOMENTS = st.datetimes(min_value=datetime(1990, 1, 2), max_value=datetime(2030, 1, 1),
-                        timezones=st.sampled_from([timezone(timedelta(minutes=m)) for m in range(-720, 841, 15)]))
+_MOMENTS = st.datetimes(
+    min_value=datetime(1990, 1, 2),
+    max_value=datetime(2030, 1, 1),
+    timezones=st.sampled_from([timezone(timedelta(minutes=m)) for m in range(-720, 841, 15)]),
+)
 
 
 @given(_MOMENTS)
@@ -151,5 +154,5 @@ def test_any_offset_keeps_its_local_time_and_its_instant(moment):
         return
     iso = parse_date(moment.isoformat())
     assert iso is not None and iso[:19] == moment.strftime("%Y-%m-%dT%H:%M:%S")
-    assert utc_instant(iso) == moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert utc_instant(iso) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert parse_date(iso) == iso  # a written value reads back as itself

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+
 import structlog
 
 from worker.archive import Archive
@@ -48,8 +49,15 @@ def count_files(sources: Sequence[Source]) -> int | None:
     return sum(1 for s in sources for _ in expand(s.options["path"]))
 
 
-def run_backfill(config: Config, sources: Sequence[Source], *, http_factory: Callable[[], HttpClient] | None = None,
-                 on_item: OnItem | None = None, workers: int = 1, optimize: bool | None = None) -> list[RunResult]:
+def run_backfill(
+    config: Config,
+    sources: Sequence[Source],
+    *,
+    http_factory: Callable[[], HttpClient] | None = None,
+    on_item: OnItem | None = None,
+    workers: int = 1,
+    optimize: bool | None = None,
+) -> list[RunResult]:
     """Import ``sources``; returns one RunResult each. ``optimize`` None: after a large import."""
     needs_http = any(kind_named(s.kind).network for s in sources)
     http = http_factory() if http_factory and needs_http else None
@@ -60,8 +68,17 @@ def run_backfill(config: Config, sources: Sequence[Source], *, http_factory: Cal
             log.warning("runs_marked_interrupted", count=n)
         try:
             for source in sources:
-                results.append(ingest(source, archive, http, trigger="backfill", on_item=on_item,
-                                      workers=workers, settings=config.scheduler))
+                results.append(
+                    ingest(
+                        source,
+                        archive,
+                        http,
+                        trigger="backfill",
+                        on_item=on_item,
+                        workers=workers,
+                        settings=config.scheduler,
+                    )
+                )
         except Interrupted as exc:
             raise Interrupted(sum(r.new for r in results) + exc.new) from None
         except ArchiveFull as exc:

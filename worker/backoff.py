@@ -9,7 +9,8 @@ The one home of backoff: the pipeline asks ``next_attempt`` when a run fails, th
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+
 from worker.models import SchedulerSettings, Source, SourceState
 
 FALLBACK_INTERVAL = 3600  # seconds, for a source with neither every nor a readable cron line
@@ -31,10 +32,17 @@ def interval_of(source: Source, now: datetime) -> int:
     return FALLBACK_INTERVAL
 
 
-def next_attempt(source: Source, failures: int, settings: SchedulerSettings, *, retry_after: float | None = None,
-                 now: datetime | None = None, rand: random.Random | None = None) -> datetime:
+def next_attempt(
+    source: Source,
+    failures: int,
+    settings: SchedulerSettings,
+    *,
+    retry_after: float | None = None,
+    now: datetime | None = None,
+    rand: random.Random | None = None,
+) -> datetime:
     """The earliest time a source that has now failed ``failures`` times in a row runs again."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     delay = float(interval_of(source, now)) * 2 ** max(failures, 0)
     delay += (rand or random).uniform(0, settings.jitter) if settings.jitter else 0
     delay = min(delay, settings.max_backoff)
@@ -46,7 +54,6 @@ def next_attempt(source: Source, failures: int, settings: SchedulerSettings, *, 
 def backing_off_until(state: SourceState | None, now: datetime | None = None) -> str | None:
     """The time a failing source is skipped until, if that is still in the future."""
     due = state.next_due_at if state else None
-    if due and state and state.consecutive_failures and \
-            datetime.fromisoformat(due) > (now or datetime.now(timezone.utc)):
+    if due and state and state.consecutive_failures and datetime.fromisoformat(due) > (now or datetime.now(UTC)):
         return due
     return None

@@ -80,8 +80,11 @@ def typed(kind: type) -> Check:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             ok, value = True, float(value)
         if not ok:
-            hint = " (YAML reads on/off/yes/no and bare numbers as values: put it in quotes)" if (
-                kind is str and isinstance(value, (bool, int, float))) else ""
+            hint = (
+                " (YAML reads on/off/yes/no and bare numbers as values: put it in quotes)"
+                if (kind is str and isinstance(value, (bool, int, float)))
+                else ""
+            )
             raise ConfigError(f"{where}: expected {_TYPE_NAMES[kind]}, got {short(value)}{hint}")
         if kind is float and not math.isfinite(value):
             raise ConfigError(f"{where}: expected a finite number, got {short(value)}")

@@ -46,7 +46,8 @@ def run_child(cmd: list[str]) -> int:
 
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
     try:
-        child = subprocess.Popen(cmd, process_group=0, preexec_fn=terminate_with_parent)
+        # the hook only calls prctl (async-signal-safe); the parent's threads do not matter here
+        child = subprocess.Popen(cmd, process_group=0, preexec_fn=terminate_with_parent)  # noqa: PLW1509
         for signum in pending:
             child.send_signal(signum)
         status = child.wait()

@@ -79,8 +79,9 @@ class KindChoice(click.ParamType):
 
 
 class Ctx:
-    def __init__(self, config_path: str, config_given: bool, archive: str | None, log_format: str | None,
-                 log_level: str | None):
+    def __init__(
+        self, config_path: str, config_given: bool, archive: str | None, log_format: str | None, log_level: str | None
+    ):
         self.config_path = config_path
         self.config_given = config_given
         self.archive_override = archive
@@ -99,8 +100,10 @@ class Ctx:
             folder = Path(config.archive).parent
             base = Path(config.path).resolve().parent if config.path else Path.cwd()
             if not folder.is_dir() and config.archive != str(base / Config.archive):
-                raise ArchiveError(f"{config.archive}: no folder {folder} (create it first; only the "
-                                   f"default archive folder is made for you)")
+                raise ArchiveError(
+                    f"{config.archive}: no folder {folder} (create it first; only the "
+                    f"default archive folder is made for you)"
+                )
             self._config = config
             logsetup.setup(self.log_format or config.log_format, self.log_level or config.log_level)
         return self._config
@@ -128,13 +131,22 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 
 @click.group(cls=WorkerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", default=None, metavar="PATH",
-              help=f"Config file (default ./{DEFAULT_CONFIG}).")
+@click.option(
+    "--config", "config_path", default=None, metavar="PATH", help=f"Config file (default ./{DEFAULT_CONFIG})."
+)
 @click.option("--archive", default=None, metavar="PATH", help="SQLite archive file (overrides the config's).")
-@click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default=None,
-              help="Log lines for a terminal or JSON lines (default: the config's, auto).")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
-              help="Lowest level logged (default: the config's, info).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "console", "json"]),
+    default=None,
+    help="Log lines for a terminal or JSON lines (default: the config's, auto).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Lowest level logged (default: the config's, info).",
+)
 @click.version_option(package_name="news-archive-worker")
 @click.pass_context
 def cli(ctx, config_path, archive, log_format, log_level):
@@ -198,12 +210,23 @@ def ingest(c: Ctx, names, all_):
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--name", default="backfill", show_default=True, help="Source name recorded for these articles.")
-@click.option("--kind", type=KindChoice(), default=None,
-              help="Force the source kind of the arguments (default: recognised from each).")
-@click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Processes that clean, the writer included; 1 cleans in the writer only (default: one per core).")
-@click.option("--optimize/--no-optimize", default=None,
-              help="Merge the full-text index afterwards (default: after 10,000 new articles).")
+@click.option(
+    "--kind",
+    type=KindChoice(),
+    default=None,
+    help="Force the source kind of the arguments (default: recognised from each).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes that clean, the writer included; 1 cleans in the writer only (default: one per core).",
+)
+@click.option(
+    "--optimize/--no-optimize",
+    default=None,
+    help="Merge the full-text index afterwards (default: after 10,000 new articles).",
+)
 @pass_ctx
 def backfill(c: Ctx, paths, name, kind, workers, optimize):
     """One-off import of files, folders, globs or URLs, without configuring a source.
@@ -221,8 +244,14 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
     terminal = sys.stderr.isatty()
     bar = Progress(terminal, count_files(sources) if terminal else None)
     try:
-        results = run_backfill(config, sources, http_factory=c.http, on_item=bar,
-                               workers=default_workers() if workers is None else workers, optimize=optimize)
+        results = run_backfill(
+            config,
+            sources,
+            http_factory=c.http,
+            on_item=bar,
+            workers=default_workers() if workers is None else workers,
+            optimize=optimize,
+        )
     finally:
         bar.close()
     _summary("backfill", results, time.monotonic() - t0)
@@ -233,8 +262,10 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
 def _summary(what: str, results: list[RunResult], seconds: float | None = None) -> None:
     totals = {k: sum(getattr(r, k) for r in results) for k in ("seen", "new", "revisions", "duplicates", "skipped")}
     errors = [r for r in results if r.status != "ok"]
-    line = (f"{what}: {len(results)} run(s), {totals['seen']} seen, {totals['new']} new, {totals['revisions']} revised, "
-            f"{totals['duplicates']} duplicates, {totals['skipped']} skipped")
+    line = (
+        f"{what}: {len(results)} run(s), {totals['seen']} seen, {totals['new']} new, {totals['revisions']} revised, "
+        f"{totals['duplicates']} duplicates, {totals['skipped']} skipped"
+    )
     if seconds is not None:
         line += f" in {seconds:.1f}s"
     if errors:
@@ -245,10 +276,12 @@ def _summary(what: str, results: list[RunResult], seconds: float | None = None) 
 def _filter_options(f):
     """--source, --since, --until, --lang: shared by search and export."""
     f = click.option("--lang", default=None, help="Only this language (en also matches en-GB).")(f)
-    f = click.option("--until", default=None, metavar="DATE",
-                     help="Published on or before (ISO date; first seen when no date).")(f)
-    f = click.option("--since", default=None, metavar="DATE",
-                     help="Published on or after (ISO date; first seen when no date).")(f)
+    f = click.option(
+        "--until", default=None, metavar="DATE", help="Published on or before (ISO date; first seen when no date)."
+    )(f)
+    f = click.option(
+        "--since", default=None, metavar="DATE", help="Published on or after (ISO date; first seen when no date)."
+    )(f)
     f = click.option("--source", default=None, help="Only articles first stored from this source.")(f)
     return f
 
@@ -272,8 +305,14 @@ def search(c: Ctx, query, limit, source, since, until, lang, raw, all_versions, 
     from worker.search import search as run_search
 
     with c.archive(readonly=True) as archive:
-        hits = run_search(archive.db.conn, query, limit=limit, raw=raw, all_versions=all_versions,
-                          filters=Filters(source=source, since=since, until=until, lang=lang))
+        hits = run_search(
+            archive.db.conn,
+            query,
+            limit=limit,
+            raw=raw,
+            all_versions=all_versions,
+            filters=Filters(source=source, since=since, until=until, lang=lang),
+        )
     if as_json:
         for hit in hits:
             click.echo(json.dumps(hit, ensure_ascii=False))
@@ -291,7 +330,9 @@ def search(c: Ctx, query, limit, source, since, until, lang, raw, all_versions, 
         click.echo(indent + _clip(" ".join(hit["snippet"].split()), width - len(indent)))
         if hit["url"]:
             click.echo(indent + click.style(_clip(hit["url"], width - len(indent)), dim=True))
-    click.echo(f"{len(hits)} match{'es' if len(hits) != 1 else ''}" + (" (--limit reached)" if len(hits) == limit else ""))
+    click.echo(
+        f"{len(hits)} match{'es' if len(hits) != 1 else ''}" + (" (--limit reached)" if len(hits) == limit else "")
+    )
 
 
 def _clip(text: str, width: int) -> str:
@@ -317,12 +358,19 @@ def status(c: Ctx, as_json, check, max_failing):
     configured = {s.name for s in config.sources}
     problems = health_problems(rows, heartbeat, config.scheduler.heartbeat, failing_limit)
     if as_json:
-        click.echo(json.dumps({"heartbeat": heartbeat, "totals": counts, "sources": rows,
-                               "problems": problems}, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"heartbeat": heartbeat, "totals": counts, "sources": rows, "problems": problems},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
         click.echo(f"archive: {config.archive}")
-        click.echo(f"heartbeat: {heartbeat or 'never'}   articles: {counts['articles']}   "
-                   f"sightings: {counts['sightings']}   runs: {counts['runs']}")
+        click.echo(
+            f"heartbeat: {heartbeat or 'never'}   articles: {counts['articles']}   "
+            f"sightings: {counts['sightings']}   runs: {counts['runs']}"
+        )
         for line in status_table(rows, configured):
             click.echo(line)
         for r in rows:
@@ -395,21 +443,29 @@ def check_config(c: Ctx):
     """
     config = c.config()
     click.echo(yaml.safe_dump(config_dict(config), sort_keys=False, allow_unicode=True).rstrip())
-    click.echo(f"# ok: {len(config.sources)} source(s), {sum(s.enabled for s in config.sources)} enabled",
-               err=True)
+    click.echo(f"# ok: {len(config.sources)} source(s), {sum(s.enabled for s in config.sources)} enabled", err=True)
 
 
 @cli.command()
 @click.argument("query", required=False)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file (default: standard output).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write to this file (default: standard output).",
+)
 @_filter_options
 @click.option("--raw", is_flag=True, help="QUERY is FTS5 syntax (as in search --raw).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many lines.")
 @click.option("--versions", is_flag=True, help="One line per version of each article (id is the article's).")
-@click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
-              help="CSV: write cells that start with = + - @ tab or CR with a leading ' (no spreadsheet formulas).")
+@click.option(
+    "--escape-formulas/--no-escape-formulas",
+    default=True,
+    show_default=True,
+    help="CSV: write cells that start with = + - @ tab or CR with a leading ' (no spreadsheet formulas).",
+)
 @pass_ctx
 def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit, versions, escape_formulas):
     """Export articles (every column) as JSON Lines or CSV, oldest stored first, streaming.
@@ -422,8 +478,14 @@ def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit, v
     from worker.search import Filters
 
     with c.archive(readonly=True) as archive:
-        records = rows(archive.db.conn, query, filters=Filters(source=source, since=since, until=until, lang=lang),
-                       raw=raw, limit=limit, versions=versions)
+        records = rows(
+            archive.db.conn,
+            query,
+            filters=Filters(source=source, since=since, until=until, lang=lang),
+            raw=raw,
+            limit=limit,
+            versions=versions,
+        )
         columns = columns_of(versions)
         if output:
             n = write_file(output, fmt, records, columns, escape_formulas=escape_formulas)
@@ -438,8 +500,12 @@ def export(c: Ctx, query, fmt, output, source, since, until, lang, raw, limit, v
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--metadata", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Datasette metadata (default: metadata.yml beside the archive, else archive/metadata.yml).")
+@click.option(
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Datasette metadata (default: metadata.yml beside the archive, else archive/metadata.yml).",
+)
 @click.argument("datasette_args", nargs=-1, type=click.UNPROCESSED)
 @pass_ctx
 def serve(c: Ctx, host, port, metadata, datasette_args):
@@ -449,7 +515,8 @@ def serve(c: Ctx, host, port, metadata, datasette_args):
 
     Example: worker serve --port 8001 --setting sql_time_limit_ms 3000
     """
-    from worker.serve import find_metadata, prepare, serve as run_datasette
+    from worker.serve import find_metadata, prepare
+    from worker.serve import serve as run_datasette
 
     archive = Path(c.config(required=False).archive)
     meta = Path(metadata) if metadata else find_metadata(archive)

@@ -23,20 +23,37 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_NODES = 100_000  # YAML nodes a config may expand to through aliases (an alias bomb is refused)
 
 SECTIONS: dict[str, tuple[type, dict[str, checks.Check]]] = {
-    "http": (HttpSettings, {
-        "user_agent": checks.typed(str), "timeout": checks.positive, "max_bytes": checks.typed(int),
-        "per_host_delay": checks.typed(float), "respect_robots": checks.typed(bool),
-        "allow_private_hosts": checks.typed(bool), "retries": checks.typed(int), "max_redirects": checks.typed(int),
-        "backoff_factor": checks.typed(float), "robots_ttl": checks.duration(), "deadline": checks.duration(),
-    }),
-    "scheduler": (SchedulerSettings, {
-        "max_workers": checks.typed(int), "jitter": checks.duration(zero=True),
-        "shutdown_timeout": checks.duration(zero=True), "misfire_grace": checks.duration(),
-        "max_backoff": checks.duration(), "heartbeat": checks.duration(),
-    }),
+    "http": (
+        HttpSettings,
+        {
+            "user_agent": checks.typed(str),
+            "timeout": checks.positive,
+            "max_bytes": checks.typed(int),
+            "per_host_delay": checks.typed(float),
+            "respect_robots": checks.typed(bool),
+            "allow_private_hosts": checks.typed(bool),
+            "retries": checks.typed(int),
+            "max_redirects": checks.typed(int),
+            "backoff_factor": checks.typed(float),
+            "robots_ttl": checks.duration(),
+            "deadline": checks.duration(),
+        },
+    ),
+    "scheduler": (
+        SchedulerSettings,
+        {
+            "max_workers": checks.typed(int),
+            "jitter": checks.duration(zero=True),
+            "shutdown_timeout": checks.duration(zero=True),
+            "misfire_grace": checks.duration(),
+            "max_backoff": checks.duration(),
+            "heartbeat": checks.duration(),
+        },
+    ),
 }
-DURATIONS = frozenset({"robots_ttl", "deadline", "jitter", "shutdown_timeout", "misfire_grace", "max_backoff", "heartbeat",
-                       "every"})
+DURATIONS = frozenset(
+    {"robots_ttl", "deadline", "jitter", "shutdown_timeout", "misfire_grace", "max_backoff", "heartbeat", "every"}
+)
 TOP_KEYS = ("archive", "log_format", "log_level", "http", "scheduler", "defaults", "sources")
 
 
@@ -81,7 +98,9 @@ def parse_config(data: Any, base: Path, path: str | None = None) -> Config:
         where = f"sources[{i}]"
         source = build_source(checks.mapping(raw, where), where, default_every=top["default_every"], base=base)
         if source.name in seen:
-            raise ConfigError(f"{where}.name: duplicate source name {source.name!r} (also sources[{seen[source.name]}])")
+            raise ConfigError(
+                f"{where}.name: duplicate source name {source.name!r} (also sources[{seen[source.name]}])"
+            )
         seen[source.name] = i
         sources.append(source)
     return Config(**top, sources=tuple(sources), path=path)
@@ -113,8 +132,7 @@ def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
     if isinstance(node, yaml.SequenceNode):
         size = 1 + sum(min(_expanded_size(child, sizes), MAX_NODES + 1) for child in node.value)
     elif isinstance(node, yaml.MappingNode):
-        size = 1 + sum(min(_expanded_size(k, sizes) + _expanded_size(v, sizes), MAX_NODES + 1)
-                       for k, v in node.value)
+        size = 1 + sum(min(_expanded_size(k, sizes) + _expanded_size(v, sizes), MAX_NODES + 1) for k, v in node.value)
     else:
         size = 1
     sizes[id(node)] = min(size, MAX_NODES + 1)
@@ -124,7 +142,7 @@ def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
 def read_yaml(text: str, where: str) -> Any:
     """One YAML document, or a one-line ConfigError naming ``where`` and the line."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
@@ -157,16 +175,24 @@ def config_dict(config: Config) -> dict[str, Any]:
         return {k: checks.format_duration(v) if k in DURATIONS else v for k, v in dataclasses.asdict(settings).items()}
 
     out: dict[str, Any] = {
-        "archive": config.archive, "log_format": config.log_format, "log_level": config.log_level,
-        "http": section(config.http), "scheduler": section(config.scheduler),
+        "archive": config.archive,
+        "log_format": config.log_format,
+        "log_level": config.log_level,
+        "http": section(config.http),
+        "scheduler": section(config.scheduler),
         "defaults": {"every": checks.format_duration(config.default_every)},
     }
     sources = []
     for s in config.sources:
         kind = kind_named(s.kind)
         entry: dict[str, Any] = {"name": s.name, "kind": s.kind}
-        entry.update({k.name: list(v) if isinstance(v := s.options[k.name], tuple) else v
-                      for k in kind.keys if k.name in s.options})
+        entry.update(
+            {
+                k.name: list(v) if isinstance(v := s.options[k.name], tuple) else v
+                for k in kind.keys
+                if k.name in s.options
+            }
+        )
         entry.update({"every": checks.format_duration(s.every)} if s.every else {"cron": s.cron})
         entry.update(enabled=s.enabled, respect_robots=s.respect_robots)
         sources.append(entry)

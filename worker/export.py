@@ -18,19 +18,34 @@ import os
 import sqlite3
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from worker.archive.schema import COLUMN_NAMES
 from worker.errors import WorkerError
-from worker.search import Deadline, Filters, fts_error, match_expression, where_sql
+from worker.search import NO_FILTERS, Deadline, Filters, fts_error, match_expression, where_sql
 
 FORMATS = ("jsonl", "csv")
 COLUMNS = COLUMN_NAMES
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # ``--versions``: one line per version; ``id`` is the article's
-VERSION_COLUMNS = ("id", "version", "reason", "headline", "byline", "published_at", "dateline", "lang", "dek",
-                   "body", "content_hash", "seen_at", "source", "url")
+VERSION_COLUMNS = (
+    "id",
+    "version",
+    "reason",
+    "headline",
+    "byline",
+    "published_at",
+    "dateline",
+    "lang",
+    "dek",
+    "body",
+    "content_hash",
+    "seen_at",
+    "source",
+    "url",
+)
 
 
 def columns_of(versions: bool) -> tuple[str, ...]:
@@ -41,15 +56,21 @@ class ExportError(WorkerError):
     """The export's output cannot be written."""
 
 
-def rows(conn: sqlite3.Connection, query: str | None = None, *, filters: Filters = Filters(), raw: bool = False,
-         limit: int | None = None, versions: bool = False) -> Iterator[dict]:
+def rows(
+    conn: sqlite3.Connection,
+    query: str | None = None,
+    *,
+    filters: Filters = NO_FILTERS,
+    raw: bool = False,
+    limit: int | None = None,
+    versions: bool = False,
+) -> Iterator[dict]:
     """Matching articles (or, with ``versions``, every version of them), one dict at a time. The
     query is checked and started here, so a bad filter or query raises before anything is written."""
     where, params = where_sql(filters)
     clauses = [where] if where else []
     columns = columns_of(versions)
-    select = ", ".join("v.article_id" if c == "id" and versions else f"{'v' if versions else 'a'}.{c}"
-                       for c in columns)
+    select = ", ".join("v.article_id" if c == "id" and versions else f"{'v' if versions else 'a'}.{c}" for c in columns)
     tables = "articles a"
     if query is not None:
         tables = "articles_fts JOIN articles a ON a.id = articles_fts.rowid"
@@ -71,8 +92,9 @@ def rows(conn: sqlite3.Connection, query: str | None = None, *, filters: Filters
     return _stream(cursor, columns, deadline, query is not None, raw)
 
 
-def _stream(cursor: sqlite3.Cursor, columns: tuple[str, ...], deadline: Deadline, matching: bool,
-            raw: bool) -> Iterator[dict]:
+def _stream(
+    cursor: sqlite3.Cursor, columns: tuple[str, ...], deadline: Deadline, matching: bool, raw: bool
+) -> Iterator[dict]:
     """The rows; SQLite's time to find each next row is bounded (``search.QUERY_SECONDS``), the
     export's whole time is not."""
     with deadline.limit(), _query_errors(matching, raw):
@@ -94,8 +116,9 @@ def _query_errors(matching: bool, raw: bool) -> Iterator[None]:
         raise
 
 
-def write(out: IO[str], fmt: str, records: Iterator[dict], columns: tuple[str, ...] = COLUMNS, *,
-          escape_formulas: bool = True) -> int:
+def write(
+    out: IO[str], fmt: str, records: Iterator[dict], columns: tuple[str, ...] = COLUMNS, *, escape_formulas: bool = True
+) -> int:
     """Write ``records`` to ``out`` as JSON Lines or CSV (with a header row); returns the count.
     ``escape_formulas``: CSV cells that start like a formula get a leading ``'``."""
     if fmt not in FORMATS:
@@ -104,11 +127,13 @@ def write(out: IO[str], fmt: str, records: Iterator[dict], columns: tuple[str, .
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=columns)  # CRLF rows: a cell with a CR is quoted
         writer.writeheader()
-        for n, record in enumerate(records, 1):
+        for record in records:
             writer.writerow(neutralised(record) if escape_formulas else record)
+            n += 1
     else:
-        for n, record in enumerate(records, 1):
+        for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            n += 1
     return n
 
 
@@ -117,8 +142,9 @@ def neutralised(record: dict) -> dict:
     return {k: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v for k, v in record.items()}
 
 
-def write_file(path: str, fmt: str, records: Iterator[dict], columns: tuple[str, ...] = COLUMNS, *,
-               escape_formulas: bool = True) -> int:
+def write_file(
+    path: str, fmt: str, records: Iterator[dict], columns: tuple[str, ...] = COLUMNS, *, escape_formulas: bool = True
+) -> int:
     """Write the export to the file ``path``; returns the count. A regular file (new or not) is
     written as a temporary file beside it and renamed over it only when the whole export is
     written, so a failure leaves it as it was; a device or pipe (``/dev/stdout``) is written

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 HEADER = ("source", "last run", "status", "new", "dup", "skip", "fails", "next due", "articles")
 
@@ -10,20 +10,28 @@ HEADER = ("source", "last run", "status", "new", "dup", "skip", "fails", "next d
 def status_table(rows: list[dict], configured: set[str]) -> list[str]:
     """One aligned line per source (its last run's counts), with a header line."""
     table = [HEADER] + [
-        (r["source"] + ("" if r["source"] in configured or not configured else " (not configured)"),
-         (r["last_run_at"] or "")[:19], r["last_status"] + (" (304)" if r["last_not_modified"] else ""),
-         str(r["last_new"] or 0), str(r["last_duplicates"] or 0), str(r["last_skipped"] or 0),
-         str(r["consecutive_failures"] or 0), (r["next_due_at"] or "-")[:19], str(r["articles"] or 0))
+        (
+            r["source"] + ("" if r["source"] in configured or not configured else " (not configured)"),
+            (r["last_run_at"] or "")[:19],
+            r["last_status"] + (" (304)" if r["last_not_modified"] else ""),
+            str(r["last_new"] or 0),
+            str(r["last_duplicates"] or 0),
+            str(r["last_skipped"] or 0),
+            str(r["consecutive_failures"] or 0),
+            (r["next_due_at"] or "-")[:19],
+            str(r["articles"] or 0),
+        )
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
     return ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in table]
 
 
-def health_problems(rows: list[dict], heartbeat: str | None, heartbeat_every: int, max_failing: int,
-                    now: datetime | None = None) -> list[str]:
+def health_problems(
+    rows: list[dict], heartbeat: str | None, heartbeat_every: int, max_failing: int, now: datetime | None = None
+) -> list[str]:
     """A stale heartbeat (older than 3 beats + 60 s) and sources failing longer than ``max_failing``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     problems = []
     if not heartbeat:
         problems.append("no heartbeat: the service has never run on this archive")

@@ -28,8 +28,11 @@ class Version:
 
 def versions(conn: sqlite3.Connection, article_id: int) -> list[Version]:
     """Every version of the article, oldest first; WorkerError when there is no such article."""
-    rows = conn.execute("SELECT version, reason, seen_at, source, url, headline, body, content_hash FROM versions "
-                        "WHERE article_id = ? ORDER BY version", [article_id]).fetchall()
+    rows = conn.execute(
+        "SELECT version, reason, seen_at, source, url, headline, body, content_hash FROM versions "
+        "WHERE article_id = ? ORDER BY version",
+        [article_id],
+    ).fetchall()
     if not rows:
         raise WorkerError(f"no article with id {article_id} (ids are in search --json and export)")
     return [Version(*row) for row in rows]

@@ -76,15 +76,16 @@ def strip_publication_suffix(headline: str, publication: str | None = None) -> s
 
     A bar (" | ") never belongs to a headline: the Guardian's own feed writes "X | Cas Mudde",
     its pages "X | World news | The Guardian"; the first piece that does not name the
-    publication is the headline (a short one, "Obituaries | Local news", stays itself). A dash does belong to headlines ("Mosul residents return home - to
-    what?"), so a piece after the last dash goes only when it names ``publication``
+    publication is the headline (a short one, "Obituaries | Local news", stays itself). A dash
+    does belong to headlines ("Mosul residents return home - to what?"), so a piece after the
+    last dash goes only when it names ``publication``
     ("X - Reuters"). Nothing else changes: "inflation falls to 4%" keeps its "%".
     """
     pieces = [p.strip() for p in _BARS.split(headline.strip()) if p.strip()]
     named = [p for p in pieces if publication and _names(p, publication)]
     text = next((p for p in pieces if p not in named), headline.strip())
     dashes = list(_DASHES.finditer(text)) if publication else []
-    if dashes and _names(text[dashes[-1].end():], publication or ""):
+    if dashes and _names(text[dashes[-1].end() :], publication or ""):
         text = text[: dashes[-1].start()]
     return text
 
@@ -93,7 +94,7 @@ def _names(piece: str, publication: str) -> bool:
     """Whether a headline piece is the publication's name ("Reuters", "reuters.com", "The Guardian")."""
     a, b = (normalize_headline(x).removeprefix("the ").replace(" ", "") for x in (piece, publication))
     a, b = sorted((a, b), key=len)
-    return bool(a) and b.startswith(a) and b[len(a):] in ("", "com", "couk", "org", "net")
+    return bool(a) and b.startswith(a) and b[len(a) :] in ("", "com", "couk", "org", "net")
 
 
 def story_key(headline: str, publication: str | None = None) -> str:
@@ -154,16 +155,27 @@ def classify(article: Article, candidates: Iterable[Candidate]) -> Decision:
         where = "its own URL" if kind == "edit" else "another URL or source"
         return Decision(kind, c.article_id, f"same headline, similar body ({scores[c.article_id]:.2f}) from {where}")
     for c in cands:
-        if article.url and c.url == article.url and c.article_id not in heads and (
-                article.content_hash in c.content_hashes or scores[c.article_id] >= SAME_STORY):
-            return Decision("edit", c.article_id,
-                            f"same URL, headline edited, similar body ({scores[c.article_id]:.2f})")
-    copies = [c for c in cands if c.article_id not in heads and scores[c.article_id] >= WIRE_COPY
-              and min(mine.size, theirs[c.article_id].size) >= MIN_SHINGLES]
+        if (
+            article.url
+            and c.url == article.url
+            and c.article_id not in heads
+            and (article.content_hash in c.content_hashes or scores[c.article_id] >= SAME_STORY)
+        ):
+            return Decision(
+                "edit", c.article_id, f"same URL, headline edited, similar body ({scores[c.article_id]:.2f})"
+            )
+    copies = [
+        c
+        for c in cands
+        if c.article_id not in heads
+        and scores[c.article_id] >= WIRE_COPY
+        and min(mine.size, theirs[c.article_id].size) >= MIN_SHINGLES
+    ]
     if copies:
         c = max(copies, key=lambda c: scores[c.article_id])
-        return Decision("new_in_cluster", c.article_id,
-                        f"near-identical body ({scores[c.article_id]:.2f}) under another headline")
+        return Decision(
+            "new_in_cluster", c.article_id, f"near-identical body ({scores[c.article_id]:.2f}) under another headline"
+        )
     if same_head:
         best = max(scores[c.article_id] for c in same_head)
         return Decision("new", None, f"same headline, different body ({best:.2f})")

@@ -96,8 +96,9 @@ def all_keys() -> list[str]:
     return list(dict.fromkeys([*COMMON_KEYS, *(k.name for kind in REGISTRY.values() for k in kind.keys)]))
 
 
-def build_source(raw: Mapping[str, Any], where: str, *, default_every: int | None = None,
-                 base: Path | None = None) -> Source:
+def build_source(
+    raw: Mapping[str, Any], where: str, *, default_every: int | None = None, base: Path | None = None
+) -> Source:
     """A validated Source from a config mapping: common keys, then the kind's own keys with
     their defaults, paths resolved against ``base`` (the config file's folder)."""
     values: dict[str, Any] = {}
@@ -208,43 +209,64 @@ def _sitemap_guess(argument: str) -> int:
     return 3 if "sitemap" in path or path.endswith(".xml.gz") else 0
 
 
-register(Kind(
-    name="files",
-    fetch="worker.fetchers.files:fetch",
-    keys=(Key("path", checks.typed(str), required=True, path=True,
-              help="a file, a folder (walked recursively) or a glob"),),
-    argument="path",
-    guess=lambda arg: 0 if urlsplit(arg).scheme else 1,
-    network=False,
-    validate=_files_path,
-    prepare=_local_path,
-    help=".txt, .html/.htm, .jsonl/.json and .xml/.rss/.atom files",
-))
-register(Kind(
-    name="feed",
-    fetch="worker.fetchers.feed:fetch",
-    keys=(Key("url", checks.url, required=True),
-          Key("follow_links", checks.typed(bool), default=False, help="fetch each new item's page")),
-    argument="url",
-    guess=_feed_guess,
-    help="RSS 0.9/1.0/2.0, Atom or JSON Feed",
-))
-register(Kind(
-    name="page",
-    fetch="worker.fetchers.page:fetch",
-    keys=(Key("urls", checks.urls, default=()),
-          Key("urls_file", checks.typed(str), path=True, help="a file with one URL per line")),
-    argument="urls",
-    guess=lambda arg: 1 if is_url(arg) else 0,
-    validate=_page_urls,
-    help="article pages",
-))
-register(Kind(
-    name="sitemap",
-    fetch="worker.fetchers.sitemap:fetch",
-    keys=(Key("url", checks.url, required=True),
-          Key("since", checks.iso_date, help="only URLs modified on or after this date")),
-    argument="url",
-    guess=_sitemap_guess,
-    help="a sitemap index, urlset or Google News sitemap (gzipped too)",
-))
+register(
+    Kind(
+        name="files",
+        fetch="worker.fetchers.files:fetch",
+        keys=(
+            Key(
+                "path",
+                checks.typed(str),
+                required=True,
+                path=True,
+                help="a file, a folder (walked recursively) or a glob",
+            ),
+        ),
+        argument="path",
+        guess=lambda arg: 0 if urlsplit(arg).scheme else 1,
+        network=False,
+        validate=_files_path,
+        prepare=_local_path,
+        help=".txt, .html/.htm, .jsonl/.json and .xml/.rss/.atom files",
+    )
+)
+register(
+    Kind(
+        name="feed",
+        fetch="worker.fetchers.feed:fetch",
+        keys=(
+            Key("url", checks.url, required=True),
+            Key("follow_links", checks.typed(bool), default=False, help="fetch each new item's page"),
+        ),
+        argument="url",
+        guess=_feed_guess,
+        help="RSS 0.9/1.0/2.0, Atom or JSON Feed",
+    )
+)
+register(
+    Kind(
+        name="page",
+        fetch="worker.fetchers.page:fetch",
+        keys=(
+            Key("urls", checks.urls, default=()),
+            Key("urls_file", checks.typed(str), path=True, help="a file with one URL per line"),
+        ),
+        argument="urls",
+        guess=lambda arg: 1 if is_url(arg) else 0,
+        validate=_page_urls,
+        help="article pages",
+    )
+)
+register(
+    Kind(
+        name="sitemap",
+        fetch="worker.fetchers.sitemap:fetch",
+        keys=(
+            Key("url", checks.url, required=True),
+            Key("since", checks.iso_date, help="only URLs modified on or after this date"),
+        ),
+        argument="url",
+        guess=_sitemap_guess,
+        help="a sitemap index, urlset or Google News sitemap (gzipped too)",
+    )
+)

@@ -15,9 +15,9 @@ import multiprocessing
 import os
 import signal
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterable, Iterator
 
 from worker.children import die_with_parent
 from worker.models import Article, RawItem
@@ -153,7 +153,7 @@ class _Entry:
         return self.results is not None or (self.future is not None and self.future.done())
 
 
-def _drain(inflight: deque[_Entry], pool: "_Pool | None", source: str, limit: int) -> Iterator[tuple[object, Cleaned]]:
+def _drain(inflight: deque[_Entry], pool: _Pool | None, source: str, limit: int) -> Iterator[tuple[object, Cleaned]]:
     """Yield the finished chunks at the head, in order, until at most ``limit`` remain; to get
     there, clean the earliest chunk kept for this process, or else wait for the pool."""
     while inflight:
@@ -173,7 +173,7 @@ def _items(chunk: list[object]) -> list[RawItem]:
     return [o for o in chunk if isinstance(o, RawItem)]
 
 
-def _results(entry: _Entry, pool: "_Pool | None", source: str) -> list[Article | str]:
+def _results(entry: _Entry, pool: _Pool | None, source: str) -> list[Article | str]:
     if entry.results is not None:
         return entry.results
     assert entry.future is not None and pool is not None
@@ -217,8 +217,9 @@ def executor(workers: int, context) -> ProcessPoolExecutor:
     """A process pool whose workers exit when this process dies, even by kill -9: a pool worker
     left behind would hold its memory, and keep multiprocessing's resource tracker alive, for
     as long as it waits on a queue nobody will ever write to again."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=pool_worker_init,
-                               initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=pool_worker_init, initargs=(os.getpid(),)
+    )
 
 
 def _one_by_one(items: list[RawItem], source: str, context) -> list[Article | str]:

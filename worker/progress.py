@@ -51,8 +51,10 @@ class Progress:
         eta = ""
         if self.total and self.files:
             eta = f"  ETA {max(self.total - self.files, 0) * elapsed / self.files:.0f}s"
-        return (f"{files}  {self.articles() / elapsed:.0f} articles/s  {self.counts['new']} new  "
-                f"{self.counts['duplicate'] + self.counts['known']} duplicates  {self.counts['skipped']} skipped{eta}")
+        return (
+            f"{files}  {self.articles() / elapsed:.0f} articles/s  {self.counts['new']} new  "
+            f"{self.counts['duplicate'] + self.counts['known']} duplicates  {self.counts['skipped']} skipped{eta}"
+        )
 
     def show(self) -> None:
         if self.terminal:
@@ -60,9 +62,15 @@ class Progress:
             self.stream.flush()
         else:
             elapsed = time.monotonic() - self.t0
-            log.info("backfill_progress", files=self.files, total_files=self.total, new=self.counts["new"],
-                     duplicates=self.counts["duplicate"] + self.counts["known"], skipped=self.counts["skipped"],
-                     articles_per_s=round(self.articles() / max(elapsed, 1e-6), 1))
+            log.info(
+                "backfill_progress",
+                files=self.files,
+                total_files=self.total,
+                new=self.counts["new"],
+                duplicates=self.counts["duplicate"] + self.counts["known"],
+                skipped=self.counts["skipped"],
+                articles_per_s=round(self.articles() / max(elapsed, 1e-6), 1),
+            )
 
     def close(self) -> None:
         if self.terminal:

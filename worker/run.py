@@ -11,9 +11,10 @@ import json
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -24,9 +25,9 @@ from worker.models import (
     Checkpoint,
     FetchStats,
     Known,
-    Seen,
     RunResult,
     SchedulerSettings,
+    Seen,
     Skipped,
     Source,
     SourceState,
@@ -191,19 +192,25 @@ class Run:
         """The source's state after this run (``previous``: before it), with the next attempt
         of a failed run."""
         now = utcnow()
-        failures = 0 if self.status == "ok" else (previous.consecutive_failures if previous else 0) + (
-            self.status == "error")
+        failures = (
+            0 if self.status == "ok" else (previous.consecutive_failures if previous else 0) + (self.status == "error")
+        )
         if self.status == "error":
-            when = backoff.next_attempt(self.source, failures, settings, retry_after=self.retry_after,
-                                        now=datetime.now(timezone.utc))
+            when = backoff.next_attempt(
+                self.source, failures, settings, retry_after=self.retry_after, now=datetime.now(UTC)
+            )
             self.next_attempt_at = iso_z(when)
         return SourceState(
-            source=self.source.name, last_run_at=now, last_status=self.status,
+            source=self.source.name,
+            last_run_at=now,
+            last_status=self.status,
             last_success_at=now if self.status == "ok" else (previous.last_success_at if previous else None),
             consecutive_failures=failures,
-            failing_since=None if not failures else (previous.failing_since if previous and previous.failing_since
-                                                     else self.started_at),
-            next_due_at=self.next_attempt_at, last_error=self.error,
+            failing_since=None
+            if not failures
+            else (previous.failing_since if previous and previous.failing_since else self.started_at),
+            next_due_at=self.next_attempt_at,
+            last_error=self.error,
         )
 
     def result(self, pending: Stored | None = None) -> RunResult:
@@ -213,10 +220,21 @@ class Run:
         if pending is not None:
             _add(counts, pending)
         return RunResult(
-            source=self.source.name, trigger=self.trigger, started_at=self.started_at, finished_at=utcnow(),
-            status=self.status, seen=counts.seen, new=counts.new, duplicates=counts.duplicates,
-            skipped=counts.skipped, revisions=counts.revisions, http_status=self.http_status or self.stats.http_status,
-            not_modified=self.stats.not_modified, bytes=self.stats.bytes, error=self.error, run_id=self.run_id,
+            source=self.source.name,
+            trigger=self.trigger,
+            started_at=self.started_at,
+            finished_at=utcnow(),
+            status=self.status,
+            seen=counts.seen,
+            new=counts.new,
+            duplicates=counts.duplicates,
+            skipped=counts.skipped,
+            revisions=counts.revisions,
+            http_status=self.http_status or self.stats.http_status,
+            not_modified=self.stats.not_modified,
+            bytes=self.stats.bytes,
+            error=self.error,
+            run_id=self.run_id,
             next_attempt_at=self.next_attempt_at,
         )
 
@@ -234,10 +252,21 @@ class Run:
         for warning in self.stats.warnings:
             log.warning("source_warning", source=self.source.name, error=warning)
         event = log.info if result.status == "ok" else log.warning
-        event("run_finished", source=result.source, trigger=result.trigger, status=result.status, seen=result.seen,
-              new=result.new, duplicates=result.duplicates, skipped=result.skipped, http_status=result.http_status,
-              not_modified=result.not_modified, duration_ms=int((time.monotonic() - self.t0) * 1000),
-              error=result.error, next_attempt_at=result.next_attempt_at)
+        event(
+            "run_finished",
+            source=result.source,
+            trigger=result.trigger,
+            status=result.status,
+            seen=result.seen,
+            new=result.new,
+            duplicates=result.duplicates,
+            skipped=result.skipped,
+            http_status=result.http_status,
+            not_modified=result.not_modified,
+            duration_ms=int((time.monotonic() - self.t0) * 1000),
+            error=result.error,
+            next_attempt_at=result.next_attempt_at,
+        )
 
     def _tell(self, what: str, locator: str) -> None:
         if self.on_item:

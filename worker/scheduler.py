@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -64,8 +64,14 @@ class ArchiveLock:
             self.fd = None
 
 
-def run_source(config: Config, source: Source, http: HttpClient | None, trigger: str,
-               stop: threading.Event | None = None, respect_backoff: bool = True) -> RunResult | None:
+def run_source(
+    config: Config,
+    source: Source,
+    http: HttpClient | None,
+    trigger: str,
+    stop: threading.Event | None = None,
+    respect_backoff: bool = True,
+) -> RunResult | None:
     """One run of one source on its own archive connection (SQLite connections stay per thread);
     None when the source is backing off after failures."""
     with Archive(config.archive) as archive:
@@ -137,17 +143,25 @@ class Service:
         APScheduler takes an explicit ``next_run_time=None`` as "paused"."""
         when = {"next_run_time": first_run} if first_run else {}
         self.scheduler.add_job(
-            self._job, _trigger(source, self.config.scheduler.jitter), args=[source.name], id=source.name,
-            name=source.name, replace_existing=True, **when,
+            self._job,
+            _trigger(source, self.config.scheduler.jitter),
+            args=[source.name],
+            id=source.name,
+            name=source.name,
+            replace_existing=True,
+            **when,
         )
 
     def _register(self) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for i, source in enumerate(s for s in self.config.sources if s.enabled):
             self._schedule(source, now + timedelta(milliseconds=10 * i))  # first run at start
         self.scheduler.add_job(
-            self._heartbeat, IntervalTrigger(seconds=self.config.scheduler.heartbeat, timezone="UTC"),
-            id="__heartbeat__", next_run_time=now, replace_existing=True,
+            self._heartbeat,
+            IntervalTrigger(seconds=self.config.scheduler.heartbeat, timezone="UTC"),
+            id="__heartbeat__",
+            next_run_time=now,
+            replace_existing=True,
         )
 
     def reload(self) -> None:
@@ -160,7 +174,7 @@ class Service:
         old = {s.name: s for s in self.config.sources if s.enabled}
         fresh = {s.name: s for s in new.sources if s.enabled}
         self.config = new
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for name in old.keys() - fresh.keys():
             self.scheduler.remove_job(name)
         for name, source in fresh.items():
@@ -168,9 +182,12 @@ class Service:
                 self._schedule(source, now)
             elif old[name] != source:
                 self._schedule(source, None)
-        log.info("config_reloaded", added=sorted(fresh.keys() - old.keys()),
-                 removed=sorted(old.keys() - fresh.keys()),
-                 changed=sorted(n for n in fresh.keys() & old.keys() if old[n] != fresh[n]))
+        log.info(
+            "config_reloaded",
+            added=sorted(fresh.keys() - old.keys()),
+            removed=sorted(old.keys() - fresh.keys()),
+            changed=sorted(n for n in fresh.keys() & old.keys() if old[n] != fresh[n]),
+        )
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -193,8 +210,12 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(sig, self._on_signal)
             self._register()
-            log.info("service_started", sources=[s.name for s in self.config.sources if s.enabled],
-                     archive=self.config.archive, pid=os.getpid())
+            log.info(
+                "service_started",
+                sources=[s.name for s in self.config.sources if s.enabled],
+                archive=self.config.archive,
+                pid=os.getpid(),
+            )
             self.scheduler.start()  # blocks until a signal shuts it down
             return self._drain()
         finally:
@@ -221,4 +242,3 @@ class Service:
     def _busy(self) -> bool:
         with self._lock:
             return bool(self.running)
-

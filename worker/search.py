@@ -43,8 +43,14 @@ QUERY_SECONDS = 10.0  # SQLite's time for one search (for an export: between two
 MAX_TERMS = 100  # words, phrases and prefixes in one query
 MAX_NEAR_TERMS = 10  # terms in one NEAR(...) group
 PROGRESS_STEPS = 1000  # SQLite steps between two looks at the clock
-FTS_ERRORS = ("fts5", "syntax error", "no such column", "unterminated string", "malformed MATCH",
-              "unknown special query")
+FTS_ERRORS = (
+    "fts5",
+    "syntax error",
+    "no such column",
+    "unterminated string",
+    "malformed MATCH",
+    "unknown special query",
+)
 
 
 class SearchError(WorkerError):
@@ -58,6 +64,8 @@ class Filters:
     until: str | None = None
     lang: str | None = None
 
+
+NO_FILTERS = Filters()
 
 _WORD = re.compile(r"[\w][\w'’.\-]*(\*?)")
 
@@ -108,14 +116,16 @@ class Deadline:
         return time.monotonic() > self.until
 
     @contextlib.contextmanager
-    def limit(self) -> Iterator["Deadline"]:
+    def limit(self) -> Iterator[Deadline]:
         self.conn.set_progress_handler(self.passed, PROGRESS_STEPS)
         try:
             yield self
         except sqlite3.OperationalError as exc:
             if str(exc) == "interrupted" and self.passed():
-                raise SearchError(f"query took too long: stopped after {self.seconds:g} s; "
-                                  "use fewer or rarer words, or --source/--since/--until") from None
+                raise SearchError(
+                    f"query took too long: stopped after {self.seconds:g} s; "
+                    "use fewer or rarer words, or --source/--since/--until"
+                ) from None
             raise
         finally:
             self.conn.set_progress_handler(None, 0)
@@ -188,8 +198,15 @@ def _run(conn: sqlite3.Connection, sql: str, params: list, raw: bool) -> list[tu
         raise
 
 
-def ranked(conn: sqlite3.Connection, match: str, *, limit: int = 20, filters: Filters = Filters(),
-           window: int | None = WINDOW, raw: bool = True) -> list[tuple[int, float]]:
+def ranked(
+    conn: sqlite3.Connection,
+    match: str,
+    *,
+    limit: int = 20,
+    filters: Filters = NO_FILTERS,
+    window: int | None = WINDOW,
+    raw: bool = True,
+) -> list[tuple[int, float]]:
     """(rowid, bm25) of the best ``limit`` matches, best first (see the module's docstring)."""
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
@@ -199,8 +216,12 @@ def ranked(conn: sqlite3.Connection, match: str, *, limit: int = 20, filters: Fi
     while True:
         cutoff = None
         if window is not None:
-            row = _run(conn, "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
-                             "ORDER BY rowid DESC LIMIT 1 OFFSET ?", [match, window - 1], raw)
+            row = _run(
+                conn,
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                [match, window - 1],
+                raw,
+            )
             cutoff = row[0][0] if row else None
         select = f"SELECT articles_fts.rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts"
         if not where:
@@ -209,8 +230,10 @@ def ranked(conn: sqlite3.Connection, match: str, *, limit: int = 20, filters: Fi
             sql = f"{select} JOIN articles a ON a.rowid = articles_fts.rowid AND {where} WHERE articles_fts MATCH ?"
             args = [*params, match]
         else:  # the window's rows that pass the filters, from the indexes, as a set to probe
-            sql = (f"{select} WHERE articles_fts MATCH ? AND +articles_fts.rowid IN "
-                   f"(SELECT a.rowid FROM articles a WHERE {where} AND a.rowid >= ?)")
+            sql = (
+                f"{select} WHERE articles_fts MATCH ? AND +articles_fts.rowid IN "
+                f"(SELECT a.rowid FROM articles a WHERE {where} AND a.rowid >= ?)"
+            )
             args = [match, *params, cutoff or 0]
         if cutoff is not None:
             sql, args = sql + " AND articles_fts.rowid >= ?", [*args, cutoff]
@@ -228,24 +251,35 @@ def _window_for(conn: sqlite3.Connection, where: str, params: list, limit: int) 
     """A window that should hold ``limit`` rows passing selective filters (a quiet source, a
     short period), so that one pass finds them instead of a window grown step by step. The
     count of filtered rows is capped, so a filter that passes many rows costs little."""
-    passing = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM articles a WHERE {where} LIMIT ?)",
-                           [*params, SELECTIVE]).fetchone()[0]
+    passing = conn.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM articles a WHERE {where} LIMIT ?)", [*params, SELECTIVE]
+    ).fetchone()[0]
     if passing >= SELECTIVE:
         return 0
     total = conn.execute("SELECT max(rowid) FROM articles").fetchone()[0] or 0
     return int(1.5 * limit * total / max(passing, 1))
 
 
-def search(conn: sqlite3.Connection, query: str, *, limit: int = 20, filters: Filters = Filters(),
-           raw: bool = False, window: int | None = WINDOW, all_versions: bool = False) -> list[dict]:
+def search(
+    conn: sqlite3.Connection,
+    query: str,
+    *,
+    limit: int = 20,
+    filters: Filters = NO_FILTERS,
+    raw: bool = False,
+    window: int | None = WINDOW,
+    all_versions: bool = False,
+) -> list[dict]:
     """Ranked hits: the article's id, headline, byline, source, publication, dates, url, lang,
     version count and cluster, the ``version`` whose text matched, a ``snippet`` (the match
     [marked]) and ``rank`` (bm25: lower is better). An article is found by the words of its latest
     text; with ``all_versions``, by those of any text it ever had."""
     match = match_expression(query, raw)
     with Deadline(conn).limit():
-        hits = [(score, _hit(conn, "articles_fts", "a.id", "a.version", match, rowid))
-                for rowid, score in ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)]
+        hits = [
+            (score, _hit(conn, "articles_fts", "a.id", "a.version", match, rowid))
+            for rowid, score in ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)
+        ]
         if all_versions:
             found = {hit["id"] for _, hit in hits if hit}
             for vid, score in _earlier_versions(conn, match, limit, filters, raw):
@@ -259,23 +293,31 @@ def search(conn: sqlite3.Connection, query: str, *, limit: int = 20, filters: Fi
 
 def _hit(conn: sqlite3.Connection, table: str, key: str, version: str, match: str, rowid: int) -> dict | None:
     """One hit's columns and snippet, from the index that matched (the article's or a version's)."""
-    join = ("JOIN articles a ON a.id = articles_fts.rowid" if table == "articles_fts" else
-            "JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id")
+    join = (
+        "JOIN articles a ON a.id = articles_fts.rowid"
+        if table == "articles_fts"
+        else "JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id"
+    )
     row = conn.execute(
         f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, {version}, "
         f"snippet({table}, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) FROM {table} {join} "
-        f"WHERE {table} MATCH ? AND {key} = ?", [match, rowid]).fetchone()
+        f"WHERE {table} MATCH ? AND {key} = ?",
+        [match, rowid],
+    ).fetchone()
     if row is None:
         return None
     return {**dict(zip(HIT_COLUMNS, row[:-2])), "version": row[-2], "snippet": row[-1]}
 
 
-def _earlier_versions(conn: sqlite3.Connection, match: str, limit: int, filters: Filters,
-                      raw: bool) -> list[tuple[int, float]]:
+def _earlier_versions(
+    conn: sqlite3.Connection, match: str, limit: int, filters: Filters, raw: bool
+) -> list[tuple[int, float]]:
     """(version id, bm25) of the best matches among texts articles no longer show."""
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
-    sql = (f"SELECT versions_fts.rowid, bm25(versions_fts, {weights}) AS score FROM versions_fts "
-           f"JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id "
-           f"WHERE versions_fts MATCH ?{' AND ' + where if where else ''} ORDER BY score LIMIT ?")
+    sql = (
+        f"SELECT versions_fts.rowid, bm25(versions_fts, {weights}) AS score FROM versions_fts "
+        f"JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id "
+        f"WHERE versions_fts MATCH ?{' AND ' + where if where else ''} ORDER BY score LIMIT ?"
+    )
     return _run(conn, sql, [match, *params, limit], raw)

@@ -44,8 +44,18 @@ _EXPAND = 2  # table value of a character whose NFKC form is several letters
 _KEPT_POWERS = 1 << 16  # characters of the power tables kept; a longer body computes its own
 _ALONE = 1 << 24  # flag: a character that is a token on its own (scripts without spaces)
 _APOSTROPHES = "'\u2019\u02bc\u2018"
-_ALONE_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF), (0x3040, 0x30FF),
-                 (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF))
+_ALONE_RANGES = (
+    (0x0E00, 0x0EFF),
+    (0x1000, 0x109F),
+    (0x1780, 0x17FF),
+    (0x19E0, 0x19FF),
+    (0x3040, 0x30FF),
+    (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x3FFFF),
+)
 
 _rng = np.random.RandomState(SEED)  # fixed constants of the token and shingle hashes
 _BASE = _U64(_rng.randint(1, 2**63, dtype=np.uint64) | _U64(1))  # odd: invertible modulo 2**64
@@ -133,8 +143,10 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 def _power_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
     one = np.ones(1, dtype=np.uint64)
-    return (np.concatenate((one, np.cumprod(np.full(size - 1, _BASE, dtype=np.uint64)))),
-            np.concatenate((one, np.cumprod(np.full(size - 1, _BASE_INV, dtype=np.uint64)))))
+    return (
+        np.concatenate((one, np.cumprod(np.full(size - 1, _BASE, dtype=np.uint64)))),
+        np.concatenate((one, np.cumprod(np.full(size - 1, _BASE_INV, dtype=np.uint64)))),
+    )
 
 
 _TABLES = _power_tables(_KEPT_POWERS)
@@ -177,7 +189,7 @@ def shingle_hashes(text: str, size: int = SHINGLE) -> np.ndarray:
     prefix = np.zeros(values.size + 1, dtype=np.uint64)
     np.cumsum(values * power[:-1], out=prefix[1:])
     first = starts[: n - k + 1]
-    return _mix((prefix[ends[k - 1:]] - prefix[first]) * inverse[first])
+    return _mix((prefix[ends[k - 1 :]] - prefix[first]) * inverse[first])
 
 
 def shingles(text: str, size: int = SHINGLE) -> np.ndarray:

@@ -51,8 +51,10 @@ class Archive:
                 )
         except sqlite3.DatabaseError as exc:
             if not readonly and Path(self.path).exists() and not _writable(Path(self.path)):
-                raise ArchiveReadOnly(f"cannot write the archive {self.path}: it is read-only (the file or its "
-                                      f"folder cannot be written; reading works)") from None
+                raise ArchiveReadOnly(
+                    f"cannot write the archive {self.path}: it is read-only (the file or its "
+                    f"folder cannot be written; reading works)"
+                ) from None
             raise archive_error(exc, self.path, opening=True) from None
 
     def _writer(self) -> sqlite3.Connection:
@@ -184,7 +186,9 @@ class Archive:
     def source_state(self, source: str) -> SourceState | None:
         row = self.db.execute(
             "SELECT source, last_run_at, last_status, last_success_at, consecutive_failures, failing_since, "
-            "next_due_at, last_error FROM source_state WHERE source = ?", [source]).fetchone()
+            "next_due_at, last_error FROM source_state WHERE source = ?",
+            [source],
+        ).fetchone()
         return SourceState(*row[:4], row[4] or 0, *row[5:]) if row else None
 
     # -- reads for status --------------------------------------------------------------------
@@ -213,8 +217,7 @@ class Archive:
 
     def counts(self) -> dict[str, int]:
         return {
-            t: self.db.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0]
-            for t in ("articles", "sightings", "runs")
+            t: self.db.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0] for t in ("articles", "sightings", "runs")
         }
 
     # -- maintenance ------------------------------------------------------------------------

@@ -26,12 +26,15 @@ class Probe:
 
     def __init__(self, db: sqlite_utils.Database, articles: Sequence[Article]):
         self.db = db
-        self.by_hash = _lookup(db, "SELECT headline_hash, id FROM articles WHERE headline_hash IN ({})",
-                               {a.headline_hash for a in articles})
-        self.by_url = _lookup(db, "SELECT url, id FROM articles WHERE url IN ({})",
-                              {a.url for a in articles if a.url})
-        self.by_key = _lookup(db, "SELECT key, article_id FROM lsh WHERE key IN ({})",
-                              {k for a in articles for k in a.band_keys})
+        self.by_hash = _lookup(
+            db,
+            "SELECT headline_hash, id FROM articles WHERE headline_hash IN ({})",
+            {a.headline_hash for a in articles},
+        )
+        self.by_url = _lookup(db, "SELECT url, id FROM articles WHERE url IN ({})", {a.url for a in articles if a.url})
+        self.by_key = _lookup(
+            db, "SELECT key, article_id FROM lsh WHERE key IN ({})", {k for a in articles for k in a.band_keys}
+        )
 
     def add(self, article: Article, article_id: int) -> None:
         """An article stored in this batch: later ones are compared with it too."""
@@ -63,16 +66,29 @@ class Probe:
         ids = list(ids)
         marks = ",".join("?" * len(ids))
         hashes: dict[int, set[str]] = defaultdict(set)
-        for aid, h in self.db.execute(f"SELECT article_id, content_hash FROM versions WHERE article_id IN ({marks})",
-                                      ids):
+        for aid, h in self.db.execute(
+            f"SELECT article_id, content_hash FROM versions WHERE article_id IN ({marks})", ids
+        ):
             hashes[aid].add(h)
-        rows = self.db.execute(f"SELECT a.id, a.headline, a.body, v.url, v.source, a.publication FROM articles a "
-                               f"JOIN versions v ON v.article_id = a.id AND v.version = a.version "
-                               f"WHERE a.id IN ({marks})", ids).fetchall()
+        rows = self.db.execute(
+            f"SELECT a.id, a.headline, a.body, v.url, v.source, a.publication FROM articles a "
+            f"JOIN versions v ON v.article_id = a.id AND v.version = a.version "
+            f"WHERE a.id IN ({marks})",
+            ids,
+        ).fetchall()
         order = {aid: i for i, aid in enumerate(ids)}
-        return [Candidate(article_id=r[0], headline=r[1], body=r[2], url=r[3], source=r[4], publication=r[5],
-                          content_hashes=frozenset(hashes[r[0]]))
-                for r in sorted(rows, key=lambda r: order[r[0]])]
+        return [
+            Candidate(
+                article_id=r[0],
+                headline=r[1],
+                body=r[2],
+                url=r[3],
+                source=r[4],
+                publication=r[5],
+                content_hashes=frozenset(hashes[r[0]]),
+            )
+            for r in sorted(rows, key=lambda r: order[r[0]])
+        ]
 
 
 def _lookup(db: sqlite_utils.Database, sql: str, values: set) -> defaultdict[object, list[int]]:

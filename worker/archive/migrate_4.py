@@ -38,8 +38,10 @@ CREATE TABLE articles_v4 (
     dek TEXT,
     body TEXT NOT NULL
 )"""
-COPIED = ("headline_hash, headline, source, published_at, published_utc, first_seen_at, lang, publication, "
-          "byline, dateline, url, headline_derived, word_count, content_hash, dek, body")
+COPIED = (
+    "headline_hash, headline, source, published_at, published_utc, first_seen_at, lang, publication, "
+    "byline, dateline, url, headline_derived, word_count, content_hash, dek, body"
+)
 VERSIONS = """
 CREATE TABLE versions (
     id INTEGER PRIMARY KEY,
@@ -66,40 +68,63 @@ TOKENIZE = "porter unicode61 remove_diacritics 2"
 
 def migrate_4(db: sqlite_utils.Database) -> None:
     db.execute(ARTICLES_V4)
-    db.execute(f"INSERT INTO articles_v4 (id, {COPIED}, version, version_count) "
-               f"SELECT rowid, {COPIED}, 1, 1 FROM articles")
+    db.execute(
+        f"INSERT INTO articles_v4 (id, {COPIED}, version, version_count) SELECT rowid, {COPIED}, 1, 1 FROM articles"
+    )
     db.execute("ALTER TABLE sightings ADD COLUMN article_id INTEGER")
     db.execute("ALTER TABLE sightings ADD COLUMN version INTEGER")
-    db.execute("UPDATE sightings SET version = 1, article_id = "
-               "(SELECT a.rowid FROM articles a WHERE a.headline_hash = sightings.headline_hash)")
-    db.execute("CREATE TABLE produced_v4 (source TEXT, key TEXT, article_id INTEGER, "
-               "PRIMARY KEY (source, key, article_id)) WITHOUT ROWID")
-    db.execute("INSERT OR IGNORE INTO produced_v4 SELECT p.source, p.key, a.rowid FROM produced p "
-               "JOIN articles a ON a.headline_hash = p.headline_hash")
+    db.execute(
+        "UPDATE sightings SET version = 1, article_id = "
+        "(SELECT a.rowid FROM articles a WHERE a.headline_hash = sightings.headline_hash)"
+    )
+    db.execute(
+        "CREATE TABLE produced_v4 (source TEXT, key TEXT, article_id INTEGER, "
+        "PRIMARY KEY (source, key, article_id)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO produced_v4 SELECT p.source, p.key, a.rowid FROM produced p "
+        "JOIN articles a ON a.headline_hash = p.headline_hash"
+    )
     db.execute("DROP TABLE produced")
     db.execute("ALTER TABLE produced_v4 RENAME TO produced")
     db.execute("DROP TABLE articles")  # its triggers go with it; the full-text index stays (same rowids)
     db.execute("ALTER TABLE articles_v4 RENAME TO articles")
-    for columns in (("headline_hash",), ("url",), ("source",), ("published_at",), ("first_seen_at",),
-                    ("publication",), ("lang",), ("cluster",), ("updated_at",)):
+    for columns in (
+        ("headline_hash",),
+        ("url",),
+        ("source",),
+        ("published_at",),
+        ("first_seen_at",),
+        ("publication",),
+        ("lang",),
+        ("cluster",),
+        ("updated_at",),
+    ):
         db["articles"].create_index(list(columns))
     db.execute("CREATE INDEX idx_articles_utc_or_seen ON articles (coalesce(published_utc, first_seen_at))")
-    db.execute("CREATE INDEX idx_articles_source_utc_or_seen "
-               "ON articles (source, coalesce(published_utc, first_seen_at))")
+    db.execute(
+        "CREATE INDEX idx_articles_source_utc_or_seen ON articles (source, coalesce(published_utc, first_seen_at))"
+    )
     db.execute("CREATE INDEX idx_sightings_article_id ON sightings (article_id)")
     _fts_triggers(db)
     db.execute(VERSIONS)
-    db.execute("INSERT INTO versions (article_id, version, reason, seen_at, source, url, content_hash, headline, "
-               "byline, published_at, dateline, lang, dek, body) SELECT id, 1, 'first', first_seen_at, source, url, "
-               "content_hash, headline, byline, published_at, dateline, lang, dek, body FROM articles")
+    db.execute(
+        "INSERT INTO versions (article_id, version, reason, seen_at, source, url, content_hash, headline, "
+        "byline, published_at, dateline, lang, dek, body) SELECT id, 1, 'first', first_seen_at, source, url, "
+        "content_hash, headline, byline, published_at, dateline, lang, dek, body FROM articles"
+    )
     db.execute("CREATE INDEX idx_versions_content_hash ON versions (content_hash)")
     db.execute("CREATE INDEX idx_versions_seen_at ON versions (seen_at)")
     cols = ", ".join(FTS)
-    db.execute(f"CREATE VIRTUAL TABLE versions_fts USING FTS5 ({cols}, tokenize='{TOKENIZE}', "
-               "content='versions', content_rowid='id')")
+    db.execute(
+        f"CREATE VIRTUAL TABLE versions_fts USING FTS5 ({cols}, tokenize='{TOKENIZE}', "
+        "content='versions', content_rowid='id')"
+    )
     db.execute("ALTER TABLE runs ADD COLUMN revisions INTEGER")
-    db.execute("CREATE TABLE lsh (key INTEGER NOT NULL, article_id INTEGER NOT NULL, "
-               "PRIMARY KEY (key, article_id)) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE lsh (key INTEGER NOT NULL, article_id INTEGER NOT NULL, "
+        "PRIMARY KEY (key, article_id)) WITHOUT ROWID"
+    )
     _fingerprint(db)
 
 
@@ -124,13 +149,20 @@ def _fingerprint(db: sqlite_utils.Database) -> None:
 
     last = 0
     while True:
-        rows = db.execute("SELECT id, headline, publication, headline_hash, body FROM articles WHERE id > ? "
-                          "ORDER BY id LIMIT 1000", [last]).fetchall()
+        rows = db.execute(
+            "SELECT id, headline, publication, headline_hash, body FROM articles WHERE id > ? ORDER BY id LIMIT 1000",
+            [last],
+        ).fetchall()
         if not rows:
             return
         last = rows[-1][0]
-        db.conn.executemany("INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)",
-                            [(key, aid) for aid, *_, body in rows for key in band_keys(body)])
-        changed = [(key, aid) for aid, headline, publication, old, _ in rows
-                   if (key := story_key(headline, publication)) != old]
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)",
+            [(key, aid) for aid, *_, body in rows for key in band_keys(body)],
+        )
+        changed = [
+            (key, aid)
+            for aid, headline, publication, old, _ in rows
+            if (key := story_key(headline, publication)) != old
+        ]
         db.conn.executemany("UPDATE articles SET headline_hash = ? WHERE id = ?", changed)

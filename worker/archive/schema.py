@@ -38,12 +38,18 @@ class Column:
 # article's latest text; every text it ever had is in ``versions``.
 ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("id", int, "the article's stable id", hit=True),
-    Column("headline_hash", str, "SHA-256 of the normalized headline (not unique: a recurring headline "
-                                 "names many stories)", hit=True, not_null=True),
+    Column(
+        "headline_hash",
+        str,
+        "SHA-256 of the normalized headline (not unique: a recurring headline names many stories)",
+        hit=True,
+        not_null=True,
+    ),
     Column("headline", str, "the headline", hit=True, not_null=True),
     Column("source", str, "the source that first carried it", hit=True),
-    Column("published_at", str, "ISO 8601 with the publisher's offset, a day alone, or null (never invented)",
-           hit=True),
+    Column(
+        "published_at", str, "ISO 8601 with the publisher's offset, a day alone, or null (never invented)", hit=True
+    ),
     Column("published_utc", str, "published_at as a UTC instant (a day alone stays a day): what date filters use"),
     Column("first_seen_at", str, "when the archive first stored it (UTC)", hit=True, not_null=True),
     Column("updated_at", str, "when its latest edit was stored (UTC), or null"),
@@ -85,15 +91,20 @@ def rebuild_fts(db: sqlite_utils.Database, tokenize: str = FTS_TOKENIZE, table: 
     cols = ", ".join(f"[{c}]" for c in FTS_COLUMNS)
     new = ", ".join(f"new.[{c}]" for c in FTS_COLUMNS)
     old = ", ".join(f"old.[{c}]" for c in FTS_COLUMNS)
-    db.execute(f"CREATE VIRTUAL TABLE [{table}] USING FTS5 ({cols}, tokenize='{tokenize}', "
-               f"content=[articles])")
-    db.execute(f"CREATE TRIGGER [{prefix}_ai] AFTER INSERT ON [articles] BEGIN "
-               f"INSERT INTO [{table}] (rowid, {cols}) VALUES (new.rowid, {new}); END")
-    db.execute(f"CREATE TRIGGER [{prefix}_ad] AFTER DELETE ON [articles] BEGIN "
-               f"INSERT INTO [{table}] ([{table}], rowid, {cols}) VALUES('delete', old.rowid, {old}); END")
-    db.execute(f"CREATE TRIGGER [{prefix}_au] AFTER UPDATE OF {cols} ON [articles] BEGIN "
-               f"INSERT INTO [{table}] ([{table}], rowid, {cols}) VALUES('delete', old.rowid, {old}); "
-               f"INSERT INTO [{table}] (rowid, {cols}) VALUES (new.rowid, {new}); END")
+    db.execute(f"CREATE VIRTUAL TABLE [{table}] USING FTS5 ({cols}, tokenize='{tokenize}', content=[articles])")
+    db.execute(
+        f"CREATE TRIGGER [{prefix}_ai] AFTER INSERT ON [articles] BEGIN "
+        f"INSERT INTO [{table}] (rowid, {cols}) VALUES (new.rowid, {new}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER [{prefix}_ad] AFTER DELETE ON [articles] BEGIN "
+        f"INSERT INTO [{table}] ([{table}], rowid, {cols}) VALUES('delete', old.rowid, {old}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER [{prefix}_au] AFTER UPDATE OF {cols} ON [articles] BEGIN "
+        f"INSERT INTO [{table}] ([{table}], rowid, {cols}) VALUES('delete', old.rowid, {old}); "
+        f"INSERT INTO [{table}] (rowid, {cols}) VALUES (new.rowid, {new}); END"
+    )
     db.execute(f"INSERT INTO [{table}]([{table}]) VALUES('rebuild')")
     weights = ", ".join(str(w) for w in RANK_WEIGHTS)
     db.execute(f"INSERT INTO [{table}]([{table}], rank) VALUES ('rank', 'bm25({weights})')")
@@ -105,34 +116,73 @@ def rebuild_fts(db: sqlite_utils.Database, tokenize: str = FTS_TOKENIZE, table: 
 def _migrate_1(db: sqlite_utils.Database) -> None:
     db["articles"].create(
         {
-            "headline_hash": str, "headline": str, "source": str, "published_at": str, "first_seen_at": str,
-            "lang": str, "publication": str, "byline": str, "dateline": str, "url": str,
-            "headline_derived": int, "word_count": int, "content_hash": str, "dek": str, "body": str,
+            "headline_hash": str,
+            "headline": str,
+            "source": str,
+            "published_at": str,
+            "first_seen_at": str,
+            "lang": str,
+            "publication": str,
+            "byline": str,
+            "dateline": str,
+            "url": str,
+            "headline_derived": int,
+            "word_count": int,
+            "content_hash": str,
+            "dek": str,
+            "body": str,
         },
         pk="headline_hash",
         not_null={"headline", "body", "first_seen_at"},
     )
     db["articles"].enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True, tokenize=FTS_TOKENIZE)
     db["sightings"].create(
-        {"id": int, "headline_hash": str, "source": str, "url": str, "seen_at": str,
-         "content_hash": str, "run_id": int},
+        {
+            "id": int,
+            "headline_hash": str,
+            "source": str,
+            "url": str,
+            "seen_at": str,
+            "content_hash": str,
+            "run_id": int,
+        },
         pk="id",
     )
     db["runs"].create(
-        {"id": int, "source": str, "trigger": str, "started_at": str, "finished_at": str, "status": str,
-         "seen": int, "new": int, "duplicates": int, "skipped": int, "http_status": int,
-         "not_modified": int, "bytes": int, "error": str, "pid": int},
+        {
+            "id": int,
+            "source": str,
+            "trigger": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "seen": int,
+            "new": int,
+            "duplicates": int,
+            "skipped": int,
+            "http_status": int,
+            "not_modified": int,
+            "bytes": int,
+            "error": str,
+            "pid": int,
+        },
         pk="id",
     )
     db["source_state"].create(
-        {"source": str, "last_run_at": str, "last_status": str, "last_success_at": str,
-         "consecutive_failures": int, "failing_since": str, "next_due_at": str, "last_error": str,
-         "articles": int},
+        {
+            "source": str,
+            "last_run_at": str,
+            "last_status": str,
+            "last_success_at": str,
+            "consecutive_failures": int,
+            "failing_since": str,
+            "next_due_at": str,
+            "last_error": str,
+            "articles": int,
+        },
         pk="source",
     )
-    db["fetch_state"].create(
-        {"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key")
-    )
+    db["fetch_state"].create({"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key"))
     db["produced"].create({"source": str, "key": str, "headline_hash": str}, pk=("source", "key", "headline_hash"))
     db["meta"].create({"key": str, "value": str}, pk="key")
     db["articles"].create_index(["source"])
@@ -151,10 +201,13 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
     in sqlite-utils, Datasette and plain SQL ranks alike; date filters use an index."""
     weights = ", ".join(str(w) for w in RANK_WEIGHTS)
     db.execute(f"INSERT INTO articles_fts(articles_fts, rank) VALUES ('rank', 'bm25({weights})')")
-    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_published_or_seen "
-               "ON articles (coalesce(published_at, first_seen_at))")
-    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_source_published_or_seen "
-               "ON articles (source, coalesce(published_at, first_seen_at))")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_articles_published_or_seen ON articles (coalesce(published_at, first_seen_at))"
+    )
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_articles_source_published_or_seen "
+        "ON articles (source, coalesce(published_at, first_seen_at))"
+    )
 
 
 def _migrate_3(db: sqlite_utils.Database) -> None:
@@ -166,12 +219,16 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     for name in ("idx_articles_published_or_seen", "idx_articles_source_published_or_seen"):
         db.execute(f"DROP INDEX IF EXISTS {name}")
     db.execute("CREATE INDEX idx_articles_utc_or_seen ON articles (coalesce(published_utc, first_seen_at))")
-    db.execute("CREATE INDEX idx_articles_source_utc_or_seen "
-               "ON articles (source, coalesce(published_utc, first_seen_at))")
+    db.execute(
+        "CREATE INDEX idx_articles_source_utc_or_seen ON articles (source, coalesce(published_utc, first_seen_at))"
+    )
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
-    1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: migrate_4,
+    1: _migrate_1,
+    2: _migrate_2,
+    3: _migrate_3,
+    4: migrate_4,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

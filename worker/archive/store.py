@@ -21,10 +21,36 @@ from worker.identity import Decision, classify, story_key
 from worker.models import Article, Checkpoint, RunResult, Seen, SourceState
 from worker.text.dates import utc_instant
 
-VERSION_COLUMNS = ("article_id", "version", "reason", "seen_at", "source", "url", "run_id", "content_hash",
-                   "headline", "byline", "published_at", "dateline", "lang", "dek", "body")
-EDITED = ("headline_hash", "headline", "byline", "dateline", "lang", "dek", "body", "url", "word_count",
-          "content_hash", "headline_derived")  # what an edit changes in the article's row
+VERSION_COLUMNS = (
+    "article_id",
+    "version",
+    "reason",
+    "seen_at",
+    "source",
+    "url",
+    "run_id",
+    "content_hash",
+    "headline",
+    "byline",
+    "published_at",
+    "dateline",
+    "lang",
+    "dek",
+    "body",
+)
+EDITED = (
+    "headline_hash",
+    "headline",
+    "byline",
+    "dateline",
+    "lang",
+    "dek",
+    "body",
+    "url",
+    "word_count",
+    "content_hash",
+    "headline_derived",
+)  # what an edit changes in the article's row
 
 
 @dataclass
@@ -66,16 +92,21 @@ def store_batch(db: sqlite_utils.Database, batch: Batch, now: str) -> Stored:
     produced, start = [*batch.carried, *ids], 0
     for checkpoint, position in batch.checkpoints:
         end = len(batch.carried) + position
-        db.execute("INSERT OR REPLACE INTO fetch_state (source, key, value, updated_at) VALUES (?, ?, ?, ?)",
-                   [batch.source, checkpoint.key, checkpoint.value, now])
-        db.conn.executemany("INSERT OR IGNORE INTO produced (source, key, article_id) VALUES (?, ?, ?)",
-                            [(batch.source, checkpoint.key, aid) for aid in produced[start:end]])
+        db.execute(
+            "INSERT OR REPLACE INTO fetch_state (source, key, value, updated_at) VALUES (?, ?, ?, ?)",
+            [batch.source, checkpoint.key, checkpoint.value, now],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO produced (source, key, article_id) VALUES (?, ?, ?)",
+            [(batch.source, checkpoint.key, aid) for aid in produced[start:end]],
+        )
         start = end
     return Stored(tuple(outcomes), tuple(ids), resighted, tuple(produced[start:]))
 
 
-def _store_one(db: sqlite_utils.Database, probe: Probe, article: Article, locator: str, batch: Batch,
-               now: str) -> tuple[str, int]:
+def _store_one(
+    db: sqlite_utils.Database, probe: Probe, article: Article, locator: str, batch: Batch, now: str
+) -> tuple[str, int]:
     ids = probe.candidate_ids(article)
     where = replace(article, url=article.url or locator)  # a file without a URL is known by its path
     decision = classify(where, probe.candidates(ids)) if ids else Decision("new", None, "nothing like it")
@@ -98,28 +129,45 @@ def _store_one(db: sqlite_utils.Database, probe: Probe, article: Article, locato
 def article_row(article: Article, now: str) -> dict[str, Any]:
     """A new ``articles`` row, with exactly the declared columns (``id`` left to SQLite)."""
     values = {
-        "id": None, "headline_hash": article.headline_hash, "headline": article.headline, "source": article.source,
-        "published_at": article.published_at, "published_utc": utc_instant(article.published_at),
-        "first_seen_at": now, "updated_at": None, "lang": article.lang, "publication": article.publication,
-        "byline": article.byline, "dateline": article.dateline, "url": article.url,
-        "headline_derived": int(article.headline_derived), "word_count": article.word_count,
-        "content_hash": article.content_hash, "version": 1, "version_count": 1, "cluster": None,
-        "dek": article.dek, "body": article.body,
+        "id": None,
+        "headline_hash": article.headline_hash,
+        "headline": article.headline,
+        "source": article.source,
+        "published_at": article.published_at,
+        "published_utc": utc_instant(article.published_at),
+        "first_seen_at": now,
+        "updated_at": None,
+        "lang": article.lang,
+        "publication": article.publication,
+        "byline": article.byline,
+        "dateline": article.dateline,
+        "url": article.url,
+        "headline_derived": int(article.headline_derived),
+        "word_count": article.word_count,
+        "content_hash": article.content_hash,
+        "version": 1,
+        "version_count": 1,
+        "cluster": None,
+        "dek": article.dek,
+        "body": article.body,
     }
     return {name: values[name] for name in COLUMN_NAMES}
 
 
-def _insert(db: sqlite_utils.Database, article: Article, batch: Batch, locator: str, now: str,
-            cluster: int | None) -> int:
+def _insert(
+    db: sqlite_utils.Database, article: Article, batch: Batch, locator: str, now: str, cluster: int | None
+) -> int:
     row = article_row(article, now)
     row["cluster"] = cluster
     names = [n for n in COLUMN_NAMES if n != "id"]
-    cur = db.execute(f"INSERT INTO articles ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                     [row[n] for n in names])
+    cur = db.execute(
+        f"INSERT INTO articles ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", [row[n] for n in names]
+    )
     aid = int(cur.lastrowid or 0)
     _add_version(db, aid, 1, "first", article, batch, locator, now)
-    db.conn.executemany("INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)",
-                        [(key, aid) for key in article.band_keys])
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)", [(key, aid) for key in article.band_keys]
+    )
     return aid
 
 
@@ -134,13 +182,15 @@ def _cluster_of(db: sqlite_utils.Database, decision: Decision) -> int | None:
     return int(cluster)
 
 
-def _revise(db: sqlite_utils.Database, probe: Probe, decision: Decision, article: Article, locator: str,
-            batch: Batch, now: str) -> int:
+def _revise(
+    db: sqlite_utils.Database, probe: Probe, decision: Decision, article: Article, locator: str, batch: Batch, now: str
+) -> int:
     """A new version of an archived article; an ``edit`` also becomes the text the article shows,
     the text it showed is then kept searchable among the earlier versions."""
     aid = decision.article_id
-    current, count, old_hash = db.execute("SELECT version, version_count, headline_hash FROM articles WHERE id = ?",
-                                          [aid]).fetchone()
+    current, count, old_hash = db.execute(
+        "SELECT version, version_count, headline_hash FROM articles WHERE id = ?", [aid]
+    ).fetchone()
     version = count + 1
     vid = _add_version(db, aid, version, decision.kind, article, batch, locator, now)
     if decision.kind == "copy":
@@ -149,68 +199,116 @@ def _revise(db: sqlite_utils.Database, probe: Probe, decision: Decision, article
         return version
     row = {name: value for name, value in article_row(article, now).items() if name in EDITED}
     sets = ", ".join(f"{name} = ?" for name in row)
-    db.execute(f"UPDATE articles SET {sets}, version = ?, version_count = ?, updated_at = ? WHERE id = ?",
-               [*row.values(), version, version, now, aid])
+    db.execute(
+        f"UPDATE articles SET {sets}, version = ?, version_count = ?, updated_at = ? WHERE id = ?",
+        [*row.values(), version, version, now, aid],
+    )
     (previous,) = db.execute("SELECT id FROM versions WHERE article_id = ? AND version = ?", [aid, current]).fetchone()
     _index_version(db, previous)
-    db.conn.executemany("INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)",
-                        [(key, aid) for key in article.band_keys])
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)", [(key, aid) for key in article.band_keys]
+    )
     if article.headline_hash != old_hash:
         probe.rehash(old_hash, article.headline_hash, aid)
     return version
 
 
-def _add_version(db: sqlite_utils.Database, aid: int, version: int, reason: str, article: Article, batch: Batch,
-                 locator: str, now: str) -> int:
-    values = (aid, version, reason, now, batch.source, article.url or locator, batch.run_id, article.content_hash,
-              article.headline, article.byline, article.published_at, article.dateline, article.lang, article.dek,
-              article.body)
-    cur = db.execute(f"INSERT INTO versions ({', '.join(VERSION_COLUMNS)}) VALUES "
-                     f"({', '.join('?' * len(VERSION_COLUMNS))})", values)
+def _add_version(
+    db: sqlite_utils.Database,
+    aid: int,
+    version: int,
+    reason: str,
+    article: Article,
+    batch: Batch,
+    locator: str,
+    now: str,
+) -> int:
+    values = (
+        aid,
+        version,
+        reason,
+        now,
+        batch.source,
+        article.url or locator,
+        batch.run_id,
+        article.content_hash,
+        article.headline,
+        article.byline,
+        article.published_at,
+        article.dateline,
+        article.lang,
+        article.dek,
+        article.body,
+    )
+    cur = db.execute(
+        f"INSERT INTO versions ({', '.join(VERSION_COLUMNS)}) VALUES ({', '.join('?' * len(VERSION_COLUMNS))})", values
+    )
     return int(cur.lastrowid or 0)
 
 
 def _index_version(db: sqlite_utils.Database, version_id: int) -> None:
     """Make a text the article does not show searchable with ``--all-versions``."""
-    db.execute("INSERT INTO versions_fts (rowid, headline, dek, body, byline) "
-               "SELECT id, headline, dek, body, byline FROM versions WHERE id = ?", [version_id])
+    db.execute(
+        "INSERT INTO versions_fts (rowid, headline, dek, body, byline) "
+        "SELECT id, headline, dek, body, byline FROM versions WHERE id = ?",
+        [version_id],
+    )
 
 
 def _version_of(db: sqlite_utils.Database, aid: int, content_hash: str) -> int | None:
-    row = db.execute("SELECT min(version) FROM versions WHERE article_id = ? AND content_hash = ?",
-                     [aid, content_hash]).fetchone()
+    row = db.execute(
+        "SELECT min(version) FROM versions WHERE article_id = ? AND content_hash = ?", [aid, content_hash]
+    ).fetchone()
     return row[0] if row else None
 
 
-def _sighting(db: sqlite_utils.Database, batch: Batch, aid: int, version: int | None, article: Article,
-              locator: str, now: str) -> None:
-    db.execute("INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
-               "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               [aid, version, article.headline_hash, batch.source, article.url or locator, now, article.content_hash,
-                batch.run_id])
+def _sighting(
+    db: sqlite_utils.Database, batch: Batch, aid: int, version: int | None, article: Article, locator: str, now: str
+) -> None:
+    db.execute(
+        "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
+        "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            aid,
+            version,
+            article.headline_hash,
+            batch.source,
+            article.url or locator,
+            now,
+            article.content_hash,
+            batch.run_id,
+        ],
+    )
 
 
 def _resight(db: sqlite_utils.Database, batch: Batch, key: str, locator: str, now: str) -> int:
     """A sighting of every article an unchanged input produced before."""
-    return int(db.execute(
-        "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, run_id) "
-        "SELECT a.id, a.version, a.headline_hash, ?, coalesce(a.url, ?), ?, a.content_hash, ? "
-        "FROM produced p JOIN articles a ON a.id = p.article_id WHERE p.source = ? AND p.key = ?",
-        [batch.source, locator, now, batch.run_id, batch.source, key],
-    ).rowcount)
+    return int(
+        db.execute(
+            "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, run_id) "
+            "SELECT a.id, a.version, a.headline_hash, ?, coalesce(a.url, ?), ?, a.content_hash, ? "
+            "FROM produced p JOIN articles a ON a.id = p.article_id WHERE p.source = ? AND p.key = ?",
+            [batch.source, locator, now, batch.run_id, batch.source, key],
+        ).rowcount
+    )
 
 
 def _seen_again(db: sqlite_utils.Database, batch: Batch, seen: Seen, now: str) -> int:
     """A sighting of the archived article an item stands for: the one under its headline at its
     URL, else the newest under its headline."""
     key = story_key(seen.headline, seen.publication)
-    row = db.execute("SELECT id, version, content_hash FROM articles WHERE headline_hash = ? "
-                     "ORDER BY (url IS ?) DESC, id DESC LIMIT 1", [key, seen.url]).fetchone()
+    row = db.execute(
+        "SELECT id, version, content_hash FROM articles WHERE headline_hash = ? "
+        "ORDER BY (url IS ?) DESC, id DESC LIMIT 1",
+        [key, seen.url],
+    ).fetchone()
     if row is None:
         return 0
-    db.execute("INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
-               "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               [row[0], row[1], key, batch.source, seen.url or seen.locator, now, row[2], batch.run_id])
+    db.execute(
+        "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
+        "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [row[0], row[1], key, batch.source, seen.url or seen.locator, now, row[2], batch.run_id],
+    )
     return 1
 
 

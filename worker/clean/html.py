@@ -213,4 +213,3 @@ def fragment_text(html: str | bytes, hints: Hints) -> tuple[str, str | None]:
     except Exception as exc:  # a fragment no rule foresaw is an unreadable item, not a crash
         log.debug("clean_failed", url=hints.url, error=repr(exc), exc_info=exc)
         raise ParseError(f"HTML could not be read: {exc!r}") from exc
-

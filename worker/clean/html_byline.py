@@ -40,8 +40,9 @@ _TITLE_MODIFIERS = frozenset(
     "foreign science sports business tech technology health investigative freelance guest local bureau news "
     "economics economy white house global digital data features opinion politics culture".split()
 )
-_PARTICLES = frozenset("von van der den de da del della di du la le los las dos das ter ten bin ibn al el zu y e "
-                       "d' mc".split())
+_PARTICLES = frozenset(
+    "von van der den de da del della di du la le los las dos das ter ten bin ibn al el zu y e d' mc".split()
+)
 
 
 def _without_title(part: str) -> str:
@@ -119,8 +120,12 @@ def clean_names(raw: str | list | None) -> list[str]:
                 part = part.title()  # "JOHN SMITH"
             if part.casefold() not in (n.casefold() for n in names):
                 names.append(part)
-    people = [n for n in names if n.casefold() not in _AGENCIES and not (
-        len(n.split()) == 1 and n.isascii() and n[:1].isupper() and len(names) > 1)]
+    people = [
+        n
+        for n in names
+        if n.casefold() not in _AGENCIES
+        and not (len(n.split()) == 1 and n.isascii() and n[:1].isupper() and len(names) > 1)
+    ]
     return people or names
 
 

@@ -27,34 +27,170 @@ PARA_TAGS = frozenset({"p", "pre", "blockquote"})
 # What class and id names say about a block. Substrings match anywhere in the lower-cased names;
 # tokens match whole words between spaces, "-" and "_".
 _NEGATIVE = (
-    "comment", "share", "sharing", "social", "related", "recommend", "newsletter", "subscri", "signup", "sign-up",
-    "advert", "adsense", "cookie", "consent", "gdpr", "sidebar", "footer", "masthead", "outbrain", "taboola",
-    "disqus", "navigation", "menu", "breadcrumb", "popular", "mostread", "most-read", "trending", "authorbio",
-    "authorbox", "author-box", "about-author", "about-the-author", "author-card",
-    "author-bio", "toolbar", "pagination", "pager", "modal", "popup", "overlay", "survey", "teaser-list",
-    "morestories", "more-stories", "readmore", "read-more", "readnext", "read-next", "upnext", "up-next", "sr-only",
-    "screenreader", "screen-reader", "visuallyhidden", "visually-hidden", "copyright", "disclaimer", "login",
-    "regist", "paywallprompt", "paywall-prompt", "inlinecta", "inline-cta", "navbar", "respond", "replies",
-    "recirc", "more-from", "morefrom", "zergnet", "revcontent", "also-read", "alsoread",
+    "comment",
+    "share",
+    "sharing",
+    "social",
+    "related",
+    "recommend",
+    "newsletter",
+    "subscri",
+    "signup",
+    "sign-up",
+    "advert",
+    "adsense",
+    "cookie",
+    "consent",
+    "gdpr",
+    "sidebar",
+    "footer",
+    "masthead",
+    "outbrain",
+    "taboola",
+    "disqus",
+    "navigation",
+    "menu",
+    "breadcrumb",
+    "popular",
+    "mostread",
+    "most-read",
+    "trending",
+    "authorbio",
+    "authorbox",
+    "author-box",
+    "about-author",
+    "about-the-author",
+    "author-card",
+    "author-bio",
+    "toolbar",
+    "pagination",
+    "pager",
+    "modal",
+    "popup",
+    "overlay",
+    "survey",
+    "teaser-list",
+    "morestories",
+    "more-stories",
+    "readmore",
+    "read-more",
+    "readnext",
+    "read-next",
+    "upnext",
+    "up-next",
+    "sr-only",
+    "screenreader",
+    "screen-reader",
+    "visuallyhidden",
+    "visually-hidden",
+    "copyright",
+    "disclaimer",
+    "login",
+    "regist",
+    "paywallprompt",
+    "paywall-prompt",
+    "inlinecta",
+    "inline-cta",
+    "navbar",
+    "respond",
+    "replies",
+    "recirc",
+    "more-from",
+    "morefrom",
+    "zergnet",
+    "revcontent",
+    "also-read",
+    "alsoread",
 )
 _NEGATIVE_TOKENS = frozenset({"nav", "cta", "skip", "skiplink", "skiplinks", "poll", "polls"})
 # names that also appear on blocks holding article text: pruned only when they hold little of it
 _WEAK_NEGATIVE = (
-    "dfp", "banner", "promo", "widget", "taglist", "byline", "dateline", "caption", "credit", "follow",
-    "printonly", "print-only", "rating", "timestamp", "authorinfo", "author-info", "contributor", "explore",
+    "dfp",
+    "banner",
+    "promo",
+    "widget",
+    "taglist",
+    "byline",
+    "dateline",
+    "caption",
+    "credit",
+    "follow",
+    "printonly",
+    "print-only",
+    "rating",
+    "timestamp",
+    "authorinfo",
+    "author-info",
+    "contributor",
+    "explore",
     "sponsor",
 )
-_WEAK_TOKENS = frozenset({"ad", "ads", "tag", "tags", "bio", "info", "infobox", "meta", "img", "image", "photo",
-                          "picture", "postmeta", "entrymeta"})
-_POSITIVE = ("article", "content", "entry", "main", "post", "text", "story", "hentry", "prose", "blog", "paragraph",
-             "news-detail", "newsdetail")
+_WEAK_TOKENS = frozenset(
+    {
+        "ad",
+        "ads",
+        "tag",
+        "tags",
+        "bio",
+        "info",
+        "infobox",
+        "meta",
+        "img",
+        "image",
+        "photo",
+        "picture",
+        "postmeta",
+        "entrymeta",
+    }
+)
+_POSITIVE = (
+    "article",
+    "content",
+    "entry",
+    "main",
+    "post",
+    "text",
+    "story",
+    "hentry",
+    "prose",
+    "blog",
+    "paragraph",
+    "news-detail",
+    "newsdetail",
+)
 _POSITIVE_TOKENS = frozenset({"body", "copy", "bodytext", "richtext"})
 _STRONG = (
-    "articlebody", "article-body", "article_body", "storybody", "story-body", "entry-content", "entrycontent",
-    "post-content", "postcontent", "article-content", "articlecontent", "article-text", "articletext",
-    "story-content", "storycontent", "content-body", "contentbody", "post-body", "postbody", "body-text",
-    "bodytext", "article__body", "article-main", "articlemain", "main-text", "maintext", "td-post-content",
-    "single-content", "itemfulltext", "news-text", "newstext",
+    "articlebody",
+    "article-body",
+    "article_body",
+    "storybody",
+    "story-body",
+    "entry-content",
+    "entrycontent",
+    "post-content",
+    "postcontent",
+    "article-content",
+    "articlecontent",
+    "article-text",
+    "articletext",
+    "story-content",
+    "storycontent",
+    "content-body",
+    "contentbody",
+    "post-body",
+    "postbody",
+    "body-text",
+    "bodytext",
+    "article__body",
+    "article-main",
+    "articlemain",
+    "main-text",
+    "maintext",
+    "td-post-content",
+    "single-content",
+    "itemfulltext",
+    "news-text",
+    "newstext",
 )
 _LAYOUT = ("layout", "wrap", "container", "page", "single", "template")
 _LAYOUT_TOKENS = frozenset({"has", "with", "show", "no"})
@@ -143,7 +279,13 @@ class Stats:
         self.inline: dict = {}  # text outside block children
         # the hot loop of the cleaner: names bound locally, each value computed once per element
         text_of_, link_of, para_of, commas_of, paras_of, inline_of = (
-            self.text, self.link, self.para, self.commas, self.paras, self.inline)
+            self.text,
+            self.link,
+            self.para,
+            self.commas,
+            self.paras,
+            self.inline,
+        )
         text_len, count_commas, blocks, para_tags = _text_len, _commas, BLOCK_TAGS, PARA_TAGS
         for el in reversed(list(root.iter(etree.Element))):
             own = text_len(el.text)
@@ -257,9 +399,7 @@ def drop(el) -> None:
     parent.remove(el)
 
 
-_AUTHOR_NAME = re.compile(
-    r"byline|submitted|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))"
-)
+_AUTHOR_NAME = re.compile(r"byline|submitted|author(?!-?(?:bio|info|image|avatar|photo|pic|description|social|box))")
 
 
 def _byline_text(el, low: str) -> str | None:
@@ -301,14 +441,20 @@ class Survey:
     def look(self, el) -> None:
         cls, ident = el.get("class"), el.get("id")
         low = f"{cls or ''} {ident or ''}".lower() if cls or ident else ""
-        if (low and ("uthor" in low or "yline" in low or "submitted" in low)) or el.get("rel") == "author" or \
-                el.get("itemprop") == "author":
-            if len(self._bylines) < 12 and (text := _byline_text(el, low)):
-                telling = bool(re.match(r"(?:by|von|par|por)\s", text, re.I))
-                self._bylines.append((text, telling, [el, *el.iterancestors()]))
-        if el.tag == "time" or el.get("itemprop") == "datePublished" or (low and _ANY_DATE_NAME.search(low)):
-            if len(self._dates) < 20 and (found := _date_value(el, low)):
-                self._dates.append((found[0], found[1], [el, *el.iterancestors()]))
+        if (
+            (
+                (low and ("uthor" in low or "yline" in low or "submitted" in low))
+                or el.get("rel") == "author"
+                or el.get("itemprop") == "author"
+            )
+            and len(self._bylines) < 12
+            and (text := _byline_text(el, low))
+        ):
+            telling = bool(re.match(r"(?:by|von|par|por)\s", text, re.I))
+            self._bylines.append((text, telling, [el, *el.iterancestors()]))
+        dated = el.tag == "time" or el.get("itemprop") == "datePublished" or (low and _ANY_DATE_NAME.search(low))
+        if dated and len(self._dates) < 20 and (found := _date_value(el, low)):
+            self._dates.append((found[0], found[1], [el, *el.iterancestors()]))
 
     def bylines(self, near=None) -> list[str]:
         """Byline texts, those closest to ``near`` (the article container) first, then "By ..." ones."""

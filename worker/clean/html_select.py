@@ -138,13 +138,18 @@ def _climb(top, stats: Stats):
         boiler = _boilerplate_para(node, stats) if grows else None  # a walk of the subtree
         if boiler:
             para -= boiler
-        if para > PARA_SHARE * stats.text.get(node, 1) and stats.density(node) < LINK_DENSITY \
-                and not _inside_boilerplate(node):
+        if (
+            para > PARA_SHARE * stats.text.get(node, 1)
+            and stats.density(node) < LINK_DENSITY
+            and not _inside_boilerplate(node)
+        ):
             if para > GROWTH * base + GROWTH_MIN or (
-                    0 < extra_text and stats.text.get(node, 0) <= LEAD_GROWTH * stats.text.get(first, 0)
-                    and extra_para >= LEAD_PARA_SHARE * extra_text
-                    and extra_link <= LEAD_LINK_SHARE * extra_text
-                    and (boiler if boiler is not None else _boilerplate_para(node, stats)) == 0):
+                extra_text > 0
+                and stats.text.get(node, 0) <= LEAD_GROWTH * stats.text.get(first, 0)
+                and extra_para >= LEAD_PARA_SHARE * extra_text
+                and extra_link <= LEAD_LINK_SHARE * extra_text
+                and (boiler if boiler is not None else _boilerplate_para(node, stats)) == 0
+            ):
                 top, base = node, para
         elif para > base:
             break
@@ -155,8 +160,11 @@ def _climb(top, stats: Stats):
     return top
 
 
-_LEAD = re.compile(r"lead|intro|teaser|summary|standfirst|vorspann|(?:^|[-_ ])dek(?:$|[-_ ])|excerpt|abstract|"
-                   r"chapo|chapeau|entradilla|sapo", re.I)
+_LEAD = re.compile(
+    r"lead|intro|teaser|summary|standfirst|vorspann|(?:^|[-_ ])dek(?:$|[-_ ])|excerpt|abstract|"
+    r"chapo|chapeau|entradilla|sapo",
+    re.I,
+)
 _SENTENCE_END = (".", "!", "?", ":", '"', "”", "“", "»", "«", "。", "！", "？")
 
 
@@ -164,8 +172,11 @@ def _with_siblings(top, final: dict, stats: Stats) -> list:
     """The winner plus the siblings that read like more of the same article (a lead, a split body)."""
     top_score = final.get(top, 0)
     parent = top.getparent()
-    while parent is not None and parent.tag not in ("body", "html") and \
-            stats.text.get(parent, 0) == stats.text.get(top, 0):
+    while (
+        parent is not None
+        and parent.tag not in ("body", "html")
+        and stats.text.get(parent, 0) == stats.text.get(top, 0)
+    ):
         top, parent = parent, parent.getparent()  # a wrapper around the winner only: look around it
     if parent is None or parent.tag == "html":
         return [top]
@@ -179,19 +190,28 @@ def _with_siblings(top, final: dict, stats: Stats) -> list:
             parts.append(sib)
             continue
         bonus = top_score * 0.2 if top_class and sib.get("class") == top_class else 0
-        if final.get(sib, 0) + bonus >= threshold and not _inside_boilerplate(sib) and \
-                stats.para.get(sib, 0) + stats.inline.get(sib, 0) >= min(200, 0.3 * stats.para.get(top, 0)):
+        if (
+            final.get(sib, 0) + bonus >= threshold
+            and not _inside_boilerplate(sib)
+            and stats.para.get(sib, 0) + stats.inline.get(sib, 0) >= min(200, 0.3 * stats.para.get(top, 0))
+        ):
             parts.append(sib)
             continue
         if class_weight(sib) < 0:
             continue
         text, dens = stats.text.get(sib, 0), stats.density(sib)
         if sib.tag == "p" and not any(c.tag in BLOCK_TAGS for c in sib):
-            if (text > 80 and dens < 0.25) or (0 < text <= 80 and dens == 0 and
-                                                text_of(sib).rstrip().endswith(_SENTENCE_END)):
+            if (text > 80 and dens < 0.25) or (
+                0 < text <= 80 and dens == 0 and text_of(sib).rstrip().endswith(_SENTENCE_END)
+            ):
                 parts.append(sib)
-        elif sib.tag in ("div", "section") and top not in parts and text > 80 and dens < 0.25 \
-                and _LEAD.search(attrs(sib)):
+        elif (
+            sib.tag in ("div", "section")
+            and top not in parts
+            and text > 80
+            and dens < 0.25
+            and _LEAD.search(attrs(sib))
+        ):
             parts.append(sib)  # the lead paragraph, set apart before the body
     return parts
 
@@ -220,8 +240,7 @@ def _boilerplate_para(node, stats: Stats) -> int:
             if _contains(skip_until, el):
                 continue
             skip_until = None
-        if el is not node and (el.tag in ("aside", "nav", "footer") or (
-                boilerplate_named(el))):
+        if el is not node and (el.tag in ("aside", "nav", "footer") or (boilerplate_named(el))):
             total += stats.para.get(el, 0)
             skip_until = el
     return total
@@ -260,23 +279,36 @@ def tidy(container, stats: Stats) -> None:
         if tag not in ("div", "section", "ul", "ol", "table", "dl", "p", "span", "header", "center", "li"):
             continue
         dens = stats.density(el)
-        if tag == "p" or tag == "li":
+        if tag in {"p", "li"}:
             # a paragraph that is only a link: kept inside the text, dropped in a run of such
             # paragraphs or after the text (where related links go)
-            if tag == "p" and _link_paragraph(el, stats) and (
-                    _link_paragraph(el.getprevious(), stats) or _link_paragraph(el.getnext(), stats)
-                    or not _text_follows(el, stats)):
+            if (
+                tag == "p"
+                and _link_paragraph(el, stats)
+                and (
+                    _link_paragraph(el.getprevious(), stats)
+                    or _link_paragraph(el.getnext(), stats)
+                    or not _text_follows(el, stats)
+                )
+            ):
                 doomed.append(el)
             continue
         weight = class_weight(el)
-        if weight < 0 and text < 0.3 * total:
-            doomed.append(el)
-        elif dens > 0.5 and text < 0.3 * total:
-            doomed.append(el)
-        elif tag in ("ul", "ol") and dens > 0.35 and _link_list(el, stats):
-            doomed.append(el)
-        elif dens > 0.25 and weight < 25 and stats.paras.get(el, 0) < 2 and text < 0.2 * total \
-                and stats.commas.get(el, 0) < 5 and tag not in ("p", "span", "ul", "ol"):
+        if (
+            weight < 0
+            and text < 0.3 * total
+            or dens > 0.5
+            and text < 0.3 * total
+            or tag in ("ul", "ol")
+            and dens > 0.35
+            and _link_list(el, stats)
+            or dens > 0.25
+            and weight < 25
+            and stats.paras.get(el, 0) < 2
+            and text < 0.2 * total
+            and stats.commas.get(el, 0) < 5
+            and tag not in ("p", "span", "ul", "ol")
+        ):
             doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
@@ -292,10 +324,7 @@ def _link_paragraph(el, stats: Stats) -> bool:
 
 def _text_follows(el, stats: Stats) -> bool:
     """Whether article text (a paragraph with few links) comes after the element in its block."""
-    for sib in el.itersiblings():
-        if stats.text.get(sib, 0) - stats.link.get(sib, 0) >= 80:
-            return True
-    return False
+    return any(stats.text.get(sib, 0) - stats.link.get(sib, 0) >= 80 for sib in el.itersiblings())
 
 
 def _link_list(el, stats: Stats) -> bool:

@@ -18,18 +18,25 @@ from worker.text.dates import parse_date, parse_date_text
 
 _AUTHORS = etree.XPath(
     "//*[@itemprop and (contains(@itemprop, 'author') or contains(@itemprop, 'creator')"
-    " or contains(@itemprop, 'contributor'))] | //a[@rel and contains(concat(' ', normalize-space(@rel), ' '), ' author ')]"
+    " or contains(@itemprop, 'contributor'))]"
+    " | //a[@rel and contains(concat(' ', normalize-space(@rel), ' '), ' author ')]"
 )
 # class names the byline elements of other languages carry (English ones are surveyed with the page)
-_CLASSED = etree.XPath("//*[@class and (contains(@class, 'autor') or contains(@class, 'verfasser')"
-                       " or contains(@class, 'auteur') or contains(@class, 'contributor'))]")
+_CLASSED = etree.XPath(
+    "//*[@class and (contains(@class, 'autor') or contains(@class, 'verfasser')"
+    " or contains(@class, 'auteur') or contains(@class, 'contributor'))]"
+)
 _NAME = etree.XPath(".//*[@itemprop='name' or @itemprop='givenName' or @itemprop='familyName']")
 _ASIDE = re.compile(r"comment|reply|related|recommend|teaser|sidebar|footer|caption|credit|photo|image|gallery", re.I)
-_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "button", "select", "option", "nav",
-                        "figcaption", "iframe"})
+_SKIP_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "svg", "button", "select", "option", "nav", "figcaption", "iframe"}
+)
 _UPDATE_NAME = re.compile(r"modif|updat|edited|aktualis", re.I)
-_UPDATE_LABEL = re.compile(r"^\W*(?:(?:last\s+)?updated?|modified|aktualisiert|mis\s+à\s+jour|actualizad[oa]|"
-                           r"aggiornat[oa]|bijgewerkt|stand)\W*$", re.I)
+_UPDATE_LABEL = re.compile(
+    r"^\W*(?:(?:last\s+)?updated?|modified|aktualisiert|mis\s+à\s+jour|actualizad[oa]|"
+    r"aggiornat[oa]|bijgewerkt|stand)\W*$",
+    re.I,
+)
 _LONG = 200  # characters: a text this long is the article's body; the header is over
 _AFTER, _BEFORE = 60, 12  # elements looked at after and before the headline
 
@@ -55,9 +62,13 @@ def microdata_authors(root) -> list[str]:
     """Names marked as the author: ``itemprop="author"`` (its nested name), ``rel="author"`` links."""
     names: list[str] = []
     for el in [*_AUTHORS(root)[:12], *_CLASSED(root)[:6]]:
-        if not isinstance(el.tag, str) or _in_aside(el) or any(a.tag in ("figure", "picture") for a in el.iterancestors()):
+        if (
+            not isinstance(el.tag, str)
+            or _in_aside(el)
+            or any(a.tag in ("figure", "picture") for a in el.iterancestors())
+        ):
             continue
-        if el.tag == "meta" or el.tag == "link":
+        if el.tag in {"meta", "link"}:
             value = el.get("content") if el.tag == "meta" else None
         else:
             parts = _NAME(el)
@@ -108,8 +119,10 @@ def header_dates(root, marked=None) -> list[str]:
     return found[:3]
 
 
-_FILLER = frozenset("on at am um le la el il de del den der by von par por door di and und et y published "
-                    "updated posted publié publicado pubblicato veröffentlicht aktualisiert uhr".split())
+_FILLER = frozenset(
+    "on at am um le la el il de del den der by von par por door di and und et y published "
+    "updated posted publié publicado pubblicato veröffentlicht aktualisiert uhr".split()
+)
 
 
 def _sentence(text: str) -> bool:
@@ -124,8 +137,7 @@ def _collect(elements: list, found: list[str], limit: int, after: bool) -> None:
         chain = [el, *el.iterancestors()]
         if any(a.tag in _SKIP_TAGS or _hidden(a) for a in chain):
             continue
-        named_update = any(_UPDATE_NAME.search(f"{n.get('class') or ''} {n.get('id') or ''}")
-                           for n in chain[:3])
+        named_update = any(_UPDATE_NAME.search(f"{n.get('class') or ''} {n.get('id') or ''}") for n in chain[:3])
         for kind, raw in _pieces(el):
             if kind == "tail" and (el is elements[0] and not after):
                 continue

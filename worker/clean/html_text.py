@@ -23,8 +23,23 @@ _BLOCKS = frozenset(
     "header hr main nav ol p pre section table ul body html center".split()
 )
 _LINES = frozenset({"li", "tr", "dt", "dd"})
-_SKIP = frozenset({"script", "style", "noscript", "svg", "iframe", "form", "template", "button", "select",
-                   "textarea", "figcaption", "head", "title"})
+_SKIP = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "svg",
+        "iframe",
+        "form",
+        "template",
+        "button",
+        "select",
+        "textarea",
+        "figcaption",
+        "head",
+        "title",
+    }
+)
 _BREAK = "\x00"  # a line break inside a paragraph
 _PARA = "\x01"  # a paragraph break
 _LINE = "\x02"  # the edge of a list item or table row: one line break however many meet
@@ -170,8 +185,13 @@ def render_article(html: str, *, headline: str | None = None, byline: str | None
         kept.pop()
     # a heading followed by nothing, or by a heading of its own level or above, headed a removed block
     # (a heading that reads as a sentence is a pull quote and stays)
-    kept = [p for i, p in enumerate(kept) if not p.startswith(_HEAD) or p.endswith(_SENTENCE_END) or (
-        i + 1 < len(kept) and not (kept[i + 1].startswith(_HEAD) and kept[i + 1][1:2] <= p[1:2]))]
+    kept = [
+        p
+        for i, p in enumerate(kept)
+        if not p.startswith(_HEAD)
+        or p.endswith(_SENTENCE_END)
+        or (i + 1 < len(kept) and not (kept[i + 1].startswith(_HEAD) and kept[i + 1][1:2] <= p[1:2]))
+    ]
     return "\n\n".join(p[2:] if p.startswith(_HEAD) else p for p in kept), found
 
 
@@ -201,12 +221,12 @@ def _boiler_line(line: str, author_keys: list[str]) -> bool:
     key = text_key(line)
     if not key or not re.search(r"[^\W\d_]", line) and len(line) < 12:  # no letters: a counter, a bullet
         return True
-    if len(line) < 80 and _STAMP.search(line) and len(_STAMP.sub(" ", line).split()) <= 5 \
-            and not line.endswith("."):
+    if len(line) < 80 and _STAMP.search(line) and len(_STAMP.sub(" ", line).split()) <= 5 and not line.endswith("."):
         return True  # a date and time stamp ("Submitted on Mon, 2019-01-21 13:49")
     if author_keys and len(line) < 120:
         stripped = re.sub(r"^(?:by|von|par|por|door|di)\s+", "", key)
-        if stripped in author_keys or (re.match(r"^(?:by|von|par|por)\s", key) and
-                                       any(a and a in key for a in author_keys)):
+        if stripped in author_keys or (
+            re.match(r"^(?:by|von|par|por)\s", key) and any(a and a in key for a in author_keys)
+        ):
             return True
     return False

@@ -45,8 +45,6 @@ def _to_article(item: RawItem, source: str) -> Article:
     return _storable(dataclasses.replace(article, source=source))
 
 
-
-
 def _storable(article: Article) -> Article:
     """Lone surrogates (JSON ``\\ud800`` escapes) cannot be written as UTF-8: they become U+FFFD,
     so one odd character never fails the batch its article is stored in."""

@@ -113,10 +113,14 @@ def read_linked_data(scripts: list[str]) -> LinkedData:
     articles = [o for o, listed in found if not listed and ld_types(o) & ARTICLE_TYPES]
     articles = articles or [o for o, _ in found if ld_types(o) & ARTICLE_TYPES]
     # the page's own article: the first with a headline or a date, not a bare reference
-    ld.article = next((o for o in articles if o.get("headline") or o.get("datePublished")), None) or \
-        next(iter(articles), None)
-    ld.others = [o for o, listed in found if not listed and o is not ld.article
-                 and ld_types(o) & (PAGE_TYPES | MEDIA_TYPES | ARTICLE_TYPES)]
+    ld.article = next((o for o in articles if o.get("headline") or o.get("datePublished")), None) or next(
+        iter(articles), None
+    )
+    ld.others = [
+        o
+        for o, listed in found
+        if not listed and o is not ld.article and ld_types(o) & (PAGE_TYPES | MEDIA_TYPES | ARTICLE_TYPES)
+    ]
     if ld.article is None:
         ld.article = next((o for o in ld.others if ld_types(o) & PAGE_TYPES and o.get("datePublished")), None)
         ld.others = [o for o in ld.others if o is not ld.article]

@@ -20,18 +20,69 @@ from worker.text.lang import lang_code
 from worker.text.lines import clean_line, unescape_line
 
 _DATE_META = (
-    "article:published_time", "og:article:published_time", "og:published_time", "article:published",
-    "datepublished", "publishdate", "publish-date", "publish_date", "pubdate", "pub_date", "parsely-pub-date",
-    "sailthru.date", "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dc.date.created",
-    "dcterms.created", "date", "article.published", "published-date", "og:pubdate", "cxenseparse:recs:publishtime",
-    "article_date_original", "originalpublicationdate", "displaydate", "date_published", "rnews:datepublished",
-    "dc:date", "dc:date.issued", "dcterms:issued", "dcterms:created", "citation_publication_date", "citation_date",
-    "bepress_citation_date", "citation_online_date", "prism.publicationdate", "uploaddate",
+    "article:published_time",
+    "og:article:published_time",
+    "og:published_time",
+    "article:published",
+    "datepublished",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "pubdate",
+    "pub_date",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "dcterms.date",
+    "dc.date.created",
+    "dcterms.created",
+    "date",
+    "article.published",
+    "published-date",
+    "og:pubdate",
+    "cxenseparse:recs:publishtime",
+    "article_date_original",
+    "originalpublicationdate",
+    "displaydate",
+    "date_published",
+    "rnews:datepublished",
+    "dc:date",
+    "dc:date.issued",
+    "dcterms:issued",
+    "dcterms:created",
+    "citation_publication_date",
+    "citation_date",
+    "bepress_citation_date",
+    "citation_online_date",
+    "prism.publicationdate",
+    "uploaddate",
 )
-_MODIFIED_META = ("article:modified_time", "og:article:modified_time", "datemodified", "dc.date.modified",
-                  "dcterms.modified", "last-modified", "og:updated_time", "parsely-updated")
-AUTHOR_META = ("author", "article:author", "og:article:author", "dc.creator", "dcterms.creator", "dc:creator",
-               "sailthru.author", "parsely-author", "byl", "citation_author", "author_name", "twitter:creator")
+_MODIFIED_META = (
+    "article:modified_time",
+    "og:article:modified_time",
+    "datemodified",
+    "dc.date.modified",
+    "dcterms.modified",
+    "last-modified",
+    "og:updated_time",
+    "parsely-updated",
+)
+AUTHOR_META = (
+    "author",
+    "article:author",
+    "og:article:author",
+    "dc.creator",
+    "dcterms.creator",
+    "dc:creator",
+    "sailthru.author",
+    "parsely-author",
+    "byl",
+    "citation_author",
+    "author_name",
+    "twitter:creator",
+)
 
 
 @dataclass
@@ -117,12 +168,12 @@ def _title_core(title: str, site: str | None, host: str | None) -> str:
         bounds = [0] + [c for span in cuts for c in span] + [len(title)]
         pieces = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
         first, last = 0, len(pieces) - 1
-        while last > first and _is_site(title[pieces[last][0]:pieces[last][1]], site, host):
+        while last > first and _is_site(title[pieces[last][0] : pieces[last][1]], site, host):
             last -= 1
-        while first < last and _is_site(title[pieces[first][0]:pieces[first][1]], site, host):
+        while first < last and _is_site(title[pieces[first][0] : pieces[first][1]], site, host):
             first += 1
         if (first, last) != (0, len(pieces) - 1):
-            title = _one_line(title[pieces[first][0]:pieces[last][1]])
+            title = _one_line(title[pieces[first][0] : pieces[last][1]])
             break
     bars = [p for p in (_one_line(x) for x in _BARS.split(title)) if p]
     return max(bars, key=len) if len(bars) > 1 else title
@@ -138,8 +189,11 @@ def _is_site(text: str, site: str | None, host: str | None) -> bool:
             return True
     compact = k.replace(" ", "")
     for label in (host or "").lower().split(".")[:-1]:
-        if len(label) >= 5 and (compact.startswith(label) or compact.endswith(label)) \
-                and len(compact) <= len(label) + 15:
+        if (
+            len(label) >= 5
+            and (compact.startswith(label) or compact.endswith(label))
+            and len(compact) <= len(label) + 15
+        ):
             return True  # "Gregory Szorc's Digital Home" on gregoryszorc.com
     return False
 
@@ -153,10 +207,14 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
     """The headline its sources agree on: JSON-LD, og:title, twitter:title, <h1>, <title>."""
     ld = meta.ld or {}
     named: list[tuple[str, str]] = []  # (source, text) in order of trust when nothing agrees
-    for source, value in (("ld", ld_name(ld.get("headline"))), ("og", meta.tags.get("og:title")),
-                          ("tw", meta.tags.get("twitter:title")), ("dc", meta.tags.get("dc.title")),
-                          ("md", meta.tags.get("microdata:headline") or meta.tags.get("headline")),
-                          ("ld-name", ld_name(ld.get("name")))):
+    for source, value in (
+        ("ld", ld_name(ld.get("headline"))),
+        ("og", meta.tags.get("og:title")),
+        ("tw", meta.tags.get("twitter:title")),
+        ("dc", meta.tags.get("dc.title")),
+        ("md", meta.tags.get("microdata:headline") or meta.tags.get("headline")),
+        ("ld-name", ld_name(ld.get("name"))),
+    ):
         if value and (v := _one_line(value)):
             named.append((source, _title_core(v, site, host)))
     title = _one_line(meta.title)
@@ -172,8 +230,7 @@ def choose_headline(meta: Meta, site: str | None, host: str | None = None) -> st
         src, k = keys[i]
         votes = set()
         for j, (other_src, other) in enumerate(keys):
-            if j != i and other_src != src and other and (
-                    other == k or _extends(k, other) or _extends(other, k)):
+            if j != i and other_src != src and other and (other == k or _extends(k, other) or _extends(other, k)):
                 votes.add(other_src)
         return len(votes)
 
@@ -258,8 +315,13 @@ def canonical_url(meta: Meta, url: str | None) -> str | None:
 
 def description(meta: Meta) -> str | None:
     ld = meta.ld or {}
-    for value in (ld.get("description"), meta.tags.get("og:description"), meta.tags.get("description"),
-                  meta.tags.get("twitter:description"), meta.tags.get("dc.description")):
+    for value in (
+        ld.get("description"),
+        meta.tags.get("og:description"),
+        meta.tags.get("description"),
+        meta.tags.get("twitter:description"),
+        meta.tags.get("dc.description"),
+    ):
         if isinstance(value, str) and (text := unescape_line(value)):
             return text
     return None

@@ -115,7 +115,11 @@ def _to_text(data: str | bytes, declared: str | None) -> str:
         raise ParseError("empty text: whitespace only")
     # only characters outside printable ASCII can be junk: look at those alone
     odd = _NOT_PLAIN.findall(text)
-    junk = sum(1 for c in odd if c == "\ufffd" or unicodedata.category(c) in _JUNK_CATEGORIES) if len(odd) > 0.1 * visible else 0
+    junk = (
+        sum(1 for c in odd if c == "\ufffd" or unicodedata.category(c) in _JUNK_CATEGORIES)
+        if len(odd) > 0.1 * visible
+        else 0
+    )
     if junk > 0.1 * visible:
         raise ParseError("binary content: mostly non-text characters")
     return text if text.isascii() else SURROGATES.sub("", text)
@@ -130,7 +134,13 @@ def _paragraphs(text: str) -> list[str]:
             continue
         for i, line in enumerate(block):
             prev = block[i - 1] if i else ""
-            if prev and line[0].islower() and not _BY.match(line) and not _CREDIT.match(prev) and not _ENDS.search(prev):
+            if (
+                prev
+                and line[0].islower()
+                and not _BY.match(line)
+                and not _CREDIT.match(prev)
+                and not _ENDS.search(prev)
+            ):
                 paras[-1] = f"{paras[-1]} {line}"
             else:
                 paras.append(line)

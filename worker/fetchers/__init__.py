@@ -7,17 +7,15 @@ kinds that use each one are declared in ``worker.kinds``.
 from __future__ import annotations
 
 import json
-from typing import Iterator, Protocol, Union
+from collections.abc import Iterator
+from typing import Protocol
 
 from worker.models import Checkpoint, FetchStats, HttpResponse, Known, RawItem, Seen, Skipped, Validators
 
-FetchOutput = Union[RawItem, Skipped, Known, Seen, Checkpoint]
+FetchOutput = RawItem | Skipped | Known | Seen | Checkpoint
 FetchIterator = Iterator[FetchOutput]
 
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/feed+json, "
-    "application/xml;q=0.9, */*;q=0.8"
-)
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
 SITEMAP_ACCEPT = "application/xml, text/xml;q=0.9, */*;q=0.8"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
 
@@ -69,8 +67,9 @@ class FetchContext(Protocol):
         ...
 
 
-def conditional_get(ctx: FetchContext, source, url: str, *, trusted: bool, accept: str,
-                    validators: bool = True) -> HttpResponse:
+def conditional_get(
+    ctx: FetchContext, source, url: str, *, trusted: bool, accept: str, validators: bool = True
+) -> HttpResponse:
     """GET ``url`` for ``source`` with the validators saved for it (when ``validators``), its
     robots.txt setting and the run's stats: the one way fetchers call the HTTP client."""
     return ctx.http.get(

@@ -11,8 +11,9 @@ import codecs
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from worker.fetchers import paths
 from worker.fetchers.paths import NotRead
@@ -147,8 +148,9 @@ def _resume_at(saved: str | None, stamp: str) -> tuple[int, int]:
     return 0, 0
 
 
-def _json_items(p: Path, source: str, key: str, stamp: str, start: tuple[int, int] = (0, 0),
-                whole: bool = False) -> Iterator[RawItem | Skipped | Checkpoint]:
+def _json_items(
+    p: Path, source: str, key: str, stamp: str, start: tuple[int, int] = (0, 0), whole: bool = False
+) -> Iterator[RawItem | Skipped | Checkpoint]:
     """One article object per line; a .json file may also hold one object or a list of them.
     Every PARTIAL_EVERY lines a partial checkpoint records how far the file was read, so an
     interrupted backfill of a large file goes on from there instead of reading it again. A file

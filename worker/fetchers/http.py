@@ -164,8 +164,15 @@ class Http:
         return self._fetch(call, robots_url, trusted, {}, robots=False, cap=MAX_ROBOTS_BYTES, truncate=True)
 
     def _fetch(
-        self, call: _Call, url: str, trusted: bool, headers: dict[str, str], *,
-        robots: bool, cap: int, truncate: bool = False,
+        self,
+        call: _Call,
+        url: str,
+        trusted: bool,
+        headers: dict[str, str],
+        *,
+        robots: bool,
+        cap: int,
+        truncate: bool = False,
     ) -> HttpResponse:
         with Deadline(self.settings.deadline, self._clock) as deadline:
             current = url
@@ -202,8 +209,10 @@ class Http:
             address = self._guard(call, target, hop)
         if robots and not self._robots.allowed(target.url, trusted=trusted):
             self._log_disallowed(target.url, target.host)
-            raise RobotsDisallowed(call.origin, "disallowed by robots.txt" if hop == 0
-                                   else f"redirect to {target.url} disallowed by robots.txt")
+            raise RobotsDisallowed(
+                call.origin,
+                "disallowed by robots.txt" if hop == 0 else f"redirect to {target.url} disallowed by robots.txt",
+            )
         self._pace(target.host)
         return address
 
@@ -324,7 +333,12 @@ class Http:
         )
 
     def _read(
-        self, call: _Call, resp: requests.Response, headers: dict[str, str], cap: int, truncate: bool,
+        self,
+        call: _Call,
+        resp: requests.Response,
+        headers: dict[str, str],
+        cap: int,
+        truncate: bool,
         deadline: Deadline,
     ) -> bytes:
         try:

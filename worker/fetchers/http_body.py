@@ -91,9 +91,7 @@ def check_length(content_length: str | None, cap: int) -> None:
         raise BodyTooLarge(f"body over {cap} bytes (content-length {length})")
 
 
-def read_capped(
-    chunks: Iterable[bytes], content_encoding: str | None, cap: int, *, truncate: bool = False
-) -> bytes:
+def read_capped(chunks: Iterable[bytes], content_encoding: str | None, cap: int, *, truncate: bool = False) -> bytes:
     """Join raw ``chunks`` (decompressed per ``content_encoding``), stopping as soon as over ``cap``.
 
     Over the cap raises BodyTooLarge, or with ``truncate`` returns the first ``cap`` bytes.

@@ -39,8 +39,12 @@ _CATEGORIES: tuple[tuple[str, tuple[type[BaseException], ...], bool, bool], ...]
     ("content decoding failed", (u3.DecodeError, requests.exceptions.ContentDecodingError, zlib.error), True, False),
     (
         "invalid url",
-        (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
-         u3.LocationValueError),
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            u3.LocationValueError,
+        ),
         True,
         False,
     ),

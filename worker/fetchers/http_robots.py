@@ -15,9 +15,9 @@ from urllib.robotparser import RobotFileParser
 
 import structlog
 
-from worker.text.decode import decode
 from worker.errors import FetchError
 from worker.models import HttpResponse
+from worker.text.decode import decode
 
 log = structlog.get_logger()
 

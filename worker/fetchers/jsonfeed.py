@@ -14,7 +14,9 @@ from worker.text.lines import plain_text
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 
 
-def parse_json_feed(text: str, url: str, headers: dict[str, str], source: str) -> tuple[list[RawItem | Skipped], list[str]]:
+def parse_json_feed(
+    text: str, url: str, headers: dict[str, str], source: str
+) -> tuple[list[RawItem | Skipped], list[str]]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:

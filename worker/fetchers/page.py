@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from worker.errors import FetchError
 from worker.fetchers import PAGE_ACCEPT, FetchContext, FetchIterator, conditional_get, http_checkpoint
@@ -69,5 +69,11 @@ def fetch_pages(
 
 def page_item(source: str, locator: str, resp: HttpResponse, hints: Hints, fallback: RawItem | None = None) -> RawItem:
     """A fetched page as an ``html`` item: its final URL and HTTP charset taken from the response."""
-    return RawItem(source=source, locator=locator, kind="html", content=resp.content,
-                   hints=replace(hints, url=resp.url, encoding=resp.encoding), fallback=fallback)
+    return RawItem(
+        source=source,
+        locator=locator,
+        kind="html",
+        content=resp.content,
+        hints=replace(hints, url=resp.url, encoding=resp.encoding),
+        fallback=fallback,
+    )

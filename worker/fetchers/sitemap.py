@@ -105,7 +105,7 @@ _BARE_AMP = re.compile(rb"&(?!#\d+;|#x[0-9a-fA-F]+;|[A-Za-z][\w.-]*;)")
 def _xml_root(data: bytes, url: str):
     """Parse strictly; a merely broken document (bare "&" in URLs, truncation) is repaired
     or read leniently; one that trips an entity or size limit is refused."""
-    options = dict(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+    options = {"resolve_entities": False, "no_network": True, "huge_tree": False, "load_dtd": False}
     fixed = _BARE_AMP.sub(b"&amp;", data)
     for doc, recover in ((data, False), (fixed, False), (fixed, True)):
         try:

@@ -51,7 +51,7 @@ def strip_dateline(text: str) -> tuple[Dateline | None, str]:
     found = find_dateline(text)
     if found is None:
         return None, text
-    return found, text[found.end:].lstrip()
+    return found, text[found.end :].lstrip()
 
 
 def _is_day(text: str) -> bool:

@@ -23,7 +23,7 @@ rest are the forms pages write in words.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
 
 from dateutil.parser import isoparse
@@ -43,8 +43,10 @@ _CJK = re.compile(r"(?P<y>\d{4})\s*[年년]\s*(?P<m>\d{1,2})\s*[月월]\s*(?P<d>
 _MONTH = r"(?P<mon>[^\W\d_]{3,10})\.?"
 _WORDY = [
     re.compile(r"\b" + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?!\d)", re.I),
-    re.compile(r"(?<!\d)(?P<d>\d{1,2})(?:st|nd|rd|th|er|\.|º)?\s*(?:de\s+)?" + _MONTH + r",?\s+(?:de\s+)?(?P<y>\d{4})(?!\d)",
-               re.I),
+    re.compile(
+        r"(?<!\d)(?P<d>\d{1,2})(?:st|nd|rd|th|er|\.|º)?\s*(?:de\s+)?" + _MONTH + r",?\s+(?:de\s+)?(?P<y>\d{4})(?!\d)",
+        re.I,
+    ),
 ]
 _ZONE = r"(?:[A-Z]{1,4}T|UTC|GMT|UT|Z|MEZ|MESZ|MSK)(?:\s?[+-]\d{1,2}(?::?\d{2})?)?|[+-]\d{2}:?\d{2}"
 _TIME = re.compile(
@@ -60,12 +62,19 @@ _URL_DATE = [
 ]
 _PUBLISHED = re.compile(
     r"\b(?:(?:first\s+)?published|posted|publi(?:é|e|cado|cada|cato|ziert)|pubblicato|veröffentlicht|erschienen|"
-    r"erstellt|created|gepubliceerd|geplaatst)\b", re.I)
+    r"erstellt|created|gepubliceerd|geplaatst)\b",
+    re.I,
+)
 _UPDATED = re.compile(
     r"\b(?:(?:last\s+)?updated?|modified|aktualisiert|geändert|stand|mis\s+à\s+jour|actualizad[oa]|"
-    r"aggiornat[oa]|bijgewerkt|gewijzigd|edited|revised)\b", re.I)
-_RELATIVE = re.compile(r"\b(?:current|expir\w*|now|ago|vor|il y a|hace|fa|geleden|yesterday|today|gestern|heute|hier|ayer|hoy|ieri|oggi)\b",
-                       re.I)
+    r"aggiornat[oa]|bijgewerkt|gewijzigd|edited|revised)\b",
+    re.I,
+)
+_RELATIVE = re.compile(
+    r"\b(?:current|expir\w*|now|ago|vor|il y a|hace|fa|geleden|yesterday|today|gestern|heute|hier|ayer|hoy|"
+    r"ieri|oggi)\b",
+    re.I,
+)
 # a plain-text header line that is only a date: its dates, times and these words
 _LINE_DATES = (
     re.compile(rf"\b(?P<mon>{MONTH_NAME})\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})\b", re.I),
@@ -117,7 +126,7 @@ def _iso(day: date, hh: int = 0, mm: int = 0, ss: int = 0, tz: tzinfo | None = N
 
 def _timestamp(seconds: float) -> str | None:
     try:
-        moment = datetime.fromtimestamp(seconds, timezone.utc)
+        moment = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         return None
     return _written(moment) if _valid_day(moment.year, moment.month, moment.day) else None
@@ -221,18 +230,18 @@ def parse_date_text(text: str | None) -> str | None:
         return None
     text = " ".join(text.split())[:200]
     if pub := _PUBLISHED.search(text):
-        return parse_date(text[pub.end():])
+        return parse_date(text[pub.end() :])
     upd = _UPDATED.search(text)
     found = _day_in(text)
     if found is None:
         return None if upd or _RELATIVE.search(text) else parse_date(text)
     if upd and upd.start() < found[1]:
-        rest = text[found[2]:]  # "Updated 4 March ... 3 March": the other date, when one is left
+        rest = text[found[2] :]  # "Updated 4 March ... 3 March": the other date, when one is left
         nxt = _UPDATED.search(rest)
-        return parse_date(rest[:nxt.start()] if nxt else rest) if _day_in(rest) else None
-    if _RELATIVE.search(text[:found[1]]):
+        return parse_date(rest[: nxt.start()] if nxt else rest) if _day_in(rest) else None
+    if _RELATIVE.search(text[: found[1]]):
         return None
-    return parse_date(text[:upd.start()] if upd and upd.start() > found[2] else text)
+    return parse_date(text[: upd.start()] if upd and upd.start() > found[2] else text)
 
 
 def parse_date_line(line: str) -> str | None:
@@ -275,4 +284,4 @@ def utc_instant(iso: str | None) -> str | None:
         return None
     if moment.tzinfo is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

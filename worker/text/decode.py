@@ -55,7 +55,7 @@ def utf8(data: bytes) -> bytes | None:
     check = codecs.getincrementaldecoder("utf-8")()
     try:
         for i in range(0, len(data), 1 << 16):
-            check.decode(data[i:i + (1 << 16)])
+            check.decode(data[i : i + (1 << 16)])
         check.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
@@ -74,7 +74,7 @@ def decode(data: bytes | str, declared: str | None = None) -> str:
         return data
     for bom, name in _BOMS:
         if data.startswith(bom):
-            return data[len(bom):].decode(name, errors="replace")
+            return data[len(bom) :].decode(name, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -101,9 +101,9 @@ def _detect(data: bytes) -> str:
     if matches:
         best = matches[0]
         for m in matches:
-            if m.chaos <= best.chaos + CP1252_MARGIN and "cp1252" in (m.encoding, *m.could_be_from_charset):
-                if (text := _try(data, "cp1252")) is not None:
-                    return text
+            western = m.chaos <= best.chaos + CP1252_MARGIN and "cp1252" in (m.encoding, *m.could_be_from_charset)
+            if western and (text := _try(data, "cp1252")) is not None:
+                return text
         if (text := _try(data, best.encoding)) is not None:
             return text
     return data.decode("cp1252", errors="replace")
