@@ -225,10 +225,30 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+def _migrate_5(db: sqlite_utils.Database) -> None:
+    """Raw capture: where each fetched response lies in the WARC files (``captures``), and the
+    records each version and sighting came from."""
+    db.execute(
+        "CREATE TABLE captures (id INTEGER PRIMARY KEY, file TEXT NOT NULL, offset INTEGER NOT NULL, "
+        "length INTEGER NOT NULL, digest TEXT NOT NULL, fetched_at TEXT NOT NULL, status INTEGER, url TEXT NOT NULL, "
+        "record_id TEXT, revisit_of INTEGER REFERENCES captures(id), record_type TEXT NOT NULL, source TEXT)"
+    )
+    db.execute("CREATE INDEX idx_captures_digest ON captures (digest)")
+    db.execute("CREATE INDEX idx_captures_url ON captures (url)")
+    db.execute("CREATE INDEX idx_captures_fetched_at ON captures (fetched_at)")
+    db.execute(
+        "CREATE TABLE version_captures (version_id INTEGER NOT NULL, capture_id INTEGER NOT NULL, "
+        "PRIMARY KEY (version_id, capture_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX idx_version_captures_capture ON version_captures (capture_id)")
+    db.execute("ALTER TABLE sightings ADD COLUMN capture_id INTEGER")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migrate_1,
     2: _migrate_2,
     3: _migrate_3,
     4: migrate_4,
+    5: _migrate_5,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
