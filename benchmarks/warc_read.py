@@ -1,0 +1,155 @@
+"""WARC reading speed: warcio against FastWARC on the same files (the library choice of capture
+and WARC input rests on it).
+
+    python benchmarks/warc_read.py                 # 12 copies of every corpus page (~2,200 responses)
+    python benchmarks/warc_read.py --copies 4 --repeat 5
+
+Builds one WARC file from the HTML pages of ../shared/corpus/pages (each page written ``--copies``
+times under a different URL, as a ``request`` + ``response`` pair, the way a crawler or the
+worker's capture writes them) twice: gzip per record (``.warc.gz``) and uncompressed (``.warc``).
+Each case then iterates the response records and reads their whole payload (HTTP headers
+parsed, body read to the end), best of ``--repeat`` runs with a warm page cache:
+
+  warcio            ArchiveIterator, record.content_stream().read() (chunked and
+                    content-encoding decoded)
+  warcio-raw        ArchiveIterator, record.raw_stream.read() (the payload as stored)
+  fastwarc          ArchiveIterator(record_types=response), record.reader.read()
+  fastwarc-decoded  the same with auto_decode="all" (chunked and content-encoding decoded)
+  warcio-headers    ArchiveIterator, headers only: the records skipped unread (a filter pass)
+  fastwarc-headers  the same in FastWARC
+
+Prints a table: records/s, MB/s of the file as stored, MB/s of payload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def build(path: Path, gzip: bool, pages: list[bytes], copies: int) -> int:
+    """Write the benchmark WARC; returns the number of response records."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    n = 0
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=gzip, warc_version="WARC/1.1")
+        for copy in range(copies):
+            for i, body in enumerate(pages):
+                url = f"https://news{copy}.example.org/page/{i}.html"
+                req = StatusAndHeaders(f"GET /page/{i}.html HTTP/1.1", [("Host", f"news{copy}.example.org")],
+                                       is_http_request=True)
+                resp = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                                   ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+                response = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=resp)
+                request = writer.create_warc_record(url, "request", http_headers=req)
+                writer.write_request_response_pair(request, response)
+                n += 1
+    return n
+
+
+def warcio_read(path: Path, mode: str) -> tuple[int, int]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    records = payload = 0
+    with path.open("rb") as fh:
+        for record in ArchiveIterator(fh):
+            if record.rec_type != "response":
+                continue
+            records += 1
+            if mode == "decoded":
+                payload += len(record.content_stream().read())
+            elif mode == "raw":
+                payload += len(record.raw_stream.read())
+    return records, payload
+
+
+def fastwarc_read(path: Path, mode: str) -> tuple[int, int]:
+    from fastwarc import ArchiveIterator, WarcRecordType
+
+    records = payload = 0
+    decode = "all" if mode == "decoded" else "none"
+    with path.open("rb") as fh:
+        for record in ArchiveIterator(fh, record_types=WarcRecordType.response, auto_decode=decode):
+            records += 1
+            if mode != "headers":
+                payload += len(record.reader.read())
+    return records, payload
+
+
+CASES = {
+    "warcio": lambda p: warcio_read(p, "decoded"),
+    "warcio-raw": lambda p: warcio_read(p, "raw"),
+    "fastwarc": lambda p: fastwarc_read(p, "raw"),
+    "fastwarc-decoded": lambda p: fastwarc_read(p, "decoded"),
+    "warcio-headers": lambda p: warcio_read(p, "headers"),
+    "fastwarc-headers": lambda p: fastwarc_read(p, "headers"),
+}
+
+
+def best_of(case: str, path: Path, repeat: int) -> tuple[float, int, int]:
+    best = float("inf")
+    records = payload = 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        records, payload = CASES[case](path)
+        best = min(best, time.perf_counter() - t0)
+    return best, records, payload
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--copies", type=int, default=12, help="times each corpus page is written")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per case (the best is reported)")
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated cases")
+    args = ap.parse_args()
+    pages = [p.read_bytes() for p in sorted((CORPUS / "pages").rglob("*.html"))]
+    if not pages:
+        print(f"no corpus pages under {CORPUS / 'pages'}", file=sys.stderr)
+        return 2
+    import fastwarc
+    import warcio
+
+    print(f"warcio {warcio.__version__ if hasattr(warcio, '__version__') else '?'}, "
+          f"fastwarc {_version('fastwarc')}, python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory(prefix="warc-bench-") as tmp:
+        files = {}
+        for name, gz in (("gzip per record", True), ("uncompressed", False)):
+            path = Path(tmp, "bench.warc.gz" if gz else "bench.warc")
+            n = build(path, gz, pages, args.copies)
+            files[name] = path
+            print(f"{name}: {path.name}, {n} response + {n} request records, "
+                  f"{path.stat().st_size / 1e6:.1f} MB")
+        print()
+        print(f"{'file':<16} {'case':<17} {'records':>7} {'s':>7} {'records/s':>10} {'file MB/s':>10} {'payload MB/s':>13}")
+        for name, path in files.items():
+            path.read_bytes()  # warm the page cache
+            size = path.stat().st_size
+            for case in args.cases.split(","):
+                secs, records, payload = best_of(case, path, args.repeat)
+                pay = f"{payload / secs / 1e6:13.1f}" if payload else f"{'-':>13}"
+                print(f"{name:<16} {case:<17} {records:>7} {secs:>7.3f} {records / secs:>10.0f} "
+                      f"{size / secs / 1e6:>10.1f} {pay}")
+    del fastwarc, warcio
+    return 0
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
