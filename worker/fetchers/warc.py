@@ -113,14 +113,14 @@ class WarcReader:
     """One pass over a WARC stream positioned at byte ``start`` (a record boundary).
 
     Iterating yields RawItem, Skipped (broken records only) and, when ``checkpoint`` is given,
-    ``checkpoint(offset, records)`` every ``every`` records. ``offset`` is where the next record
+    ``checkpoint(offset, records)`` every ``every`` records (``PARTIAL_EVERY``). ``offset`` is where the next record
     starts, ``records`` how many were read (from ``records``, the count at ``start``), ``counts``
     what each record was.
     """
 
     def __init__(self, stream: BinaryIO, *, source: str = "warc", locator: str = "",
                  filters: WarcFilter = WarcFilter(), start: int = 0, records: int = 0,
-                 checkpoint: Callable[[int, int], Checkpoint] | None = None, every: int = PARTIAL_EVERY):
+                 checkpoint: Callable[[int, int], Checkpoint] | None = None, every: int | None = None):
         self._input = _Counted(stream, start)
         self.source = source
         self.locator = locator
@@ -129,7 +129,7 @@ class WarcReader:
         self.records = records
         self.counts: Counter[str] = Counter()
         self._checkpoint = checkpoint
-        self._every = every
+        self._every = every or PARTIAL_EVERY
 
     def __iter__(self) -> Iterator[RawItem | Skipped | Checkpoint]:
         it = _Records(self._input, no_record_parse=True)
@@ -152,6 +152,11 @@ class WarcReader:
                 if self._checkpoint is not None and self.records % self._every == 0:
                     yield self._checkpoint(self.offset, self.records)
         except ArchiveLoadFailed as exc:  # not a WARC record where one should start: give up the rest
+            line = str(getattr(exc.__context__, "statusline", "") or "").strip()
+            if self._input.ended and line and "WARC/1.1".startswith(line):  # cut in its first line
+                self.counts["truncated"] += 1
+                yield Skipped(self.source, f"{self.locator}@{self.offset}", f"truncated record at byte {self.offset}")
+                return
             self.counts["unreadable"] += 1
             reason = (str(exc).strip().splitlines() or ["not a WARC record"])[0]
             yield Skipped(self.source, f"{self.locator}@{self.offset}", f"unreadable from byte {self.offset}: {reason}")
