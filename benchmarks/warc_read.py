@@ -17,8 +17,15 @@ parsed, body read to the end), best of ``--repeat`` runs with a warm page cache:
   fastwarc-decoded  the same with auto_decode="all" (chunked and content-encoding decoded)
   warcio-headers    ArchiveIterator, headers only: the records skipped unread (a filter pass)
   fastwarc-headers  the same in FastWARC
+  worker            worker.fetchers.warc.WarcReader: the RawItems a WARC backfill cleans
 
 Prints a table: records/s, MB/s of the file as stored, MB/s of payload.
+
+    python benchmarks/warc_read.py --memory 1000
+
+instead writes a ~1,000 MB gzip-per-record WARC of corpus pages into a temporary folder under
+/tmp (and a ~20 MB one), reads each with ``warc.read_path`` in a fresh process, prints the peak
+resident memory of each, and deletes the files.
 """
 
 from __future__ import annotations
@@ -85,6 +92,17 @@ def fastwarc_read(path: Path, mode: str) -> tuple[int, int]:
     return records, payload
 
 
+def worker_read(path: Path) -> tuple[int, int]:
+    sys.path.insert(0, str(ROOT))
+    from worker.fetchers.warc import WarcReader
+    from worker.models import RawItem
+
+    with path.open("rb") as fh:
+        reader = WarcReader(fh)
+        payload = sum(len(item.content) for item in reader if isinstance(item, RawItem))
+    return reader.counts["html"], payload
+
+
 CASES = {
     "warcio": lambda p: warcio_read(p, "decoded"),
     "warcio-raw": lambda p: warcio_read(p, "raw"),
@@ -92,6 +110,7 @@ CASES = {
     "fastwarc-decoded": lambda p: fastwarc_read(p, "decoded"),
     "warcio-headers": lambda p: warcio_read(p, "headers"),
     "fastwarc-headers": lambda p: fastwarc_read(p, "headers"),
+    "worker": worker_read,
 }
 
 
@@ -105,16 +124,89 @@ def best_of(case: str, path: Path, repeat: int) -> tuple[float, int, int]:
     return best, records, payload
 
 
+MEASURE = """
+import json, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+import structlog
+structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+from worker.fetchers.warc import read_path
+from worker.models import RawItem
+
+class Ctx:
+    trigger = "backfill"
+    def saved(self, key):
+        return None
+
+t0, pages, payload = time.perf_counter(), 0, 0
+for item in read_path(Path(sys.argv[1]), "bench", Ctx()):
+    if isinstance(item, RawItem):
+        pages += 1
+        payload += len(item.content)
+print(json.dumps({"pages": pages, "payload": payload, "seconds": time.perf_counter() - t0,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def build_large(path: Path, pages: list[bytes], megabytes: int) -> int:
+    """A gzip-per-record WARC of about ``megabytes`` MB (level-1 gzip, to be quick); returns the
+    number of response records."""
+    import gzip
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False, warc_version="WARC/1.1")
+    n = 0
+    with path.open("wb") as fh:
+        while fh.tell() < megabytes * 1_000_000:
+            body = pages[n % len(pages)]
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                               ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+            record = writer.create_warc_record(f"https://news{n // len(pages)}.example.org/{n}.html", "response",
+                                               payload=io.BytesIO(body), length=len(body), http_headers=http)
+            buf.seek(0)
+            buf.truncate()
+            writer.write_record(record)
+            fh.write(gzip.compress(buf.getvalue(), compresslevel=1, mtime=0))
+            n += 1
+    return n
+
+
+def memory(pages: list[bytes], megabytes: int) -> None:
+    """Peak RSS of a process reading a small and a ``megabytes`` MB WARC with ``warc.read_path``."""
+    import json
+    import subprocess
+
+    print(f"{'file MB':>8} {'records':>8} {'pages':>8} {'s':>7} {'pages/s':>8} {'MB/s':>7} {'peak RSS MB':>12}")
+    with tempfile.TemporaryDirectory(prefix="warc-memory-", dir="/tmp") as tmp:
+        for size in (20, megabytes):
+            path = Path(tmp, f"m{size}.warc.gz")
+            n = build_large(path, pages, size)
+            done = subprocess.run([sys.executable, "-c", MEASURE, str(path), str(ROOT)], capture_output=True,
+                                  text=True, check=True)
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            mb = path.stat().st_size / 1e6
+            print(f"{mb:>8.0f} {n:>8} {r['pages']:>8} {r['seconds']:>7.1f} {r['pages'] / r['seconds']:>8.0f} "
+                  f"{mb / r['seconds']:>7.1f} {r['peak_rss_mb']:>12.1f}")
+            path.unlink()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--copies", type=int, default=12, help="times each corpus page is written")
     ap.add_argument("--repeat", type=int, default=3, help="runs per case (the best is reported)")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated cases")
+    ap.add_argument("--memory", type=int, metavar="MB", help="measure peak memory over a WARC of this size")
     args = ap.parse_args()
     pages = [p.read_bytes() for p in sorted((CORPUS / "pages").rglob("*.html"))]
     if not pages:
         print(f"no corpus pages under {CORPUS / 'pages'}", file=sys.stderr)
         return 2
+    if args.memory:
+        memory(pages, args.memory)
+        return 0
     cases = args.cases.split(",")
     if _version("fastwarc") == "?":
         cases = [c for c in cases if not c.startswith("fastwarc")]

@@ -216,7 +216,7 @@ def test_records_survive_sigkill_mid_write_and_recover_cuts_every_torn_record(tm
     for f in warc_files(root):
         records(f)  # every file reads to its last byte, every digest checks
         check = subprocess.run([Path(sys.executable).parent / "warcio", "check", "-v", str(f)], capture_output=True,
-                               text=True)
+                               text=True, check=False)
         assert check.returncode == 0 and "not checked" not in check.stdout, check.stdout
     for ref in returned:  # whatever write_exchange returned is still there, whole
         assert read_record(root, ref).url == ref.url

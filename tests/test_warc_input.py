@@ -13,7 +13,17 @@ import pytest
 from tests.conftest import CORPUS, needs_corpus
 from tests.loopback import Reply, Request
 from tests.warc_files import (
-    PNG, chunked_gzip, html, join, metadata, page, request, response, revisit, warcinfo, wrong_length,
+    PNG,
+    chunked_gzip,
+    html,
+    join,
+    metadata,
+    page,
+    request,
+    response,
+    revisit,
+    warcinfo,
+    wrong_length,
 )
 from worker.errors import FetchError
 from worker.fetchers.warc import WarcFilter, WarcReader, fetch, read_path
@@ -117,6 +127,14 @@ def test_a_too_long_content_length_in_an_uncompressed_file_ends_the_file_with_a_
     assert any("unreadable from byte" in o.reason for o in out if isinstance(o, Skipped))
 
 
+def test_a_file_gzipped_whole_instead_of_per_record_is_reported_as_such():
+    data = gzip.compress(join([page(f"https://example.com/{i}", html(f"S{i}")) for i in range(3)], gz=False))
+    out, reader = run(data)
+    assert reader.counts["unreadable"] == 1
+    assert out[-1] == Skipped("s", "test.warc", "one gzip stream, not gzip per record: read up to the second record; "
+                                                "`warcio recompress` makes the file readable")
+
+
 def test_host_is_a_suffix_match_on_whole_labels():
     hosts = ["example.com", "www.example.com", "a.b.example.com", "badexample.com", "example.com.evil.net",
              "EXAMPLE.com"]
@@ -146,7 +164,7 @@ def test_filters_are_applied_before_the_http_headers_or_payload_are_read():
     assert [o.locator for o in out] == ["https://example.com/ok"] and reader.counts == {"html": 1, "filtered": 1}
 
 
-def test_a_page_over_the_size_cap_is_skipped_unread(monkeypatch):
+def test_a_page_over_the_size_cap_is_skipped(monkeypatch):
     monkeypatch.setattr("worker.fetchers.warc.MAX_PAYLOAD", 1000)
     out, reader = run(join([page("https://example.com/big", html("Big", 500))], gz=True))
     assert reader.counts == {"too_large": 1} and isinstance(out[0], Skipped)
@@ -156,7 +174,9 @@ def test_a_page_over_the_size_cap_is_skipped_unread(monkeypatch):
 def test_a_reader_started_at_a_checkpoint_yields_exactly_the_rest(gz):
     records = [page(f"https://example.com/{i}", html(f"Story {i}")) for i in range(25)]
     data = join(records, gz)
-    cps = lambda at, n: Checkpoint("k", f"{at}:{n}", partial=True)  # noqa: E731
+    def cps(at: int, n: int) -> Checkpoint:
+        return Checkpoint("k", f"{at}:{n}", partial=True)
+
     everything, _ = run(data, checkpoint=cps, every=4)
     urls = [o.locator for o in everything if isinstance(o, RawItem)]
     points = [o for o in everything if isinstance(o, Checkpoint)]
@@ -282,6 +302,16 @@ def test_read_url_goes_on_from_a_saved_offset(tmp_path, loopback, ranges):
     assert ctx.state[f"warc:{url}"] == str(f.stat().st_size)
     assert ctx.keep(read_url(url, "s", ctx, HttpSettings())) == [Known("s", url, f"warc:{url}")]
     assert loopback.count("/c.warc.gz") == 1
+
+
+def test_a_remote_file_of_another_size_than_saved_is_read_from_the_start(tmp_path, loopback):
+    f = _write(tmp_path / "d.warc.gz", [page(f"https://example.com/{i}", html(f"S{i}")) for i in range(6)])
+    loopback.route("/d.warc.gz", handler=serve_file(f))
+    url = loopback.url("/d.warc.gz")
+    ctx = Ctx(state={f"warc:{url}": f"{f.stat().st_size + 7}@300:2"})
+    out = ctx.keep(read_url(url, "s", ctx, HttpSettings()))
+    assert len([o for o in out if isinstance(o, RawItem)]) == 6
+    assert [r.header("Range") for r in loopback.requests_for("/d.warc.gz")] == ["bytes=300-", None]
 
 
 def test_open_stream_maps_a_missing_file_to_fetch_error(loopback):

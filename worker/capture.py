@@ -231,6 +231,7 @@ class WarcCapture:
 
     def _abandon(self, size: int) -> None:
         """Cut the current file back to ``size`` and close it: the next write starts a new file."""
+        assert self._fd is not None
         try:
             os.ftruncate(self._fd, size)
             os.fsync(self._fd)

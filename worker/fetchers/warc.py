@@ -17,8 +17,9 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
 import structlog
@@ -42,12 +43,6 @@ PARTIAL_EVERY = 1000  # records between partial checkpoints
 CHUNK = 64 * 1024
 _HTTP = StatusAndHeadersParser(["HTTP/1.0", "HTTP/1.1"], verify=False)
 
-# what ``WarcReader.counts`` counts, beside the record types passed over (request, metadata, ...)
-# broken ones (reported as Skipped too): bad_http, too_large, undecodable, truncated, bad_length, unreadable
-COUNTS = ("html", "filtered", "redirect", "not_ok", "not_html", "bad_http", "too_large", "undecodable",
-          "truncated", "bad_length", "unreadable")
-
-
 @dataclass(frozen=True)
 class WarcFilter:
     """Which responses to read: ``host`` a suffix match on the URL's host (``example.com``
@@ -65,23 +60,33 @@ class WarcFilter:
         return "?" + urlencode(given) if given else ""
 
     def matches_host(self, uri: str) -> bool:
-        if not self.host:
+        if not self._host:
             return True
-        want = self.host.strip().strip(".").lower()
         try:
             host = (urlsplit(uri).hostname or "").rstrip(".")
         except ValueError:
             return False
-        return host == want or host.endswith("." + want)
+        return host == self._host or host.endswith("." + self._host)
 
     def matches_date(self, fetched: str | None) -> bool:
-        if not (self.since or self.until):
+        since, until = self._bounds
+        if not (since or until):
             return True
-        if fetched is None:
-            return False
-        since = self.since and self.since.strip().replace(" ", "T")
-        until = self.until and _next_day(self.until.strip().replace(" ", "T"))
-        return (not since or fetched >= since) and (not until or fetched < until)
+        return fetched is not None and (not since or fetched >= since) and (not until or fetched < until)
+
+    @cached_property
+    def _host(self) -> str:
+        return (self.host or "").strip().strip(".").lower()
+
+    @cached_property
+    def _bounds(self) -> tuple[str | None, str | None]:
+        """(first, after last) as strings that compare with ISO 8601 UTC dates."""
+        since = self.since.strip().replace(" ", "T") if self.since else None
+        until = _next_day(self.until.strip().replace(" ", "T")) if self.until else None
+        return since, until
+
+
+NO_FILTER = WarcFilter()
 
 
 class _Records(ArchiveIterator):
@@ -91,10 +96,16 @@ class _Records(ArchiveIterator):
     INC_RECORD = ""
 
 
+class Readable(Protocol):
+    """A binary stream: a file, or ``warc_remote.RemoteWarc``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _Counted:
     """A stream that knows its absolute offset (``start`` + bytes read) and whether it ended."""
 
-    def __init__(self, stream: BinaryIO, start: int):
+    def __init__(self, stream: Readable, start: int):
         self._stream = stream
         self.position = start
         self.ended = False
@@ -113,13 +124,17 @@ class WarcReader:
     """One pass over a WARC stream positioned at byte ``start`` (a record boundary).
 
     Iterating yields RawItem, Skipped (broken records only) and, when ``checkpoint`` is given,
-    ``checkpoint(offset, records)`` every ``every`` records (``PARTIAL_EVERY``). ``offset`` is where the next record
-    starts, ``records`` how many were read (from ``records``, the count at ``start``), ``counts``
-    what each record was.
+    ``checkpoint(offset, records)`` every ``every`` (``PARTIAL_EVERY``) records. ``offset`` is
+    where the next record starts, ``records`` how many were read (counting on from ``records``,
+    the number before ``start``). ``counts`` says what each record was: its WARC-Type when not a
+    response (request, metadata, warcinfo, resource, revisit, ...), else html (a page yielded),
+    filtered, redirect, not_ok, not_html, or, reported as Skipped too, bad_http, too_large,
+    undecodable, truncated, bad_length, unreadable (the rest of the stream, after a record
+    boundary was lost).
     """
 
-    def __init__(self, stream: BinaryIO, *, source: str = "warc", locator: str = "",
-                 filters: WarcFilter = WarcFilter(), start: int = 0, records: int = 0,
+    def __init__(self, stream: Readable, *, source: str = "warc", locator: str = "",
+                 filters: WarcFilter = NO_FILTER, start: int = 0, records: int = 0,
                  checkpoint: Callable[[int, int], Checkpoint] | None = None, every: int | None = None):
         self._input = _Counted(stream, start)
         self.source = source
@@ -158,6 +173,10 @@ class WarcReader:
                 yield Skipped(self.source, f"{self.locator}@{self.offset}", f"truncated record at byte {self.offset}")
                 return
             self.counts["unreadable"] += 1
+            if "non-chunked gzip" in str(exc):  # offsets mean nothing in one gzip stream of many records
+                yield Skipped(self.source, self.locator, "one gzip stream, not gzip per record: read up to the "
+                              "second record; `warcio recompress` makes the file readable")
+                return
             reason = (str(exc).strip().splitlines() or ["not a WARC record"])[0]
             yield Skipped(self.source, f"{self.locator}@{self.offset}", f"unreadable from byte {self.offset}: {reason}")
             return
@@ -209,14 +228,14 @@ class WarcReader:
 # -- local files ------------------------------------------------------------------------------
 
 
-def fetch(source: Source, ctx, filters: WarcFilter = WarcFilter()) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
+def fetch(source: Source, ctx, filters: WarcFilter = NO_FILTER) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
     """The pages of the .warc / .warc.gz files under ``source.path`` (a file, folder or glob)."""
     assert source.path is not None
     for p in expand(source.path):
         yield from read_path(p, source.name, ctx, filters)
 
 
-def read_path(p: Path, source: str, ctx, filters: WarcFilter = WarcFilter()
+def read_path(p: Path, source: str, ctx, filters: WarcFilter = NO_FILTER
               ) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
     """The pages of one WARC file, then its checkpoint (key ``file:<abs path>`` plus the
     filters, value ``size:mtime_ns``). A file read in part goes on from its last partial

@@ -18,7 +18,7 @@ import structlog
 from worker.errors import FetchError
 from worker.fetchers.files import _resume_at
 from worker.fetchers.http_errors import TRANSPORT_ERRORS, transport_reason
-from worker.fetchers.warc import WarcFilter, WarcReader
+from worker.fetchers.warc import NO_FILTER, WarcFilter, WarcReader
 from worker.models import Checkpoint, HttpSettings, Known, RawItem, Skipped
 
 log = structlog.get_logger("worker.fetchers.warc")
@@ -87,7 +87,7 @@ def open_stream(url: str, settings: HttpSettings, *, start: int = 0,
     return stream
 
 
-def read_url(url: str, source: str, ctx, settings: HttpSettings, filters: WarcFilter = WarcFilter(),
+def read_url(url: str, source: str, ctx, settings: HttpSettings, filters: WarcFilter = NO_FILTER,
              session: requests.Session | None = None) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
     """The pages of a remote WARC file, then its checkpoint (key ``warc:<url>`` plus the filters,
     value the file size; ``size@offset:records`` while read in part). A file read in part goes
@@ -100,17 +100,9 @@ def read_url(url: str, source: str, ctx, settings: HttpSettings, filters: WarcFi
         return
     stamp = saved.partition("@")[0]
     offset, records = _resume_at(saved, stamp)
-    try:
-        remote = open_stream(url, settings, start=offset, session=session)
-    except FetchError as exc:
-        if not offset or exc.status != 416:  # 416: the file is now shorter than the saved offset
-            raise
-        remote = None
-    if offset and (remote is None or _stamp(remote) != stamp):  # another file behind the URL: read it all
-        if remote is not None:
-            remote.close()
+    remote = _reopen(url, settings, offset, stamp, session)
+    if remote.start != offset:  # another file behind the URL now: read it all
         offset, records = 0, 0
-        remote = open_stream(url, settings, session=session)
     stamp = _stamp(remote)
     with remote:
         reader = WarcReader(remote, source=source, locator=url, filters=filters, start=offset, records=records,
@@ -121,6 +113,22 @@ def read_url(url: str, source: str, ctx, settings: HttpSettings, filters: WarcFi
     log.info("warc_read", source=source, url=url, start=offset, records=reader.records - records,
              counts=dict(reader.counts))
     yield Checkpoint(key, stamp)
+
+
+def _reopen(url: str, settings: HttpSettings, offset: int, stamp: str,
+            session: requests.Session | None) -> RemoteWarc:
+    """The stream from ``offset`` when the file is the one ``stamp`` (its size) names, else from 0."""
+    if offset:
+        try:
+            remote = open_stream(url, settings, start=offset, session=session)
+        except FetchError as exc:
+            if exc.status != 416:  # 416: the file is now shorter than the saved offset
+                raise
+        else:
+            if _stamp(remote) == stamp:
+                return remote
+            remote.close()
+    return open_stream(url, settings, session=session)
 
 
 def _stamp(remote: RemoteWarc) -> str:
