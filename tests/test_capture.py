@@ -163,6 +163,44 @@ def test_read_record_refuses_a_reference_to_another_record(tmp_path):
         read_record(tmp_path, wrong)
 
 
+def test_a_new_utc_day_starts_a_file_in_its_own_folder(tmp_path, monkeypatch):
+    days = iter([datetime(2024, 5, 1, 23, 59, 59, tzinfo=UTC), datetime(2024, 5, 2, 0, 0, 1, tzinfo=UTC)])
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return next(days)
+
+    monkeypatch.setattr("worker.capture.datetime", Clock)
+    with WarcCapture(tmp_path, "feeds") as cap:
+        a = cap.write_exchange(exchange("https://example.com/a"))
+        b = cap.write_exchange(exchange("https://example.com/b", html("B")))
+    assert a.file == "warc/2024/05/01/feeds-20240501T235959Z-0.warc.gz"
+    assert b.file == "warc/2024/05/02/feeds-20240502T000001Z-1.warc.gz"
+    assert [len(records(tmp_path / r.file)) for r in (a, b)] == [3, 3]
+
+
+def test_a_failed_write_leaves_no_torn_record_and_the_next_write_starts_a_new_file(tmp_path, monkeypatch):
+    import worker.capture as capture
+
+    real = capture._write_all
+
+    def disk_full(fd: int, data: bytes) -> None:
+        real(fd, data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    with WarcCapture(tmp_path, "feeds") as cap:
+        first = cap.write_exchange(exchange("https://example.com/a"))
+        monkeypatch.setattr(capture, "_write_all", disk_full)
+        with pytest.raises(ArchiveError, match="No space left on device"):
+            cap.write_exchange(exchange("https://example.com/b", html("B")))
+        monkeypatch.setattr(capture, "_write_all", real)
+        third = cap.write_exchange(exchange("https://example.com/c", html("C")))
+    assert third.file != first.file
+    assert [[r["type"] for r in records(f)] for f in warc_files(tmp_path)] == [["warcinfo", "response", "request"]] * 2
+    assert read_record(tmp_path, first).payload == html("Council closes pier")
+
+
 # -- crash safety ---------------------------------------------------------------------------------
 
 WRITER = """
