@@ -181,7 +181,7 @@ def test_a_new_utc_day_starts_a_file_in_its_own_folder(tmp_path, monkeypatch):
 
 
 def test_a_failed_write_leaves_no_torn_record_and_the_next_write_starts_a_new_file(tmp_path, monkeypatch):
-    import worker.capture as capture
+    from worker import capture
 
     real = capture._write_all
 

@@ -89,7 +89,7 @@ class CapturedResponse:
     status: int | None
     headers: tuple[tuple[str, str], ...]  # HTTP headers as captured; () for a resource
     content_type: str | None  # HTTP Content-Type (a resource's WARC Content-Type)
-    payload: bytes  # content-encoding (gzip, deflate, br) removed
+    payload: bytes  # content coding removed (gzip, deflate; br when brotli is installed)
 
 
 def payload_digest(data: bytes) -> str:

@@ -14,6 +14,7 @@ interrupted backfill of a large file goes on from there. warcio reads the record
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -246,11 +247,11 @@ def read_path(p: Path, source: str, ctx, filters: WarcFilter = NO_FILTER
         return
     try:
         st = p.stat()
-        if p.is_dir():
-            yield Skipped(source, loc, "is a folder, not a WARC file")
-            return
     except OSError as exc:
         yield Skipped(source, loc, f"cannot read: {exc.strerror or exc}")
+        return
+    if stat.S_ISDIR(st.st_mode):
+        yield Skipped(source, loc, "is a folder, not a WARC file")
         return
     key = "file:" + display(Path(os.path.abspath(p))) + filters.suffix()
     stamp = f"{st.st_size}:{st.st_mtime_ns}"
