@@ -71,6 +71,7 @@ class Hints:
     publication: str | None = None
     lang: str | None = None
     encoding: str | None = None  # charset from HTTP headers, if any
+    fetched_at: str | None = None  # ISO 8601 UTC: when the page was fetched (a WARC record's WARC-Date)
 
 
 @dataclass(frozen=True)
