@@ -17,6 +17,9 @@ run: install
 	$(BIN)/worker --config config.yaml run
 
 test: install
+	$(BIN)/ruff check worker tests benchmarks
+	$(BIN)/ruff format --check worker tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: install

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
 from worker.archive import Archive
 from worker.errors import ArchiveFull, Interrupted
 from worker.fetchers import HttpClient
+from worker.kinds import captures as capturing
 from worker.kinds import guess, is_url, kind_named, make_source
 from worker.models import Config, RunResult, Source
 from worker.pipeline import ingest
 from worker.run import OnItem
+
+if TYPE_CHECKING:
+    from worker.captures import Captures
 
 log = structlog.get_logger("worker.backfill")
 
@@ -57,8 +62,10 @@ def run_backfill(
     on_item: OnItem | None = None,
     workers: int = 1,
     optimize: bool | None = None,
+    captures: Captures | None = None,
 ) -> list[RunResult]:
-    """Import ``sources``; returns one RunResult each. ``optimize`` None: after a large import."""
+    """Import ``sources``; returns one RunResult each. ``optimize`` None: after a large import.
+    Sources that capture keep their raw responses in ``captures``."""
     needs_http = any(kind_named(s.kind).network for s in sources)
     http = http_factory() if http_factory and needs_http else None
     results = []
@@ -77,6 +84,7 @@ def run_backfill(
                         on_item=on_item,
                         workers=workers,
                         settings=config.scheduler,
+                        captures=captures if captures is not None and capturing(source, config.capture) else None,
                     )
                 )
         except Interrupted as exc:

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 import yaml
@@ -38,7 +39,7 @@ class Failure(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads it from the instance
 
 
 class WorkerGroup(click.Group):
@@ -126,6 +127,18 @@ class Ctx:
 
         return Http(self.config(required=False).http)
 
+    def captures(self, sources):
+        """The archive's raw capture (WARC files beside it), made only when a source keeps its
+        raw responses; torn records a crash left are recovered here."""
+        from worker.kinds import captures
+
+        config = self.config(required=False)
+        if not any(captures(s, config.capture) for s in sources):
+            return None
+        from worker.captures import Captures
+
+        return Captures(config.archive, config.capture)
+
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
@@ -168,12 +181,13 @@ def run(c: Ctx, once):
     from worker.scheduler import Service, run_all_once
 
     config = c.config()
-    http = c.http([s for s in config.sources if s.enabled])
+    enabled = [s for s in config.sources if s.enabled]
+    http, captures = c.http(enabled), c.captures(enabled)
     if once:
-        results = [r for r in run_all_once(config, http) if r is not None]
+        results = [r for r in run_all_once(config, http, captures) if r is not None]
         _summary("run", results)
         return
-    service = Service(config, http, config.path)
+    service = Service(config, http, config.path, captures)
     code = service.run()
     if service.stragglers:  # runs blocked in network reads cannot be joined; their runs are recorded
         logsetup.flush()
@@ -203,7 +217,10 @@ def ingest(c: Ctx, names, all_):
     else:
         raise click.UsageError("name one or more sources, or give --all")
     http = c.http(sources)
-    results = [run_source(config, s, http, "manual", respect_backoff=False) for s in sources]
+    captures = c.captures(sources)
+    results = [
+        r for s in sources if (r := run_source(config, s, http, "manual", respect_backoff=False, captures=captures))
+    ]
     _summary("ingest", results)
 
 
@@ -251,6 +268,7 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
             on_item=bar,
             workers=default_workers() if workers is None else workers,
             optimize=optimize,
+            captures=c.captures(sources),
         )
     finally:
         bar.close()
@@ -402,7 +420,12 @@ def history(c: Ctx, article_id, as_json):
         for v in found:
             click.echo(json.dumps({"id": article_id, **asdict(v)}, ensure_ascii=False))
         return
-    colors = {"title": {"bold": True}, "add": {"fg": "green"}, "remove": {"fg": "red"}, "same": {}}
+    colors: dict[str, dict[str, Any]] = {
+        "title": {"bold": True},
+        "add": {"fg": "green"},
+        "remove": {"fg": "red"},
+        "same": {},
+    }
     for kind, text in lines(found, shown):
         click.echo(click.style(text, **colors[kind]))
 

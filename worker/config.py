@@ -16,7 +16,7 @@ import yaml
 from worker import checks
 from worker.errors import ConfigError
 from worker.kinds import build_source, kind_named
-from worker.models import Config, HttpSettings, SchedulerSettings
+from worker.models import CaptureSettings, Config, HttpSettings, SchedulerSettings
 
 LOG_FORMATS = ("auto", "console", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -39,6 +39,10 @@ SECTIONS: dict[str, tuple[type, dict[str, checks.Check]]] = {
             "deadline": checks.duration(),
         },
     ),
+    "capture": (
+        CaptureSettings,
+        {"enabled": checks.typed(bool), "rotate_bytes": checks.typed(int)},
+    ),
     "scheduler": (
         SchedulerSettings,
         {
@@ -54,7 +58,7 @@ SECTIONS: dict[str, tuple[type, dict[str, checks.Check]]] = {
 DURATIONS = frozenset(
     {"robots_ttl", "deadline", "jitter", "shutdown_timeout", "misfire_grace", "max_backoff", "heartbeat", "every"}
 )
-TOP_KEYS = ("archive", "log_format", "log_level", "http", "scheduler", "defaults", "sources")
+TOP_KEYS = ("archive", "log_format", "log_level", "http", "scheduler", "capture", "defaults", "sources")
 
 
 def _section(raw: Any, name: str) -> Any:
@@ -82,6 +86,9 @@ def parse_config(data: Any, base: Path, path: str | None = None) -> Config:
         top["log_level"] = checks.choice(LOG_LEVELS)(data["log_level"], "log_level")
     top["http"] = _section(data.get("http"), "http")
     top["scheduler"] = _section(data.get("scheduler"), "scheduler")
+    top["capture"] = _section(data.get("capture"), "capture")
+    if top["capture"].rotate_bytes < 1_000_000:
+        raise ConfigError("capture.rotate_bytes: must be at least 1000000 (1 MB)")
     if top["scheduler"].max_workers < 1:
         raise ConfigError("scheduler.max_workers: must be at least 1")
     defaults = checks.mapping(data.get("defaults"), "defaults")
@@ -180,6 +187,7 @@ def config_dict(config: Config) -> dict[str, Any]:
         "log_level": config.log_level,
         "http": section(config.http),
         "scheduler": section(config.scheduler),
+        "capture": section(config.capture),
         "defaults": {"every": checks.format_duration(config.default_every)},
     }
     sources = []
@@ -195,6 +203,8 @@ def config_dict(config: Config) -> dict[str, Any]:
         )
         entry.update({"every": checks.format_duration(s.every)} if s.every else {"cron": s.cron})
         entry.update(enabled=s.enabled, respect_robots=s.respect_robots)
+        if s.capture is not None:
+            entry["capture"] = s.capture
         sources.append(entry)
     out["sources"] = sources
     return out

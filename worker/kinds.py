@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from worker import checks
 from worker.errors import ConfigError, WorkerError
-from worker.models import Options, Source
+from worker.models import CaptureSettings, Options, Source
 
 if TYPE_CHECKING:
     from worker.fetchers import FetchContext, FetchOutput
@@ -35,6 +35,7 @@ COMMON_KEYS: dict[str, checks.Check] = {
     "cron": checks.cron,
     "enabled": checks.typed(bool),
     "respect_robots": checks.typed(bool),
+    "capture": checks.typed(bool),
 }
 
 
@@ -125,18 +126,26 @@ def build_source(
     if "every" in values and "cron" in values:
         raise ConfigError(f"{where}.cron: give either every or cron, not both")
     options = {}
-    for key in kind.keys:
-        if key.name in values:
-            options[key.name] = values.pop(key.name)
-        elif key.required:
-            raise ConfigError(f"{where}.{key.name}: required for kind '{kind.name}'")
-        elif key.default is not None:
-            options[key.name] = key.default
+    for own in kind.keys:
+        if own.name in values:
+            options[own.name] = values.pop(own.name)
+        elif own.required:
+            raise ConfigError(f"{where}.{own.name}: required for kind '{kind.name}'")
+        elif own.default is not None:
+            options[own.name] = own.default
     if kind.validate is not None:
         kind.validate(options, where)
     if "cron" not in values and default_every is not None:
         values.setdefault("every", default_every)
     return Source(**values, options=Options(options))
+
+
+def captures(source: Source, settings: CaptureSettings) -> bool:
+    """Whether a run of ``source`` keeps its raw responses: as the source says, else network
+    sources as ``capture.enabled`` says and local ones not."""
+    if source.capture is not None:
+        return source.capture
+    return settings.enabled and kind_named(source.kind).network
 
 
 def make_source(name: str, kind: str, **keys: Any) -> Source:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -48,6 +49,7 @@ class Source:
     cron: str | None = None  # crontab line, alternative to every
     enabled: bool = True
     respect_robots: bool = True
+    capture: bool | None = None  # keep its raw responses (WARC); None: network sources do, local files not
 
     def where(self) -> str:
         """What it reads, for lists and logs: its URL, path or URLs."""
@@ -91,6 +93,7 @@ class RawItem:
     hints: Hints = field(default_factory=Hints)
     # what to clean instead when this item holds no article: the feed entry of a followed page
     fallback: RawItem | None = None
+    capture: CaptureRef | None = None  # the raw record it came from (WARC), if captured
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,46 @@ class Seen:
     headline: str
     url: str | None = None
     publication: str | None = None
+    capture: CaptureRef | None = None  # the raw record it was seen in
+
+
+@dataclass(frozen=True)
+class CaptureRef:
+    """Where one record lies: enough to read it back directly (``read_record``) and to answer a
+    later ``lookup`` by payload digest."""
+
+    file: str  # relative to the capture root, with "/" separators
+    offset: int  # of the record's gzip member in the file
+    length: int  # of that member, in bytes
+    digest: str  # WARC-Payload-Digest, "sha1:<base32>" of the payload as received on the wire
+    fetched_at: str  # the record's WARC-Date, ISO 8601 UTC to the second ("...Z")
+    status: int | None  # HTTP status; None for a resource record
+    record_id: str  # WARC-Record-ID, "<urn:uuid:...>"
+    url: str  # WARC-Target-URI
+    revisit_of: str | None = None  # WARC-Refers-To of a revisit record: the original's record id
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response, as the client sent and received them.
+
+    ``body`` is the body as it came off the wire with the transfer coding removed (what
+    urllib3 hands on) but the content coding kept: still gzip when the server gzipped it.
+    ``request_headers`` are the headers actually sent; ``Host`` is added when missing, as
+    http.client sends it.
+    """
+
+    url: str
+    status: int
+    reason: str
+    response_headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: datetime  # when the request was sent (aware, or naive UTC)
+    method: str = "GET"
+    request_headers: tuple[tuple[str, str], ...] = ()
+    http_version: str = "HTTP/1.1"
+    remote_ip: str | None = None
+    truncated: bool = False  # the body was cut at the size cap (WARC-Truncated: length)
 
 
 @dataclass(frozen=True)
@@ -224,6 +267,14 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class CaptureSettings:
+    """The ``capture:`` section of config.yaml: raw responses kept in WARC files beside the archive."""
+
+    enabled: bool = True  # network sources capture unless they say ``capture: false``
+    rotate_bytes: int = 1_000_000_000  # a WARC file is closed and a new one begun past this size
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated config.yaml."""
 
@@ -232,6 +283,7 @@ class Config:
     log_level: str = "info"
     http: HttpSettings = field(default_factory=HttpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
     default_every: int = 1800  # seconds: the interval of sources that give neither every nor cron
     sources: tuple[Source, ...] = ()
     path: str | None = None  # the file it was read from
@@ -251,6 +303,8 @@ class HttpResponse:
     encoding: str | None = None  # charset from Content-Type, if any
     not_modified: bool = False
     validators: Validators = field(default_factory=Validators)
+    exchange: Exchange | None = None  # the request and the response as on the wire (when asked to capture)
+    capture: CaptureRef | None = None  # where the exchange was written (fetchers.conditional_get)
 
 
 @dataclass

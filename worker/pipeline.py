@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from worker.archive import Archive, archive_error
 from worker.errors import Interrupted
@@ -21,6 +22,9 @@ from worker.fetchers import FetchOutput, HttpClient
 from worker.kinds import kind_named
 from worker.models import RunResult, SchedulerSettings, Source
 from worker.run import OnItem, Run, RunContext, Stopping, Writer
+
+if TYPE_CHECKING:
+    from worker.captures import Captures
 
 BATCH_SIZE = 200
 
@@ -41,13 +45,15 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     workers: int = 1,
     on_item: OnItem | None = None,
+    captures: Captures | None = None,
 ) -> RunResult:
-    """Run one source once and record it. Never raises for anything the source does."""
+    """Run one source once and record it. Never raises for anything the source does. With
+    ``captures``, the raw responses it receives are kept (WARC) and linked to what they gave."""
     from worker.parallel import cleaned
 
     settings = settings or SchedulerSettings()
     run = Run(source, archive, trigger=trigger, on_item=on_item)
-    ctx = RunContext(source, archive, http, trigger, run.stats)
+    ctx = RunContext(source, archive, http, trigger, run.stats, captures)
     writer = Writer(archive, run, threaded=workers > 1)
     try:
         try:
@@ -55,15 +61,15 @@ def ingest(
                 if stop is not None and stop.is_set():
                     raise Stopping()
                 if run.take(out, article) >= batch_size:
-                    writer.store(run.batch())
+                    writer.store(run.batch(ctx))
         except (KeyboardInterrupt, sqlite3.Error):
             raise
         except Exception as exc:
             run.fail(exc)
-        writer.finish(run.batch(), run.closing_state(archive.source_state(source.name), settings))
+        writer.finish(run.batch(ctx), run.closing_state(archive.source_state(source.name), settings))
     except KeyboardInterrupt:
         run.fail(Stopping())
-        writer.finish(run.batch(), run.closing_state(archive.source_state(source.name), settings))
+        writer.finish(run.batch(ctx), run.closing_state(archive.source_state(source.name), settings))
         run.report(run.final or run.result())
         raise Interrupted(run.counts.new) from None
     except sqlite3.Error as exc:

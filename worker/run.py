@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
@@ -22,8 +23,10 @@ from worker import backoff
 from worker.errors import FetchError, WorkerError
 from worker.models import (
     Article,
+    CaptureRef,
     Checkpoint,
     FetchStats,
+    HttpResponse,
     Known,
     RunResult,
     SchedulerSettings,
@@ -37,6 +40,7 @@ from worker.timefmt import iso_z, utcnow
 
 if TYPE_CHECKING:
     from worker.archive import Archive, Batch, Stored
+    from worker.captures import Captures
     from worker.fetchers import HttpClient
 
 log = structlog.get_logger("worker.pipeline")
@@ -57,6 +61,27 @@ class RunContext:
     client: HttpClient | None = None
     trigger: str = "manual"
     stats: FetchStats = field(default_factory=FetchStats)
+    captures: Captures | None = None  # set when this run keeps its raw responses
+    captured: list[CaptureRef] = field(default_factory=list)  # written since the last batch
+
+    @property
+    def capturing(self) -> bool:
+        return self.captures is not None
+
+    def capture(self, resp: HttpResponse) -> HttpResponse:
+        if self.captures is None or resp.exchange is None:
+            return resp
+        ref = self.captures.exchange(resp.exchange)
+        self.captured.append(ref)
+        return replace(resp, capture=ref, exchange=None)
+
+    def capture_file(self, path: Path, data: bytes, content_type: str) -> CaptureRef | None:
+        """Keep a local file read by this run as a WARC ``resource`` record, if capturing."""
+        if self.captures is None:
+            return None
+        ref = self.captures.resource(path, data, datetime.now(UTC), content_type)
+        self.captured.append(ref)
+        return ref
 
     @property
     def http(self) -> HttpClient:
@@ -112,7 +137,8 @@ class Run:
         self.run_id = archive.start_run(source.name, trigger, self.started_at)
         self.counts = Counts()
         self.stats = FetchStats()
-        self.status, self.error = "ok", None
+        self.status: str = "ok"
+        self.error: str | None = None
         self.http_status: int | None = None
         self.retry_after: float | None = None
         self.next_attempt_at: str | None = None
@@ -139,7 +165,7 @@ class Run:
         elif isinstance(cleaned, Article):
             with self._lock:
                 self.counts.seen += 1
-            batch.articles.append((cleaned, getattr(out, "locator", "?")))
+            batch.articles.append((cleaned, getattr(out, "locator", "?"), getattr(out, "capture", None)))
         return len(batch.articles) + len(batch.known) + len(batch.seen)
 
     def skip(self, locator: str, reason: str) -> None:
@@ -149,11 +175,13 @@ class Run:
             self.counts.skipped += 1
         self._tell("skipped", locator)
 
-    def batch(self) -> Batch:
-        """The pending batch, handed over; a new one starts."""
+    def batch(self, ctx: RunContext | None = None) -> Batch:
+        """The pending batch, handed over with what ``ctx`` captured meanwhile; a new one starts."""
         from worker.archive import Batch
 
         batch, self._batch = self._batch, Batch(self.run_id, self.source.name)
+        if ctx is not None:
+            batch.captures, ctx.captured = ctx.captured, []
         return batch
 
     # -- store: what the archive decided, counted (on the writer's thread) -------------------
@@ -163,7 +191,7 @@ class Run:
         with self._lock:
             _add(self.counts, stored)
         if self.on_item:
-            for (_, locator), outcome in zip(batch.articles, stored.outcomes):
+            for (_, locator, _), outcome in zip(batch.articles, stored.outcomes):
                 self.on_item(outcome, locator)
             for _, locator in batch.known:
                 self.on_item("known", locator)

@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
@@ -27,9 +28,13 @@ from worker.backoff import backing_off_until
 from worker.config import load_config
 from worker.errors import ArchiveError, ConfigError
 from worker.fetchers import HttpClient
+from worker.kinds import captures as capturing
 from worker.models import Config, RunResult, Source
 from worker.pipeline import ingest
 from worker.timefmt import utcnow
+
+if TYPE_CHECKING:
+    from worker.captures import Captures
 
 log = structlog.get_logger("worker.scheduler")
 
@@ -71,23 +76,26 @@ def run_source(
     trigger: str,
     stop: threading.Event | None = None,
     respect_backoff: bool = True,
+    captures: Captures | None = None,
 ) -> RunResult | None:
     """One run of one source on its own archive connection (SQLite connections stay per thread);
-    None when the source is backing off after failures."""
+    None when the source is backing off after failures. Its raw responses go to ``captures``
+    when the source captures."""
     with Archive(config.archive) as archive:
         if respect_backoff and (until := backing_off_until(archive.source_state(source.name))):
             log.info("source_backing_off", source=source.name, until=until)
             return None
-        return ingest(source, archive, http, trigger=trigger, stop=stop, settings=config.scheduler)
+        keep = captures if captures is not None and capturing(source, config.capture) else None
+        return ingest(source, archive, http, trigger=trigger, stop=stop, settings=config.scheduler, captures=keep)
 
 
-def run_all_once(config: Config, http: HttpClient | None) -> list[RunResult | None]:
+def run_all_once(config: Config, http: HttpClient | None, captures: Captures | None = None) -> list[RunResult | None]:
     """``worker run --once``: every enabled source once, in parallel, then return."""
     sources = [s for s in config.sources if s.enabled]
     with Archive(config.archive) as archive:
         archive.mark_interrupted()
     with ThreadPoolExecutor(max_workers=config.scheduler.max_workers) as pool:
-        futures = [pool.submit(run_source, config, s, http, "scheduled") for s in sources]
+        futures = [pool.submit(run_source, config, s, http, "scheduled", captures=captures) for s in sources]
         return [f.result() for f in futures]
 
 
@@ -100,9 +108,16 @@ def _trigger(source: Source, jitter: int):
 class Service:
     """``worker run``: the long-running scheduler."""
 
-    def __init__(self, config: Config, http: HttpClient | None, config_path: str | None = None):
+    def __init__(
+        self,
+        config: Config,
+        http: HttpClient | None,
+        config_path: str | None = None,
+        captures: Captures | None = None,
+    ):
         self.config = config
         self.http = http
+        self.captures = captures
         self.config_path = config_path
         self.stopping = threading.Event()  # no new runs start
         self.stop = threading.Event()  # running runs stop at their next item
@@ -124,7 +139,7 @@ class Service:
         with self._lock:
             self.running[name] = threading.current_thread()
         try:
-            run_source(self.config, source, self.http, "scheduled", self.stop)
+            run_source(self.config, source, self.http, "scheduled", self.stop, captures=self.captures)
         except Exception as exc:  # e.g. the archive's disk is full: log it, keep the service up
             log.error("job_failed", source=name, error=repr(exc), exc_info=True)
         finally:
@@ -167,7 +182,7 @@ class Service:
     def reload(self) -> None:
         """SIGHUP: re-read the config; jobs added, removed or changed by source name."""
         try:
-            new = load_config(self.config_path)
+            new = load_config(self.config_path or "config.yaml")
         except ConfigError as exc:
             log.error("config_reload_failed", error=str(exc))
             return

@@ -210,8 +210,9 @@ def ranked(
     """(rowid, bm25) of the best ``limit`` matches, best first (see the module's docstring)."""
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
-    selective = bool(where) and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0
-    if selective:
+    wanted = _window_for(conn, where, params, limit) if where and window is not None else 0
+    selective = wanted > 0
+    if selective and window is not None:
         window = max(window, wanted)
     while True:
         cutoff = None
@@ -234,11 +235,11 @@ def ranked(
                 f"{select} WHERE articles_fts MATCH ? AND +articles_fts.rowid IN "
                 f"(SELECT a.rowid FROM articles a WHERE {where} AND a.rowid >= ?)"
             )
-            args = [match, *params, cutoff or 0]
+            args = [match, *params, cutoff or 0]  # type: ignore[list-item]
         if cutoff is not None:
             sql, args = sql + " AND articles_fts.rowid >= ?", [*args, cutoff]
         hits = _run(conn, sql + " ORDER BY score LIMIT ?", [*args, limit], raw)
-        if cutoff is None or len(hits) >= limit:
+        if cutoff is None or window is None or len(hits) >= limit:
             return hits
         # the filters passed len(hits) of `window` matches: grow to what should hold `limit`
         window = int(window * (8 if not hits else min(8.0, max(1.5, 1.3 * limit / len(hits)))))

@@ -167,7 +167,7 @@ class Archive:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
-            db["meta"].upsert({"key": key, "value": value}, pk="key")
+            db.table("meta").upsert({"key": key, "value": value}, pk="key")
 
     # -- reads used while ingesting --------------------------------------------------------
 
@@ -189,7 +189,10 @@ class Archive:
             "next_due_at, last_error FROM source_state WHERE source = ?",
             [source],
         ).fetchone()
-        return SourceState(*row[:4], row[4] or 0, *row[5:]) if row else None
+        if row is None:
+            return None
+        source, last_run, status, last_success, failures, since, due, error = row
+        return SourceState(source, last_run, status, last_success, failures or 0, since, due, error)
 
     # -- reads for status --------------------------------------------------------------------
 

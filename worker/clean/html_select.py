@@ -75,10 +75,10 @@ def choose_container(root, stats: Stats) -> list:
     if not scores:
         return []
     final = {e: v * (1 - stats.density(e)) for e, v in scores.items()}
-    for e in sorted(final, key=final.get, reverse=True)[:10]:
+    for e in sorted(final, key=lambda e: final[e], reverse=True)[:10]:
         if _inside_boilerplate(e):
             final[e] *= 0.3
-    ranked = sorted(final, key=final.get, reverse=True)
+    ranked = sorted(final, key=lambda e: final[e], reverse=True)
     top = _climb(_common_ancestor(ranked, final), stats)
     if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
         return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 import feedparser
 
@@ -137,7 +138,7 @@ def _feed_authors(entry) -> list[str]:
     m = _EMAIL_NAME.match(raw)
     if m:
         return [m.group(1)]
-    names = [a.get("name") for a in entry.get("authors") or [] if isinstance(a, dict) and a.get("name")]
+    names = [str(a["name"]) for a in entry.get("authors") or [] if isinstance(a, dict) and a.get("name")]
     if not names and raw:
         names = [(entry.get("author_detail") or {}).get("name") or raw]
     return [n for n in names if not re.fullmatch(r"\S+@\S+", n.strip())]
@@ -155,6 +156,8 @@ def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
     items, warnings = parse_feed(resp.content, resp.url, resp.headers, source=source.name)
     ctx.stats.warnings.extend(f"{url}: {w}" for w in warnings)
     for item in items:
+        if isinstance(item, RawItem) and resp.capture is not None:
+            item = replace(item, capture=resp.capture)
         if source.options.get("follow_links") and isinstance(item, RawItem):
             yield _follow(item, source, ctx)
         else:
@@ -169,7 +172,7 @@ def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem | Seen:
     if not link:
         return item
     if item.hints.headline and ctx.is_archived(item.hints.headline, item.hints.publication):
-        return Seen(item.source, item.locator, item.hints.headline, link, item.hints.publication)
+        return Seen(item.source, item.locator, item.hints.headline, link, item.hints.publication, item.capture)
     try:
         page = conditional_get(ctx, source, link, trusted=False, accept=PAGE_ACCEPT, validators=False)
     except FetchError as err:
