@@ -23,10 +23,10 @@ FEED = (
 )
 
 
-def rows(db: Path, sql: str) -> list[tuple]:
+def rows(db: Path, sql: str, *args) -> list[tuple]:
     conn = sqlite3.connect(db)
     try:
-        return conn.execute(sql).fetchall()
+        return conn.execute(sql, args).fetchall()
     finally:
         conn.close()
 
@@ -144,3 +144,36 @@ def test_a_torn_last_record_is_cut_off_at_the_next_start(tmp_path):
         assert check.returncode == 0, check.stdout + check.stderr
         records(file)  # reads to the end, every digest checked
     assert path.read_bytes()[: len(whole)] == whole
+
+
+def test_reclean_gives_a_new_version_where_the_cleaner_now_differs_then_changes_nothing(tmp_path):
+    import hashlib
+
+    with LoopbackServer() as site:
+        serve_static(site, "/story.html", article("Pier Rebuild Approved"), "text/html")
+        serve_static(site, "/feed.xml", FEED.format(url=site.url("/story.html")).encode())
+        cfg = write_config(tmp_path, site)
+        assert run_cli("--config", cfg, "ingest", "harbour").returncode == 0
+    db = tmp_path / "a.db"
+    ((aid, body),) = rows(db, "SELECT id, body FROM articles")
+    # what an older cleaner made of the page: its last paragraph missing
+    older = "\n\n".join(body.split("\n\n")[:-1])
+    digest = hashlib.sha256(older.encode()).hexdigest()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE articles SET body = ?, content_hash = ? WHERE id = ?", [older, digest, aid])
+    conn.execute("UPDATE versions SET body = ?, content_hash = ? WHERE article_id = ?", [older, digest, aid])
+    conn.commit()
+    conn.close()
+    sightings = rows(db, "SELECT count(*) FROM sightings")
+    assert run_cli("--archive", str(db), "reclean", "--ids", "999").stdout.startswith("reclean: 0 run(s)")
+    r = run_cli("--archive", str(db), "reclean", "--source", "harbour")
+    assert r.returncode == 0 and "1 revised" in r.stdout, r.stdout + r.stderr
+    assert rows(db, "SELECT version, reason, body = ? FROM versions ORDER BY version", body) == [
+        (1, "first", 0), (2, "reclean", 1)]  # fmt: skip
+    assert rows(db, "SELECT body FROM articles") == [(body,)]  # the article shows the text of its own page
+    assert rows(db, "SELECT count(*) FROM version_captures") == [(2,)]
+    again = run_cli("--archive", str(db), "reclean")
+    assert again.returncode == 0 and "0 new, 0 revised, 1 duplicates" in again.stdout, again.stdout
+    assert (
+        rows(db, "SELECT count(*) FROM versions") == [(2,)] and rows(db, "SELECT count(*) FROM sightings") == sightings
+    )

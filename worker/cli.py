@@ -244,12 +244,15 @@ def ingest(c: Ctx, names, all_):
     default=None,
     help="Merge the full-text index afterwards (default: after 10,000 new articles).",
 )
+@click.option("--host", default=None, help="WARC inputs: only pages of this host or its subdomains.")
+@click.option("--since", default=None, metavar="DATE", help="WARC inputs: only pages fetched on or after this date.")
+@click.option("--until", default=None, metavar="DATE", help="WARC inputs: only pages fetched on or before this date.")
 @pass_ctx
-def backfill(c: Ctx, paths, name, kind, workers, optimize):
-    """One-off import of files, folders, globs or URLs, without configuring a source.
+def backfill(c: Ctx, paths, name, kind, workers, optimize, host, since, until):
+    """One-off import of files, folders, globs, WARC files or URLs, without configuring a source.
     Idempotent and resumable: a re-run passes over what is already stored.
 
-    Example: worker backfill ~/saved-articles/ 'exports/*.jsonl' https://example.org/sitemap.xml
+    Example: worker backfill ~/saved-articles/ 'exports/*.jsonl' CC-NEWS-20240101.warc.gz
     """
     from worker.backfill import count_files, run_backfill, sources_for
     from worker.parallel import default_workers
@@ -257,7 +260,7 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
 
     config = c.config(required=False)
     t0 = time.monotonic()
-    sources = sources_for(paths, name, kind)
+    sources = sources_for(paths, name, kind, {"host": host, "since": since, "until": until})
     terminal = sys.stderr.isatty()
     bar = Progress(terminal, count_files(sources) if terminal else None)
     try:
@@ -275,6 +278,44 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
     _summary("backfill", results, time.monotonic() - t0)
     if results and all(r.status == "error" for r in results):
         sys.exit(1)  # nothing could be read: the summary line says why
+
+
+@cli.command()
+@click.option("--source", default=None, help="Only records this source captured.")
+@click.option("--since", default=None, metavar="DATE", help="Only records captured on or after this date.")
+@click.option("--ids", default=None, metavar="ID,...", help="Only the records of these articles (comma-separated).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes that clean, as in backfill (default: one per core).",
+)
+@pass_ctx
+def reclean(c: Ctx, source, since, ids, workers):
+    """Run the current cleaner over the captured raw records again; a text that differs is a
+    new version (reason reclean), the old one kept. A second run changes nothing.
+
+    Example: worker reclean --source nyt-world --since 2024-01-01
+    """
+    from worker.parallel import default_workers
+    from worker.progress import Progress
+    from worker.reclean import Selection
+    from worker.reclean import reclean as run_reclean
+    from worker.search import check_date
+
+    config = c.config(required=False)
+    try:
+        chosen = tuple(int(i) for i in ids.split(",") if i.strip()) if ids else ()
+    except ValueError:
+        raise click.BadParameter("give article ids as numbers, e.g. 12,345", param_hint="--ids") from None
+    which = Selection(source=source, since=check_date(since, "since") if since else None, ids=chosen)
+    t0 = time.monotonic()
+    bar = Progress(sys.stderr.isatty())
+    try:
+        results = run_reclean(config, which, workers=default_workers() if workers is None else workers, on_item=bar)
+    finally:
+        bar.close()
+    _summary("reclean", results, time.monotonic() - t0)
 
 
 def _summary(what: str, results: list[RunResult], seconds: float | None = None) -> None:

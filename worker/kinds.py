@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import importlib
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class Kind:
     argument: str | None = None  # the key a backfill argument fills (None: not for backfill)
     guess: Callable[[str], int] = field(default=lambda arg: 0)  # how well an argument fits, 0 = not
     network: bool = True  # needs the HTTP client
+    captures: bool | None = None  # keeps its raw responses by default (None: when it is a network kind)
     validate: Callable[[Mapping[str, Any], str], None] | None = None  # rules across its keys
     prepare: Callable[[str], str] = field(default=lambda arg: arg)  # a backfill argument -> the key's value
     help: str = ""
@@ -145,7 +147,8 @@ def captures(source: Source, settings: CaptureSettings) -> bool:
     sources as ``capture.enabled`` says and local ones not."""
     if source.capture is not None:
         return source.capture
-    return settings.enabled and kind_named(source.kind).network
+    kind = kind_named(source.kind)
+    return settings.enabled and (kind.network if kind.captures is None else kind.captures)
 
 
 def make_source(name: str, kind: str, **keys: Any) -> Source:
@@ -166,6 +169,8 @@ def guess(argument: str) -> Kind:
 
 
 def _resolve(path: str, base: Path) -> str:
+    if is_url(path):
+        return path
     p = Path(path).expanduser()
     resolved = str(p if p.is_absolute() else base / p)
     return resolved + "/" if path.endswith("/") and not resolved.endswith("/") else resolved
@@ -191,6 +196,8 @@ def _local_path(argument: str) -> str:
 
 def _files_path(options: Mapping[str, Any], where: str) -> None:
     path = options["path"]
+    if is_url(path):
+        return  # a WARC file over HTTP
     if path and not path.endswith("/") and not glob.has_magic(path) and not Path(path).exists():
         raise ConfigError(
             f"{where}.path: no such file or folder: {path} (end a folder path with '/' to create it when missing)"
@@ -277,5 +284,55 @@ register(
         argument="url",
         guess=_sitemap_guess,
         help="a sitemap index, urlset or Google News sitemap (gzipped too)",
+    )
+)
+
+
+WARC_SUFFIXES = (".warc", ".warc.gz")
+
+
+def _warc_guess(argument: str) -> int:
+    """A WARC file or URL, a glob of them, or a folder that holds them and nothing else read."""
+    name = (_url_path(argument) if is_url(argument) else argument).lower().rstrip("/")
+    if name.endswith(WARC_SUFFIXES):
+        return 4
+    if is_url(argument) or glob.has_magic(argument) or not Path(argument).is_dir():
+        return 0
+    try:
+        with os.scandir(argument) as entries:
+            names = [e.name.lower() for _, e in zip(range(500), entries) if not e.name.startswith(".")]
+    except OSError:
+        return 0
+    warcs = [n for n in names if n.endswith(WARC_SUFFIXES)]
+    return 2 if warcs and len(warcs) == len(names) else 0
+
+
+def _warc_argument(argument: str) -> str:
+    return argument if is_url(argument) else _local_path(argument)
+
+
+register(
+    Kind(
+        name="warc",
+        fetch="worker.fetchers.warc:fetch",
+        keys=(
+            Key(
+                "path",
+                checks.typed(str),
+                required=True,
+                path=True,
+                help="a .warc/.warc.gz file, a folder or glob of them, or an http(s) URL of one",
+            ),
+            Key("host", checks.typed(str), help="only records of this host or its subdomains"),
+            Key("since", checks.iso_date, help="only records fetched (WARC-Date) on or after this date"),
+            Key("until", checks.iso_date, help="only records fetched on or before this date"),
+        ),  # fmt: skip
+        argument="path",
+        guess=_warc_guess,
+        network=True,  # a URL is streamed with the HTTP settings
+        captures=False,  # what it reads is a capture already
+        validate=_files_path,
+        prepare=_warc_argument,
+        help="WARC files (Common Crawl News, web archives): HTML responses archived, the rest counted",
     )
 )

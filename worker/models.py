@@ -111,6 +111,7 @@ class Article:
     dateline: str | None = None
     lang: str | None = None
     headline_derived: bool = False
+    fetched_at: str | None = None  # when its page was fetched, if not now (a WARC record's date)
 
     # computed once, where the article is made (a pool worker), and pickled along with it
     @cached_property

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from worker.archive import Archive, archive_error
 from worker.errors import Interrupted
 from worker.fetchers import FetchOutput, HttpClient
-from worker.kinds import kind_named
+from worker.kinds import Fetch, kind_named
 from worker.models import RunResult, SchedulerSettings, Source
 from worker.run import OnItem, Run, RunContext, Stopping, Writer
 
@@ -46,9 +46,11 @@ def ingest(
     workers: int = 1,
     on_item: OnItem | None = None,
     captures: Captures | None = None,
+    fetcher: Fetch | None = None,
 ) -> RunResult:
     """Run one source once and record it. Never raises for anything the source does. With
-    ``captures``, the raw responses it receives are kept (WARC) and linked to what they gave."""
+    ``captures``, the raw responses it receives are kept (WARC) and linked to what they gave;
+    ``fetcher`` replaces the kind's fetch function (``worker reclean`` reads captured records)."""
     from worker.parallel import cleaned
 
     settings = settings or SchedulerSettings()
@@ -57,7 +59,7 @@ def ingest(
     writer = Writer(archive, run, threaded=workers > 1)
     try:
         try:
-            for out, article in cleaned(fetch(source, ctx), source.name, workers):
+            for out, article in cleaned((fetcher or fetch)(source, ctx), source.name, workers):
                 if stop is not None and stop.is_set():
                     raise Stopping()
                 if run.take(out, article) >= batch_size:

@@ -180,6 +180,7 @@ class Run:
         from worker.archive import Batch
 
         batch, self._batch = self._batch, Batch(self.run_id, self.source.name)
+        batch.reason = "reclean" if self.trigger == "reclean" else None
         if ctx is not None:
             batch.captures, ctx.captured = ctx.captured, []
         return batch

@@ -253,7 +253,8 @@ class BatchWrites:
         self, aid: int, version: int, reason: str, article: Article, locator: str, capture_id: int | None
     ) -> int:
         values = (
-            aid, version, reason, self.now, self.batch.source, article.url or locator, self.batch.run_id,
+            aid, version, reason, article.fetched_at or self.now, self.batch.source, article.url or locator,
+            self.batch.run_id,
             article.content_hash, article.headline, article.byline, article.published_at, article.dateline,
             article.lang, article.dek, article.body,
         )  # fmt: skip
@@ -267,11 +268,13 @@ class BatchWrites:
         return vid
 
     def _sighting(self, aid: int, version: int | None, article: Article, locator: str, capture_id: int | None) -> None:
+        if self.batch.reason == "reclean":  # cleaning a record again is not seeing it again
+            return
         self.db.execute(
             "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
             "run_id, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [aid, version, article.headline_hash, self.batch.source, article.url or locator, self.now,
-             article.content_hash, self.batch.run_id, capture_id],
+            [aid, version, article.headline_hash, self.batch.source, article.url or locator,
+             article.fetched_at or self.now, article.content_hash, self.batch.run_id, capture_id],
         )  # fmt: skip
 
 

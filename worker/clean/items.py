@@ -44,7 +44,7 @@ def _to_article(item: RawItem, source: str) -> Article:
         raise ParseError("no article text found in the page")
     if not article.headline.strip():
         raise ParseError("no headline")
-    return _storable(dataclasses.replace(article, source=source))
+    return _storable(dataclasses.replace(article, source=source, fetched_at=item.hints.fetched_at))
 
 
 def _storable(article: Article) -> Article:

@@ -16,6 +16,7 @@ from worker.models import (
     Checkpoint,
     FetchStats,
     HttpResponse,
+    HttpSettings,
     Known,
     RawItem,
     Seen,
@@ -33,6 +34,8 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
 
 class HttpClient(Protocol):
     """What ``fetchers.http`` offers: one GET that maps every failure to ``FetchError``."""
+
+    settings: HttpSettings  # the ``http:`` section it was made with
 
     def get(
         self,
