@@ -22,7 +22,8 @@ from tests.warc_files import PNG, join, metadata, page, request, response, revis
 
 def html_page(title: str, seed: int) -> bytes:
     paras = "".join(f"<p>{p}</p>" for p in story(seed, sentences=10).split("\n\n"))
-    return f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{paras}</article></body></html>".encode()
+    head = f"<html><head><title>{title}</title></head>"
+    return f"{head}<body><article><h1>{title}</h1>{paras}</article></body></html>".encode()
 
 
 def sample(gz: bool = True) -> bytes:
