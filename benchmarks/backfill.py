@@ -7,8 +7,10 @@ Cases, each in its own subprocess; peak memory is sampled every 20 ms, both as t
 resident memory of the process and its children and as that of the largest one (what
 ``/usr/bin/time -v`` reports):
 
-  html      the HTML pages of ../shared/corpus/pages, copied to --pages files, each copy with a
-            unique headline: `worker backfill DIR`
+  html      the HTML pages of ../shared/corpus/pages, copied to --pages files, each copy's text
+            (not its markup) put through a letter substitution of its own, so that no two copies
+            share a headline or a text, as the stories of a real archive do not: `worker backfill DIR`
+  warc      the same pages as response records of one WARC file: `worker backfill FILE.warc.gz`
   anchor    the same files through the obvious script: trafilatura.bare_extraction per page,
             sqlite-utils insert_all into an FTS5 table kept in step by triggers
   txt       --articles plain-text articles, one file each: `worker backfill DIR`
@@ -22,11 +24,13 @@ Prints a table and the ratios the issue asks for.
 from __future__ import annotations
 
 import argparse
-import html as htmlmod
+import io
 import json
 import os
 import random
+import re
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -42,8 +46,23 @@ sys.path.insert(0, str(ROOT))
 # -- inputs ---------------------------------------------------------------------------------------
 
 
+_TEXT = re.compile(r">([^<]+)<")
+_CONTENT = re.compile(r"""(content=["'])([^"']*)(["'])""", re.I)
+
+
+def cipher(text: str, rnd: random.Random) -> str:
+    """``text`` with the letters of what lies between tags and of meta tags' content substituted
+    (one random alphabet per call): the page keeps its structure and its words' shapes, and
+    shares no text with another."""
+    lower = list(string.ascii_lowercase)
+    rnd.shuffle(lower)
+    table = str.maketrans(string.ascii_lowercase + string.ascii_uppercase, "".join(lower) + "".join(lower).upper())
+    text = _TEXT.sub(lambda m: ">" + m.group(1).translate(table) + "<", text)
+    return _CONTENT.sub(lambda m: m.group(1) + m.group(2).translate(table) + m.group(3), text)
+
+
 def make_pages(dest: Path, n: int) -> int:
-    """Copies of the corpus pages, each with its headline made unique; returns the source page count."""
+    """Copies of the corpus pages, each with a text of its own; returns the source page count."""
     from worker.clean import clean_html
 
     pages = sorted((CORPUS / "pages").rglob("*.html"))
@@ -54,15 +73,28 @@ def make_pages(dest: Path, n: int) -> int:
         if art is not None and art.headline:
             usable.append((p, data, art.headline))
     dest.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(11)
     for i in range(n):
-        p, data, headline = usable[i % len(usable)]
-        k = i // len(usable)
-        text = data.decode("utf-8", "surrogateescape")
-        new = f"{headline} ({k})"
-        for old in (headline, htmlmod.escape(headline, quote=False), htmlmod.escape(headline)):
-            text = text.replace(old, new)
+        p, data, _headline = usable[i % len(usable)]
+        text = cipher(data.decode("utf-8", "surrogateescape"), rnd)
         (dest / f"{i:06d}-{p.stem}.html").write_bytes(text.encode("utf-8", "surrogateescape"))
     return len(usable)
+
+
+def make_warc(pages: Path, dest: Path) -> None:
+    """The page files as response records of one WARC file (gzip per record)."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with dest.open("wb") as out:
+        writer = WARCWriter(out, gzip=True, warc_version="WARC/1.1")
+        for p in sorted(pages.iterdir()):
+            body = p.read_bytes()
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
+                                    protocol="HTTP/1.1")  # fmt: skip
+            url = f"https://pages.example/{p.stem}"
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                                          length=len(body), http_headers=http))  # fmt: skip
 
 
 def sentences() -> list[str]:
@@ -191,8 +223,13 @@ print(archive.db["articles"].count)
 """
 
 
+WORKER_ROOT = ROOT  # --worker-root: the checkout whose worker runs (another commit, to compare)
+
+
 def worker_cmd(db: Path, *paths: Path) -> list[str]:
     return [
+        "env",
+        f"PYTHONPATH={WORKER_ROOT}",
         sys.executable,
         "-m",
         "worker",
@@ -214,7 +251,12 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--workdir", type=Path, default=None, help="keep inputs here between runs")
     ap.add_argument("--skip-anchor", action="store_true")
+    ap.add_argument("--worker-root", type=Path, default=ROOT, help="run the worker of this checkout")
+    ap.add_argument("--only", default=None, help="comma-separated cases: html,warc,anchor,txt,jsonl,ceiling,txt10k")
     args = ap.parse_args()
+    global WORKER_ROOT
+    WORKER_ROOT = args.worker_root.resolve()
+    only = set(args.only.split(",")) if args.only else None
     if not CORPUS.is_dir():
         raise SystemExit(f"the development corpus is not at {CORPUS}")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="backfill-bench-"))
@@ -226,6 +268,9 @@ def main() -> None:
     )
     if not pages.is_dir():
         make_pages(pages, args.pages)
+    warc = work / f"pages-{args.pages}.warc.gz"
+    if not warc.exists():
+        make_warc(pages, warc)
     if not texts.is_dir() or not jsonl.exists():
         make_articles(texts, jsonl, args.articles)
     texts10k = work / "texts-10k"
@@ -240,11 +285,22 @@ def main() -> None:
     rows = []
 
     def case(name, cmd, n, unit):
-        secs, peak, largest, out = measure(cmd, ROOT)
+        key = {
+            "worker html": "html",
+            "worker warc": "warc",
+            "worker txt": "txt",
+            "worker jsonl": "jsonl",
+            "ceiling: insert_all into FTS5": "ceiling",
+            "worker txt (10,000 files)": "txt10k",
+        }.get(name, "anchor")
+        if only is not None and key not in only:
+            return
+        secs, peak, largest, out = measure(cmd, WORKER_ROOT)
         rows.append((name, n, unit, secs, n / secs, peak, largest, out.strip().splitlines()[-1] if out.strip() else ""))
         print(f"  {name}: {n / secs:.0f} {unit}/s, {peak:.0f} MB ({largest:.0f} MB largest process)", file=sys.stderr)
 
     case("worker html", worker_cmd(dbs / "html.db", pages), args.pages, "pages")
+    case("worker warc", worker_cmd(dbs / "warc.db", warc), args.pages, "pages")
     if not args.skip_anchor:
         case(
             "anchor: trafilatura + sqlite-utils",
@@ -273,9 +329,14 @@ def main() -> None:
             f"\nhtml pages/s vs the anchor: {w[4] / a[4]:.2f}x (bar: >= 2.0x); peak memory of all processes "
             f"{w[5]:.0f} MB vs {a[5]:.0f} MB, of the largest process {w[6]:.0f} MB vs {a[6]:.0f} MB"
         )
-    c = by["ceiling: insert_all into FTS5"]
+    if "worker warc" in by and "worker html" in by:
+        print(
+            f"warc pages/s vs the same pages as files: {by['worker warc'][4] / by['worker html'][4]:.2f} (bar: >= 0.9)"
+        )
+    c = by.get("ceiling: insert_all into FTS5")
     for name in ("worker txt", "worker jsonl"):
-        print(f"{name} vs the raw FTS5 insert ceiling: {by[name][4] / c[4]:.2f} (bar: >= 0.5)")
+        if c and name in by:
+            print(f"{name} vs the raw FTS5 insert ceiling: {by[name][4] / c[4]:.2f} (bar: >= 0.5)")
     if "worker txt (10,000 files)" in by:
         print(
             f"peak memory at 10,000 files {by['worker txt (10,000 files)'][5]:.0f} MB, "
