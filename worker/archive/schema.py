@@ -114,6 +114,11 @@ def rebuild_fts(db: sqlite_utils.Database, tokenize: str = FTS_TOKENIZE, table: 
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
+    _tables_1(db)
+    _indexes_1(db)
+
+
+def _tables_1(db: sqlite_utils.Database) -> None:
     db.table("articles").create(
         {
             "headline_hash": str,
@@ -187,6 +192,9 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         {"source": str, "key": str, "headline_hash": str}, pk=("source", "key", "headline_hash")
     )
     db.table("meta").create({"key": str, "value": str}, pk="key")
+
+
+def _indexes_1(db: sqlite_utils.Database) -> None:
     db.table("articles").create_index(["source"])
     db.table("articles").create_index(["published_at"])
     db.table("articles").create_index(["first_seen_at"])

@@ -14,16 +14,8 @@ import re
 
 from lxml import etree
 
-from worker.clean.html_prune import (
-    BLOCK_TAGS,
-    PARA_TAGS,
-    Stats,
-    attrs,
-    boilerplate_named,
-    class_weight,
-    drop,
-    text_of,
-)
+from worker.clean.html_names import attrs, boilerplate_named, class_weight
+from worker.clean.html_prune import BLOCK_TAGS, PARA_TAGS, Stats, drop, text_of
 
 
 def _is_paragraph(el, stats: Stats) -> bool:
