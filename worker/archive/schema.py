@@ -115,6 +115,7 @@ def rebuild_fts(db: sqlite_utils.Database, tokenize: str = FTS_TOKENIZE, table: 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
     _tables_1(db)
+    _tables_more_1(db)
     _indexes_1(db)
 
 
@@ -141,6 +142,9 @@ def _tables_1(db: sqlite_utils.Database) -> None:
         not_null={"headline", "body", "first_seen_at"},
     )
     db.table("articles").enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True, tokenize=FTS_TOKENIZE)
+
+
+def _tables_more_1(db: sqlite_utils.Database) -> None:
     db.table("sightings").create(
         {
             "id": int,
