@@ -20,7 +20,7 @@ from worker.errors import Interrupted
 from worker.fetchers import FetchOutput, HttpClient
 from worker.kinds import kind_named
 from worker.models import RunResult, SchedulerSettings, Source
-from worker.run import OnItem, Run, RunContext, Stopping, Writer
+from worker.run import OnFinish, OnItem, Run, RunContext, Stopping, Writer
 
 BATCH_SIZE = 200
 
@@ -41,12 +41,15 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     workers: int = 1,
     on_item: OnItem | None = None,
+    on_finish: OnFinish | None = None,
 ) -> RunResult:
-    """Run one source once and record it. Never raises for anything the source does."""
+    """Run one source once and record it. Never raises for anything the source does.
+    ``on_finish`` is called once the run is recorded (the service feeds its metrics and its
+    schedule from it)."""
     from worker.parallel import cleaned
 
     settings = settings or SchedulerSettings()
-    run = Run(source, archive, trigger=trigger, on_item=on_item)
+    run = Run(source, archive, trigger=trigger, on_item=on_item, on_finish=on_finish)
     ctx = RunContext(source, archive, http, trigger, run.stats)
     writer = Writer(archive, run, threaded=workers > 1)
     try:
