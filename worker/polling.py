@@ -12,9 +12,9 @@ run), and the scheduler moves the source's job to the new interval when it chang
   average gap between the articles the source carried in the last 7 days (by their publication
   time), clamped to ``min_every``..``max_every``. A feed that publishes twice a week is read
   every 8 hours or so, a wire feed every few minutes; a source with nothing in 7 days waits
-  ``max_every``. A burst (a new feed's backlog, a wire feed's last 20 items within the hour)
-  counts by its own span, never less than an hour, so a busy feed is recognised on its first
-  run.
+  ``max_every``. The last hour, 6 hours and day are looked at too, counting one article less
+  (one article alone says nothing of a rate), so a feed that speeds up (breaking news, a new
+  wire feed's first run) is read faster at once rather than when the week's average catches up.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from worker.models import PollHints, Source, SourceState
 
 WINDOW = 7 * 86400  # seconds of history the rate of ``every: auto`` is measured over
 POLLS_PER_GAP = 10  # runs per average gap between two articles
-MIN_SPAN = 3600  # seconds: the shortest span a burst of articles is measured over
+RECENT = (3600, 6 * 3600, 86400)  # shorter spans in which a faster rate is seen at once
 MIN_EVERY = 300  # defaults of the feed keys min_every and max_every
 MAX_EVERY = 86400
 
@@ -126,14 +126,15 @@ def auto_interval(observed: Observed, min_every: int, max_every: int, now: datet
     """``every: auto``: a tenth of the average gap between articles, within min..max."""
     count = len(observed.dated) + observed.undated
     if count == 0:
-        return max_every, f"auto: no articles in {format_duration(WINDOW)}"
-    rate = count / WINDOW  # articles per second
-    if len(observed.dated) >= 2:
-        span = max((now - min(observed.dated)).total_seconds(), MIN_SPAN)
-        rate = max(rate, (len(observed.dated) - 1) / span)
+        return max_every, f"auto: no articles in the last {format_duration(WINDOW)}"
+    rate, span = count / WINDOW, WINDOW  # articles per second
+    for window in RECENT:
+        recent = sum(1 for when in observed.dated if (now - when).total_seconds() <= window)
+        if (recent - 1) / window > rate:
+            rate, span = (recent - 1) / window, window
     gap = 1 / rate
     seconds = min(max(round(gap / POLLS_PER_GAP), min_every), max_every)
-    return seconds, f"auto: an article every {format_duration(gap)} ({count} in {format_duration(WINDOW)})"
+    return seconds, f"auto: an article every {format_duration(gap)} in the last {format_duration(span)}"
 
 
 def with_floor(interval: int, reason: str, floor: tuple[int, str] | None, max_every: int) -> tuple[int, str]:
