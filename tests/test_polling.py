@@ -21,7 +21,7 @@ from worker import polling
 from worker.fetchers import feed
 from worker.fetchers.http import Http
 from worker.kinds import make_source
-from worker.models import HttpSettings, HttpResponse, PollHints, SourceState
+from worker.models import HttpResponse, HttpSettings, PollHints, SourceState
 from worker.pipeline import ingest
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
