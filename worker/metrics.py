@@ -125,8 +125,7 @@ class Metrics:
         """The heartbeat was written: its time, and the archive's size and article count."""
         self.heartbeat_time.set(time.time())
         pages, page_size, articles = archive.db.execute(
-            "SELECT (SELECT page_count FROM pragma_page_count()), (SELECT page_size FROM pragma_page_size()), "
-            "(SELECT count(*) FROM articles)"
+            "SELECT *, (SELECT count(*) FROM articles) FROM pragma_page_count(), pragma_page_size()"
         ).fetchone()
         self.archive_bytes.set(pages * page_size)
         self.archive_articles.set(articles)
