@@ -73,7 +73,7 @@ def import_(c: Ctx, opml_file, dry_run):
 
 @sources.command("export")
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to this file (default: standard output)."
+    "--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to this file (default: stdout)."
 )
 @click.pass_obj
 def export_(c: Ctx, output):
