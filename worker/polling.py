@@ -12,9 +12,10 @@ run), and the scheduler moves the source's job to the new interval when it chang
   average gap between the articles the source carried in the last 7 days (by their publication
   time), clamped to ``min_every``..``max_every``. A feed that publishes twice a week is read
   every 8 hours or so, a wire feed every few minutes; a source with nothing in 7 days waits
-  ``max_every``. The last hour, 6 hours and day are looked at too, counting one article less
-  (one article alone says nothing of a rate), so a feed that speeds up (breaking news, a new
-  wire feed's first run) is read faster at once rather than when the week's average catches up.
+  ``max_every``. The last hour, 6 hours and day are looked at too, counting the distinct times
+  of publication less one (one article alone, or a feed that stamps all its items alike, says
+  nothing of a rate), so a feed that speeds up (breaking news, a new wire feed's first run) is
+  read faster at once rather than when the week's average catches up.
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ def auto_interval(observed: Observed, min_every: int, max_every: int, now: datet
     if count == 0:
         return max_every, f"auto: no articles in the last {format_duration(WINDOW)}"
     rate, span = count / WINDOW, WINDOW  # articles per second
-    for window in RECENT:
-        recent = sum(1 for when in observed.dated if (now - when).total_seconds() <= window)
+    for window in RECENT:  # distinct times: items stamped all alike are no burst
+        recent = len({when for when in observed.dated if (now - when).total_seconds() <= window})
         if (recent - 1) / window > rate:
             rate, span = (recent - 1) / window, window
     gap = 1 / rate

@@ -206,8 +206,7 @@ class Service:
             self._heartbeat,
             IntervalTrigger(seconds=self.config.scheduler.heartbeat, timezone="UTC"),
             id="__heartbeat__",
-            next_run_time=now,
-            replace_existing=True,
+            replace_existing=True,  # the first one is written at start, by run()
         )
 
     def reload(self) -> None:
@@ -260,6 +259,8 @@ class Service:
                 from worker.metrics import Metrics
 
                 self.metrics = Metrics(self.config.metrics)
+            self._heartbeat()  # before the metrics are served: they never show a service without one
+            if self.metrics is not None:
                 self.metrics.start()
             self._register()
             log.info(
