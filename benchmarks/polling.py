@@ -3,9 +3,9 @@ as if the archive had carried its items and the time were just after its newest 
 
     python benchmarks/polling.py
 
-One line per feed: its items, those with a time of publication, their span, the rate `every: auto` sees and the interval it
-chooses (min_every 5m, max_every 24h), the floor the feed asks for (<ttl>, sy:updatePeriod),
-and the interval a source with `every: auto` would run at.
+One line per feed: its items, those with a time of publication, their span, the rate
+`every: auto` sees and the interval it chooses (min_every 5m, max_every 24h), the floor the
+feed asks for (<ttl>, sy:updatePeriod), and the interval a source with `every: auto` runs at.
 """
 
 from __future__ import annotations
