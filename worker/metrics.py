@@ -14,7 +14,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 from prometheus_client.process_collector import ProcessCollector
 
 from worker.errors import WorkerError
@@ -37,6 +44,7 @@ class Metrics:
 
     def __init__(self, settings: MetricsSettings):
         self.settings = settings
+        disable_created_metrics()  # no *_created series: counters start with the process anyway
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         self._server: Any = None
@@ -61,7 +69,9 @@ class Metrics:
             "failing_since_timestamp_seconds", "When the source began failing (Unix time; 0: not failing).", per
         )
         self.interval = self._gauge(
-            "interval_seconds", "The source's interval now (every, every: auto or a floor; 0: cron).", per
+            "interval_seconds",
+            "The source's interval now (every, every: auto or a floor; 0: cron or not yet known).",
+            per,
         )
         self.heartbeat_time = self._gauge(
             "heartbeat_timestamp_seconds", "When the service last wrote its heartbeat (Unix time).", []
