@@ -151,3 +151,25 @@ def test_metrics_are_off_by_default_and_a_taken_port_is_one_line(tmp_path):
     cfg.write_text(cfg.read_text().replace(f"port: {port}", "port: 70000"))
     r = run_cli("--config", str(cfg), "check-config", cwd=tmp_path)
     assert r.returncode == 2 and "metrics.port: expected a port from 1 to 65535, got 70000" in r.stderr
+
+
+def test_the_deployment_guides_rules_and_scrape_config_use_what_is_served():
+    import re
+
+    import yaml
+
+    from worker.metrics import Metrics
+    from worker.models import MetricsSettings
+
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", guide, re.S)]
+    (scrape,) = [b for b in blocks if "scrape_configs" in b]
+    (rules,) = [b for b in blocks if "groups" in b]
+    assert scrape["scrape_configs"][0]["job_name"] == "news-worker"
+    served = {m.name for m in Metrics(MetricsSettings(port=1)).registry.collect()}
+    alerts = {rule["alert"]: rule["expr"] for group in rules["groups"] for rule in group["rules"]}
+    assert set(alerts) == {"NewsWorkerSourceFailing", "NewsWorkerNoHeartbeat"}
+    for expr in alerts.values():
+        used = set(re.findall(r"news_worker_[a-z_]+", expr))
+        assert used and used <= served, used - served
+    assert "6 * 3600" in alerts["NewsWorkerSourceFailing"] and "> 300" in alerts["NewsWorkerNoHeartbeat"]

@@ -193,6 +193,8 @@ def test_plan_every_auto_and_cron_sources():
     nightly = make_source("s", "feed", url=FEED_URL, cron="0 3 * * *")
     planned = polling.plan(nightly, PollHints(ttl=60), state, None, NOW)
     assert (planned.interval, planned.interval_reason, planned.floor) == (None, "cron 0 3 * * *", 60)
+    one_off = make_source("backfill", "files", path=str(ROOT))  # a backfill's source has no schedule
+    assert polling.plan(one_off, None, state, None, NOW).interval is None
 
 
 def test_resume_and_not_before():

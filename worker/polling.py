@@ -158,12 +158,14 @@ def plan(
     state = replace(state, floor=floor[0] if floor else None, floor_reason=floor[1] if floor else None)
     if source.cron:
         return replace(state, interval=None, interval_reason=f"cron {source.cron}")
+    if not source.every and not source.auto:  # a one-off source (a backfill): no interval
+        return replace(state, interval=None, interval_reason=None)
     max_every = int(source.options.get("max_every", MAX_EVERY))
     if source.auto:
         base = auto_interval(observed or Observed(), int(source.options.get("min_every", MIN_EVERY)), max_every, now)
     else:
-        every = source.every or MAX_EVERY
-        base = every, f"every {format_duration(every)}"
+        assert source.every
+        base = source.every, f"every {format_duration(source.every)}"
     interval, reason = with_floor(*base, floor, max_every)
     return replace(state, interval=interval, interval_reason=reason)
 
