@@ -35,8 +35,9 @@ class FakeHttp:
 
 
 class FakeCtx:
-    def __init__(self, routes: dict, archived=(), validators=None):
+    def __init__(self, routes: dict, archived=(), validators=None, kept=None):
         self.http = FakeHttp(routes)
+        self.kept = kept or {}  # checkpoint values of earlier runs, by key
         self.stats = FetchStats()
         self.archived = set(archived)
         self.validators = validators or {}
@@ -44,6 +45,9 @@ class FakeCtx:
 
     def validators_for(self, url):
         return self.validators.get(url)
+
+    def saved(self, key):
+        return self.kept.get(key)
 
     def is_archived(self, headline, publication=None):
         self.archived_checks.append(headline)

@@ -22,6 +22,7 @@ import yaml
 
 from worker import log as logsetup
 from worker.checks import parse_duration
+from worker.cli_sources import sources
 from worker.config import config_dict, load_config
 from worker.errors import ArchiveError, ConfigError, Interrupted, WorkerError
 from worker.health import health_problems, status_table
@@ -484,20 +485,6 @@ def backup(c: Ctx, target):
     click.echo(f"backup: {target}", err=True)
 
 
-@cli.command()
-@pass_ctx
-def sources(c: Ctx):
-    """List the configured sources.
-
-    Example: worker sources
-    """
-    for s in c.config().sources:
-        where = s.where()
-        when = f"cron {s.cron}" if s.cron else f"every {s.every}s"
-        state = "" if s.enabled else "  (disabled)"
-        click.echo(f"{s.name}  {s.kind}  {when}  {where}{state}")
-
-
 @cli.command("check-config")
 @pass_ctx
 def check_config(c: Ctx):
@@ -587,6 +574,9 @@ def serve(c: Ctx, host, port, metadata, datasette_args):
     launch = prepare(archive, host=host, port=port, metadata=meta, extra=datasette_args)
     click.echo(f"serve: http://{host}:{port}/ ({archive}, read-only; Ctrl-C stops)", err=True)
     sys.exit(run_datasette(launch))
+
+
+cli.add_command(sources)
 
 
 def main() -> None:

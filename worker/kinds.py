@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from worker import checks
+from worker import checks, polling
 from worker.errors import ConfigError, WorkerError
 from worker.models import CaptureSettings, Options, Source
 
@@ -28,11 +28,18 @@ if TYPE_CHECKING:
 
 Fetch = Callable[[Source, "FetchContext"], Iterator["FetchOutput"]]
 
+NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # what a source's name may be
+
+
+def _every(value: Any, where: str) -> int | str:
+    return "auto" if value == "auto" else checks.parse_duration(value, where)
+
+
 # keys every source has, whatever its kind (the Source dataclass's own fields)
 COMMON_KEYS: dict[str, checks.Check] = {
     "name": checks.typed(str),
     "kind": lambda value, where: kind_named(value, where).name,
-    "every": checks.duration(),
+    "every": _every,
     "cron": checks.cron,
     "enabled": checks.typed(bool),
     "respect_robots": checks.typed(bool),
@@ -49,6 +56,7 @@ class Key:
     required: bool = False
     default: Any = None  # filled in when the key is not given (None: left out)
     path: bool = False  # a file path: resolved against the config file's folder
+    duration: bool = False  # seconds, written back as a duration (``15m``)
     help: str = ""
 
 
@@ -123,10 +131,15 @@ def build_source(
     if "name" not in values:
         raise ConfigError(f"{where}.name: required")
     name = values["name"]
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+    if not NAME_RULE.fullmatch(name):
         raise ConfigError(f"{where}.name: use letters, digits, '.', '_' or '-', got {checks.short(name)}")
     if "every" in values and "cron" in values:
         raise ConfigError(f"{where}.cron: give either every or cron, not both")
+    if values.get("every") == "auto":
+        if kind.key("min_every") is None:
+            raise ConfigError(f"{where}.every: 'auto' is only for kind feed, not '{kind.name}'")
+        del values["every"]
+        values["auto"] = True
     options = {}
     for own in kind.keys:
         if own.name in values:
@@ -137,7 +150,7 @@ def build_source(
             options[own.name] = own.default
     if kind.validate is not None:
         kind.validate(options, where)
-    if "cron" not in values and default_every is not None:
+    if "cron" not in values and "auto" not in values and default_every is not None:
         values.setdefault("every", default_every)
     return Source(**values, options=Options(options))
 
@@ -204,6 +217,13 @@ def _files_path(options: Mapping[str, Any], where: str) -> None:
         )
 
 
+def _polling_range(options: Mapping[str, Any], where: str) -> None:
+    if options["min_every"] > options["max_every"]:
+        raise ConfigError(
+            f"{where}.min_every: must not be more than max_every ({checks.format_duration(options['max_every'])})"
+        )
+
+
 def _page_urls(options: Mapping[str, Any], where: str) -> None:
     if not options.get("urls") and not options.get("urls_file"):
         raise ConfigError(f"{where}.urls: kind 'page' needs urls or urls_file")
@@ -253,9 +273,24 @@ register(
         keys=(
             Key("url", checks.url, required=True),
             Key("follow_links", checks.typed(bool), default=False, help="fetch each new item's page"),
+            Key(
+                "min_every",
+                checks.duration(),
+                default=polling.MIN_EVERY,
+                duration=True,
+                help="with every: auto, the shortest interval",
+            ),
+            Key(
+                "max_every",
+                checks.duration(),
+                default=polling.MAX_EVERY,
+                duration=True,
+                help="with every: auto, the longest interval; also caps what a feed asks for",
+            ),
         ),
         argument="url",
         guess=_feed_guess,
+        validate=_polling_range,
         help="RSS 0.9/1.0/2.0, Atom or JSON Feed",
     )
 )

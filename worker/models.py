@@ -45,8 +45,9 @@ class Source:
     name: str
     kind: str  # a name in worker.kinds.REGISTRY
     options: Options = field(default_factory=Options)
-    every: int | None = None  # seconds between runs (None when cron is set)
+    every: int | None = None  # seconds between runs (None when cron is set or every is auto)
     cron: str | None = None  # crontab line, alternative to every
+    auto: bool = False  # ``every: auto``: the interval follows the source's rate of new articles
     enabled: bool = True
     respect_robots: bool = True
     capture: bool | None = None  # keep its raw responses (WARC); None: network sources do, local files not
@@ -276,6 +277,14 @@ class CaptureSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """The ``metrics:`` section of config.yaml."""
+
+    port: int | None = None  # serve Prometheus metrics on this port (None: off)
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated config.yaml."""
 
@@ -285,6 +294,7 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     default_every: int = 1800  # seconds: the interval of sources that give neither every nor cron
     sources: tuple[Source, ...] = ()
     path: str | None = None  # the file it was read from
@@ -308,6 +318,17 @@ class HttpResponse:
     capture: CaptureRef | None = None  # where the exchange was written (fetchers.conditional_get)
 
 
+@dataclass(frozen=True)
+class PollHints:
+    """What a feed and its server said about how often to fetch it, each in seconds from now
+    (None: not said). The longest is the source's floor: it is never polled sooner."""
+
+    ttl: int | None = None  # the feed's <ttl> (minutes in the feed)
+    update_period: int | None = None  # the feed's sy:updatePeriod / sy:updateFrequency
+    max_age: int | None = None  # Cache-Control: max-age, less the response's Age
+    expires: int | None = None  # Expires, less the response's Date
+
+
 @dataclass
 class FetchStats:
     """Mutable counters a fetcher fills during one run (the one non-frozen model)."""
@@ -317,6 +338,7 @@ class FetchStats:
     bytes: int = 0
     requests: int = 0
     warnings: list[str] = field(default_factory=list)
+    poll: PollHints | None = None  # what the feed and its server asked for (feed sources)
 
 
 @dataclass(frozen=True)
@@ -353,3 +375,7 @@ class SourceState:
     failing_since: str | None = None
     next_due_at: str | None = None  # a failing source is skipped until then
     last_error: str | None = None
+    interval: int | None = None  # seconds between runs now (None: a cron source)
+    interval_reason: str | None = None  # why: "every 15m", "auto: 12 articles in 7 days", a floor
+    floor: int | None = None  # seconds the feed or its server asked to wait at least (None: nothing asked)
+    floor_reason: str | None = None  # who asked: "<ttl>", "sy:updatePeriod", "Cache-Control max-age", "Expires"

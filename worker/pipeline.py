@@ -21,7 +21,7 @@ from worker.errors import Interrupted
 from worker.fetchers import FetchOutput, HttpClient
 from worker.kinds import Fetch, kind_named
 from worker.models import RunResult, SchedulerSettings, Source
-from worker.run import OnItem, Run, RunContext, Stopping, Writer
+from worker.run import OnFinish, OnItem, Run, RunContext, Stopping, Writer
 
 if TYPE_CHECKING:
     from worker.captures import Captures
@@ -47,14 +47,17 @@ def ingest(
     on_item: OnItem | None = None,
     captures: Captures | None = None,
     fetcher: Fetch | None = None,
+    on_finish: OnFinish | None = None,
 ) -> RunResult:
     """Run one source once and record it. Never raises for anything the source does. With
     ``captures``, the raw responses it receives are kept (WARC) and linked to what they gave;
-    ``fetcher`` replaces the kind's fetch function (``worker reclean`` reads captured records)."""
+    ``fetcher`` replaces the kind's fetch function (``worker reclean`` reads captured records);
+    ``on_finish`` is called once the run is recorded (the service feeds its metrics and its
+    schedule from it)."""
     from worker.parallel import cleaned
 
     settings = settings or SchedulerSettings()
-    run = Run(source, archive, trigger=trigger, on_item=on_item)
+    run = Run(source, archive, trigger=trigger, on_item=on_item, on_finish=on_finish)
     ctx = RunContext(source, archive, http, trigger, run.stats, captures)
     writer = Writer(archive, run, threaded=workers > 1)
     try:

@@ -13,13 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
-from worker import backoff
+from worker import backoff, polling
 from worker.errors import FetchError, WorkerError
 from worker.models import (
     Article,
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("worker.pipeline")
 
 OnItem = Callable[[str, str], None]  # (what: new | duplicate | skipped | known | checkpoint, locator)
+# called once a run is recorded, after its run_finished event: (result, the source's state, seconds)
+OnFinish = Callable[[RunResult, SourceState | None, float], None]
 
 
 class Stopping(Exception):
@@ -128,10 +130,18 @@ def _add(counts: Counts, stored: Stored) -> None:
 class Run:
     """The state of one source run while it goes on; ``result()`` is its RunResult."""
 
-    def __init__(self, source: Source, archive: Archive, *, trigger: str, on_item: OnItem | None = None):
+    def __init__(
+        self,
+        source: Source,
+        archive: Archive,
+        *,
+        trigger: str,
+        on_item: OnItem | None = None,
+        on_finish: OnFinish | None = None,
+    ):
         from worker.archive import Batch
 
-        self.source, self.trigger, self.on_item = source, trigger, on_item
+        self.source, self.trigger, self.on_item, self.on_finish = source, trigger, on_item, on_finish
         self.started_at = utcnow()
         self.t0 = time.monotonic()
         self.run_id = archive.start_run(source.name, trigger, self.started_at)
@@ -143,6 +153,7 @@ class Run:
         self.retry_after: float | None = None
         self.next_attempt_at: str | None = None
         self.final: RunResult | None = None  # the result stored in the run row
+        self.state: SourceState | None = None  # the source's state stored with it
         self._lock = threading.Lock()
         self._batch = Batch(self.run_id, source.name)
 
@@ -226,9 +237,15 @@ class Run:
         )
         if self.status == "error":
             when = backoff.next_attempt(
-                self.source, failures, settings, retry_after=self.retry_after, now=datetime.now(UTC)
+                self.source,
+                failures,
+                settings,
+                retry_after=self.retry_after,
+                now=datetime.now(UTC),
+                interval=previous.interval if previous else None,
             )
             self.next_attempt_at = iso_z(when)
+        kept = previous or SourceState(self.source.name)  # a failed run keeps the interval it had
         return SourceState(
             source=self.source.name,
             last_run_at=now,
@@ -240,7 +257,26 @@ class Run:
             else (previous.failing_since if previous and previous.failing_since else self.started_at),
             next_due_at=self.next_attempt_at,
             last_error=self.error,
+            interval=kept.interval,
+            interval_reason=kept.interval_reason,
+            floor=kept.floor,
+            floor_reason=kept.floor_reason,
         )
+
+    def planned(self, archive: Archive, state: SourceState) -> SourceState:
+        """After a successful run (its articles stored, in the same transaction): the state with
+        the source's interval and floor (``worker.polling``); a changed floor is logged once."""
+        if self.status != "ok":
+            return state
+        now = datetime.now(UTC)
+        observed = None
+        if self.source.auto:
+            since = iso_z(now - timedelta(seconds=polling.WINDOW))
+            observed = polling.observed_from(archive.carried_since(self.source.name, since), now)
+        new = polling.plan(self.source, self.stats.poll, state, observed, now)
+        if (new.floor, new.floor_reason) != (state.floor, state.floor_reason):
+            log.info("interval_floor_changed", source=self.source.name, seconds=new.floor, reason=new.floor_reason)
+        return new
 
     def result(self, pending: Stored | None = None) -> RunResult:
         """The run's result; with ``pending``, counting a batch whose transaction is open."""
@@ -273,13 +309,15 @@ class Run:
             state = self.closing_state(archive.source_state(self.source.name), settings)
             with archive.transaction():
                 archive.finish_run(self.result(), state)
+            self.state = state
         except Exception as exc:  # the archive is what failed: the next start marks the run interrupted
             log.error("run_not_recorded", source=self.source.name, error=repr(exc))
 
     def report(self, result: RunResult) -> None:
-        """The run's warnings and its one ``run_finished`` event."""
+        """The run's warnings and its one ``run_finished`` event, then ``on_finish``."""
         for warning in self.stats.warnings:
             log.warning("source_warning", source=self.source.name, error=warning)
+        seconds = time.monotonic() - self.t0
         event = log.info if result.status == "ok" else log.warning
         event(
             "run_finished",
@@ -292,10 +330,12 @@ class Run:
             skipped=result.skipped,
             http_status=result.http_status,
             not_modified=result.not_modified,
-            duration_ms=int((time.monotonic() - self.t0) * 1000),
+            duration_ms=int(seconds * 1000),
             error=result.error,
             next_attempt_at=result.next_attempt_at,
         )
+        if self.on_finish is not None:
+            self.on_finish(result, self.state, seconds)
 
     def _tell(self, what: str, locator: str) -> None:
         if self.on_item:
@@ -347,12 +387,13 @@ class Writer:
         with db.transaction():
             stored = db.store(batch)
             if state is not None:
+                state = self.run.planned(db, state)
                 final = self.run.result(pending=stored)
                 db.finish_run(final, state)
         self.carried = list(stored.carried)
         self.run.tally(batch, stored)
         if final is not None:
-            self.run.final = final
+            self.run.final, self.run.state = final, state
 
     def _loop(self) -> None:
         from worker.archive import Archive

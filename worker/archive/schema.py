@@ -259,11 +259,20 @@ def _migrate_5(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sightings ADD COLUMN capture_id INTEGER")
 
 
+def _migrate_6(db: sqlite_utils.Database) -> None:
+    """Polling: each source's interval now and why (its ``every``, ``every: auto``'s rate, or a
+    floor), and the floor its feed or server asked for (seconds, and who asked)."""
+    for column, kind in (("interval", "INTEGER"), ("interval_reason", "TEXT"), ("floor", "INTEGER")):
+        db.execute(f"ALTER TABLE source_state ADD COLUMN [{column}] {kind}")
+    db.execute("ALTER TABLE source_state ADD COLUMN floor_reason TEXT")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migrate_1,
     2: _migrate_2,
     3: _migrate_3,
     4: migrate_4,
     5: _migrate_5,
+    6: _migrate_6,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

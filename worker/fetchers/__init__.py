@@ -112,7 +112,9 @@ def conditional_get(
     return ctx.capture(resp)
 
 
-def http_checkpoint(url: str, validators: Validators) -> Checkpoint:
-    """The checkpoint that stores ``url``'s new cache validators (key ``http:<url>``)."""
-    value = json.dumps({"etag": validators.etag, "last_modified": validators.last_modified})
+def http_checkpoint(url: str, validators: Validators, **kept: int | None) -> Checkpoint:
+    """The checkpoint that stores ``url``'s new cache validators (key ``http:<url>``), and what
+    else the fetcher keeps for the next run (``kept``: a feed's ttl and update period)."""
+    kept = {k: v for k, v in kept.items() if v is not None}
+    value = json.dumps({"etag": validators.etag, "last_modified": validators.last_modified, **kept})
     return Checkpoint("http:" + url, value)
