@@ -89,7 +89,7 @@ SRC = {"name": "a", "kind": "files", "path": "in/"}
         ({"sources": [{"name": "a", "kind": "feed"}]}, "sources[0].url: required for kind 'feed'"),
         (
             {"sources": [{"name": "a", "kind": "rss", "url": "http://x"}]},
-            "sources[0].kind: expected one of files, feed, page, sitemap, got 'rss'",
+            "sources[0].kind: expected one of files, feed, page, sitemap, warc, got 'rss'",
         ),
         (
             {"sources": [{"name": "a", "kind": "feed", "url": "ftp://x/y"}]},

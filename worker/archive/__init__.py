@@ -192,8 +192,8 @@ class Archive:
         ).fetchone()
         if row is None:
             return None
-        source, last_run, status, last_success, failures, since, due, error = row
-        return SourceState(source, last_run, status, last_success, failures or 0, since, due, error)
+        source, last_run, status, last_success, failures, *rest = row
+        return SourceState(source, last_run, status, last_success, failures or 0, *rest)
 
     def carried_since(self, source: str, since: str) -> list[tuple[str | None, str]]:
         """(published_utc, first_seen_at) of each article ``source`` carried since ``since``
