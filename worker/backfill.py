@@ -19,7 +19,7 @@ from worker.errors import ArchiveFull, Interrupted
 from worker.fetchers import HttpClient
 from worker.kinds import guess, is_url, kind_named, make_source
 from worker.models import Config, RunResult, Source
-from worker.pipeline import ingest
+from worker.pipeline import Stream, ingest
 from worker.run import OnItem
 
 log = structlog.get_logger("worker.backfill")
@@ -57,8 +57,10 @@ def run_backfill(
     on_item: OnItem | None = None,
     workers: int = 1,
     optimize: bool | None = None,
+    stream: Stream | None = None,
 ) -> list[RunResult]:
-    """Import ``sources``; returns one RunResult each. ``optimize`` None: after a large import."""
+    """Import ``sources``; returns one RunResult each. ``optimize`` None: after a large import.
+    ``stream``: where fetch and clean run when not here (``worker.distributed``)."""
     needs_http = any(kind_named(s.kind).network for s in sources)
     http = http_factory() if http_factory and needs_http else None
     results = []
@@ -77,6 +79,7 @@ def run_backfill(
                         on_item=on_item,
                         workers=workers,
                         settings=config.scheduler,
+                        stream=stream,
                     )
                 )
         except Interrupted as exc:

@@ -21,6 +21,7 @@ import yaml
 
 from worker import log as logsetup
 from worker.checks import parse_duration
+from worker.cli_cluster import backfill_on_cluster, cluster_options, merge
 from worker.config import config_dict, load_config
 from worker.errors import ArchiveError, ConfigError, Interrupted, WorkerError
 from worker.health import health_problems, status_table
@@ -227,8 +228,9 @@ def ingest(c: Ctx, names, all_):
     default=None,
     help="Merge the full-text index afterwards (default: after 10,000 new articles).",
 )
+@cluster_options
 @pass_ctx
-def backfill(c: Ctx, paths, name, kind, workers, optimize):
+def backfill(c: Ctx, paths, name, kind, workers, optimize, cluster, shards, partition_files, partition_size):
     """One-off import of files, folders, globs or URLs, without configuring a source.
     Idempotent and resumable: a re-run passes over what is already stored.
 
@@ -238,20 +240,25 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize):
     from worker.parallel import default_workers
     from worker.progress import Progress
 
+    if shards and not cluster:
+        raise click.UsageError("--shards needs --cluster")
     config = c.config(required=False)
     t0 = time.monotonic()
     sources = sources_for(paths, name, kind)
     terminal = sys.stderr.isatty()
     bar = Progress(terminal, count_files(sources) if terminal else None)
     try:
-        results = run_backfill(
-            config,
-            sources,
-            http_factory=c.http,
-            on_item=bar,
-            workers=default_workers() if workers is None else workers,
-            optimize=optimize,
-        )
+        if cluster:
+            results = backfill_on_cluster(c, sources, bar, optimize, cluster, shards, partition_files, partition_size)
+        else:
+            results = run_backfill(
+                config,
+                sources,
+                http_factory=c.http,
+                on_item=bar,
+                workers=default_workers() if workers is None else workers,
+                optimize=optimize,
+            )
     finally:
         bar.close()
     _summary("backfill", results, time.monotonic() - t0)
@@ -523,6 +530,9 @@ def serve(c: Ctx, host, port, metadata, datasette_args):
     launch = prepare(archive, host=host, port=port, metadata=meta, extra=datasette_args)
     click.echo(f"serve: http://{host}:{port}/ ({archive}, read-only; Ctrl-C stops)", err=True)
     sys.exit(run_datasette(launch))
+
+
+cli.add_command(merge)
 
 
 def main() -> None:

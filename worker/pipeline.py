@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from worker.archive import Archive, archive_error
 from worker.errors import Interrupted
@@ -22,7 +23,14 @@ from worker.kinds import kind_named
 from worker.models import RunResult, SchedulerSettings, Source
 from worker.run import OnItem, Run, RunContext, Stopping, Writer
 
+if TYPE_CHECKING:
+    from worker.parallel import Cleaned
+
 BATCH_SIZE = 200
+
+# where fetch and clean run, when not here: (source, ctx) -> every fetcher output, in order, with
+# its cleaned article (``worker.distributed``: on a Dask cluster)
+Stream = Callable[[Source, RunContext], Iterable[tuple[object, "Cleaned"]]]
 
 
 def fetch(source: Source, ctx: RunContext) -> Iterator[FetchOutput]:
@@ -41,17 +49,20 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     workers: int = 1,
     on_item: OnItem | None = None,
+    stream: Stream | None = None,
 ) -> RunResult:
-    """Run one source once and record it. Never raises for anything the source does."""
+    """Run one source once and record it. Never raises for anything the source does.
+    ``stream``: fetch and clean elsewhere (the same outputs in the same order)."""
     from worker.parallel import cleaned
 
     settings = settings or SchedulerSettings()
     run = Run(source, archive, trigger=trigger, on_item=on_item)
     ctx = RunContext(source, archive, http, trigger, run.stats)
-    writer = Writer(archive, run, threaded=workers > 1)
+    writer = Writer(archive, run, threaded=workers > 1 or stream is not None)
     try:
         try:
-            for out, article in cleaned(fetch(source, ctx), source.name, workers):
+            pairs = stream(source, ctx) if stream else cleaned(fetch(source, ctx), source.name, workers)
+            for out, article in pairs:
                 if stop is not None and stop.is_set():
                     raise Stopping()
                 if run.take(out, article) >= batch_size:
