@@ -65,7 +65,9 @@ def make(root: Path, stories: int = 24) -> list[Path]:
     # the second crawl: the same pages again, edits at the same URL, copies and near-duplicates
     second = first[: stories // 3]
     second += [(f"{base}story-{i}", html(f"Story {i} of the harbour", edited(body(i)))) for i in range(3, 6)]
-    second += [(f"https://wire.example.com/copy-{i}", html(f"Story {i} of the harbour", body(i))) for i in (7, 8)]
+    second += [
+        (f"https://wire.example.com/copy-{i}", html(f"Story {i} of the harbour", edited(body(i)))) for i in (7, 8)
+    ]
     second += [
         (f"https://other.example.net/n-{i}", html(f"Another headline for story {i}", body(i))) for i in (9, 10, 11)
     ]

@@ -48,6 +48,19 @@ def ensure() -> None:
     )
 
 
+def run(*args: str, timeout: float = 300):
+    """``worker ARGS`` in a subprocess, with the ``warc`` kind present (as ``conftest.run_cli``)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    cmd = [sys.executable, "-m", "tests.warc_kind", *args]
+    return subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout, env=env)
+
+
 if __name__ == "__main__":
     ensure()
     from worker.cli import main

@@ -30,22 +30,23 @@ def shard_info(db: sqlite_utils.Database) -> dict[str, Any] | None:
 
 def shard_articles(db: sqlite_utils.Database, after: int, upto: int) -> Iterator[tuple[Article, str, int, int]]:
     """(article, locator, shard article id, sighting id) for each sighting after ``after`` up to
-    ``upto``, in storing order: the text is that of the version the sighting saw."""
+    ``upto``, in storing order: the text is that of the version the sighting saw, the URL where
+    it was seen (a sighting keeps ``url or locator``: an article stored without a URL has none)."""
     rows = db.execute(
         "SELECT s.id, s.article_id, s.url, s.source, v.headline, v.body, v.byline, v.published_at, v.dek, "
-        "v.dateline, v.lang, a.publication, a.headline_derived "
+        "v.dateline, v.lang, a.publication, a.headline_derived, a.url "
         "FROM sightings s JOIN versions v ON v.article_id = s.article_id AND v.version = s.version "
         "JOIN articles a ON a.id = s.article_id WHERE s.id > ? AND s.id <= ? ORDER BY s.id",
         [after, upto],
     )
-    for sid, aid, locator, source, headline, body, byline, published, dek, dateline, lang, pub, derived in rows:
+    for sid, aid, locator, source, headline, body, byline, published, dek, dateline, lang, pub, derived, url in rows:
         article = Article(
             headline=headline,
             body=body,
             byline=byline,
             published_at=published,
             dek=dek,
-            url=locator if locator.startswith(("http://", "https://")) else None,  # else a file's path
+            url=None if url is None else locator,  # a story with no URL (a text file) is known by its path
             source=source,
             publication=pub,
             dateline=dateline,
