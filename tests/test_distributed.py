@@ -108,7 +108,9 @@ def test_shards_merged_equal_a_local_backfill_and_twice_add_nothing(tmp_path, ad
         again = merge_shards(archive, shards)
         assert all(m.result is None and m.error is None for m in again) and archive.counts()["runs"] == runs
     assert snapshot(db) == before
-    assert shard_backfill(Config(), sources_for(inputs, "backfill", None), address, folder, files=FILES, size=SIZE) == []
+    assert (
+        shard_backfill(Config(), sources_for(inputs, "backfill", None), address, folder, files=FILES, size=SIZE) == []
+    )
 
 
 def test_a_failing_input_is_named_and_the_rest_completes(tmp_path, address, inputs):

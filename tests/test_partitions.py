@@ -104,7 +104,9 @@ def test_one_gzip_stream_is_not_cut(tmp_path):
     import gzip
 
     p = tmp_path / "one.warc.gz"
-    p.write_bytes(gzip.compress(b"".join([warcinfo()] + [page(f"https://x.example/{i}", html("S", body(i))) for i in range(30)])))
+    p.write_bytes(
+        gzip.compress(b"".join([warcinfo()] + [page(f"https://x.example/{i}", html("S", body(i))) for i in range(30)]))
+    )
     assert warc_ranges(p, p.stat().st_size, 1000) == []
     assert [x.parts[0].kind for x in plan([make_source("b", "warc", path=str(p))], size=1000)] == ["warc"]
 
@@ -132,7 +134,7 @@ def test_what_is_stored_is_passed_over(tmp_path):
     ranges = list(plan([source], size=size // 3))
     ctx = Ctx()
     read_all(ranges[:1], ctx)
-    key = next(iter(ranges[0].keys()))
+    key = next(iter(ranges[0].checkpoint_keys()))
     assert "@" in ctx.state[key]  # the first range stored: a partial checkpoint at its end
     assert passed_over(ranges[0], ctx.saved) == ()
     assert passed_over(ranges[1], ctx.saved) is None
@@ -188,7 +190,7 @@ def test_a_task_hands_back_the_error_that_stopped_its_source():
 
     url = "http://127.0.0.1:9/feed.xml"  # nothing listens there
     (part,) = plan([make_source("b", "feed", url=url)])
-    assert part.parts == (Part("source", url),) and part.keys() == {"http:" + url}
+    assert part.parts == (Part("source", url),) and part.checkpoint_keys() == {"http:" + url}
     outcome = run_partition(Task(part, {}, HttpSettings(allow_private_hosts=True, retries=0)))
     assert isinstance(outcome.error, FetchError) and url in str(outcome.error)
     back = pickle.loads(pickle.dumps(outcome.error))  # as it crosses to the writer

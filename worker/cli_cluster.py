@@ -66,7 +66,14 @@ def cluster_options(f):
 
 
 def backfill_on_cluster(
-    c, sources: list[Source], bar: OnItem, optimize: bool | None, cluster: str, shards: str | None, files: int, size: int
+    c,
+    sources: list[Source],
+    bar: OnItem,
+    optimize: bool | None,
+    cluster: str,
+    shards: str | None,
+    files: int,
+    size: int,
 ) -> list[RunResult]:
     """``worker backfill --cluster``: one writer here, or shards with ``--shards``. The dashboard
     link, when the cluster has one, is one line on standard error."""

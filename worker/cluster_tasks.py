@@ -54,13 +54,14 @@ class Task:
 class Outcome:
     """What a task hands back: every output in order with its cleaned article (or skip reason),
     the fetch counters, the error that stopped the partition (raised by the source's run), and
-    how long the task took on its worker and how many pages it cleaned."""
+    how long the task took on its worker (and of that, on a core) and how many pages it cleaned."""
 
     index: int
     pairs: list[tuple[object, Cleaned]] = field(default_factory=list)
     stats: FetchStats = field(default_factory=FetchStats)
     error: Exception | None = None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     pages: int = 0
 
 
@@ -172,7 +173,7 @@ def run_partition(task: Task) -> Outcome:
     inputs do: an error that stops the partition is handed back, to fail the source's run as it
     would locally."""
     _logging(task.log_level)
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.thread_time()
     ctx = TaskContext(task.saved, task.http)
     outcome = Outcome(task.partition.index, stats=ctx.stats)
     try:
@@ -185,7 +186,7 @@ def run_partition(task: Task) -> Outcome:
         outcome.error = portable(exc, task.partition)
     finally:
         release_memory()
-    outcome.seconds = time.monotonic() - t0
+    outcome.seconds, outcome.cpu_seconds = time.monotonic() - t0, time.thread_time() - cpu0
     return outcome
 
 
@@ -241,7 +242,7 @@ _LOGGING: str | None = None
 def _logging(level: str) -> None:
     """Log as the command does (JSON lines on the worker's standard error), once per process."""
     global _LOGGING
-    if _LOGGING != level:
+    if level != _LOGGING:
         from worker import log as logsetup
 
         logsetup.setup("json", level)

@@ -28,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from worker.archive import Archive
 from worker.cluster_tasks import Outcome, Task, run_partition
 from worker.errors import ConfigError, WorkerError
 from worker.models import Config, HttpSettings, RunResult, Skipped, Source
@@ -112,11 +113,12 @@ class _Entry:
 @dataclass
 class Totals:
     """What the cluster did: tasks sent, partitions passed over, seconds the tasks took on their
-    workers, pages they cleaned, partitions lost to workers that died."""
+    workers (and on a core), pages they cleaned, partitions lost to workers that died."""
 
     tasks: int = 0
     passed_over: int = 0
     task_seconds: float = 0.0
+    task_cpu_seconds: float = 0.0
     pages: int = 0
     lost: int = 0
 
@@ -147,7 +149,7 @@ class Dispatcher:
         self._pending: deque[_Entry] = deque()
         self._keys: dict[int, set[str]] = {}  # per run: the checkpoint keys its partitions store
         self._current = -1
-        self._archive = None
+        self._archive: Archive | None = None
         self._window, self._window_at = WINDOW_MIN, 0.0
 
     def stream(self, source: Source, ctx: RunContext) -> Iterator[tuple[object, Cleaned]]:
@@ -172,15 +174,19 @@ class Dispatcher:
             p = self._peek()
             if p is None:
                 return
-            if p.run != self._current and p.keys() & set().union(*(self._keys.get(r, ()) for r in range(p.run))):
+            if self._waits(p):
                 return
             self._next = None
-            self._keys.setdefault(p.run, set()).update(p.keys())
+            self._keys.setdefault(p.run, set()).update(p.checkpoint_keys())
             self._pending.append(self._send(p))
+
+    def _waits(self, p: Partition) -> bool:
+        earlier = set().union(*(self._keys.get(r, ()) for r in range(p.run)))
+        return p.run != self._current and bool(p.checkpoint_keys() & earlier)
 
     def _send(self, p: Partition) -> _Entry:
         assert self._archive is not None
-        saved = {k: v for k in p.keys() if (v := self._archive.fetch_state(p.source.name, k)) is not None}
+        saved = {k: v for k in p.checkpoint_keys() if (v := self._archive.fetch_state(p.source.name, k)) is not None}
         done = passed_over(p, saved.get)
         if done is not None:
             self.totals.passed_over += not p.local
@@ -202,6 +208,7 @@ class Dispatcher:
                 yield Skipped(p.source.name, where, "a cluster worker died each time it read this; run again"), None
             return
         self.totals.task_seconds += outcome.seconds
+        self.totals.task_cpu_seconds += outcome.cpu_seconds
         self.totals.pages += outcome.pages
         _add_stats(ctx, outcome)
         yield from outcome.pairs
@@ -298,6 +305,7 @@ def backfill_on_cluster(
                 lost=t.lost,
                 pages=t.pages,
                 task_seconds=round(t.task_seconds, 3),
+                task_cpu_seconds=round(t.task_cpu_seconds, 3),
                 threads=sum(client.nthreads().values()),
                 duration_ms=int((time.monotonic() - t0) * 1000),
             )

@@ -19,7 +19,14 @@ from itertools import islice
 from pathlib import Path
 
 from worker.archive import Archive, Batch, archive_error
-from worker.archive.merge import MERGED, shard_articles, shard_checkpoints, shard_info, shard_produced, write_checkpoints
+from worker.archive.merge import (
+    MERGED,
+    shard_articles,
+    shard_checkpoints,
+    shard_info,
+    shard_produced,
+    write_checkpoints,
+)
 from worker.errors import ArchiveError
 from worker.models import RunResult, SchedulerSettings, Source
 from worker.pipeline import BATCH_SIZE

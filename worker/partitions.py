@@ -67,7 +67,7 @@ class Partition:
         text = first.where + (f" bytes {first.start}-{first.end}" if first.kind == "warc_range" else "")
         return text + (f" and {len(self.parts) - 1} more" if len(self.parts) > 1 else "")
 
-    def keys(self) -> frozenset[str]:
+    def checkpoint_keys(self) -> frozenset[str]:
         """The checkpoint keys its inputs are stored under (none known for a network source)."""
         return frozenset(k for part in self.parts if (k := key_of(self.source, part)))
 

@@ -104,7 +104,9 @@ def shard_backfill(
 def _lost(p: Partition) -> RunResult:
     now = utcnow()
     error = f"{p.name()}: a cluster worker died each time it read this; run again"
-    return RunResult(source=p.source.name, trigger="shard", started_at=now, finished_at=now, status="error", error=error)
+    return RunResult(
+        source=p.source.name, trigger="shard", started_at=now, finished_at=now, status="error", error=error
+    )
 
 
 def _progress(on_item: OnItem | None, p: Partition, result: RunResult) -> None:
