@@ -18,7 +18,7 @@ import pytest
 
 from tests.cluster_corpus import make, snapshot
 from tests.conftest import ROOT
-from tests.warc_kind import ensure
+from tests.warc_kind import registered
 from worker.backfill import run_backfill, sources_for
 from worker.models import Config
 
@@ -28,7 +28,13 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not DASK.exists(), reason="the dask command is not installed beside this Python"),
 ]
-ensure()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warc_kind():
+    with registered():
+        yield
+
 
 OPTIONS = ("--partition-files", "4", "--partition-size", "6K")
 

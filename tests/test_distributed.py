@@ -10,7 +10,7 @@ import pytest
 
 from tests.cluster_corpus import make, snapshot
 from tests.conftest import run_cli
-from tests.warc_kind import ensure, run
+from tests.warc_kind import registered, run
 from worker.backfill import run_backfill, sources_for
 from worker.distributed import Dispatcher, backfill_on_cluster, connect, parse_cluster
 from worker.errors import ConfigError, Interrupted
@@ -18,7 +18,13 @@ from worker.models import Config
 from worker.progress import Progress
 
 distributed = pytest.importorskip("distributed")
-ensure()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warc_kind():
+    with registered():
+        yield
+
 
 FILES, SIZE = 5, 6000  # small tasks: many partitions, WARC files cut in ranges
 
@@ -180,3 +186,12 @@ def test_a_local_cluster_from_the_command_line_with_its_dashboard(tmp_path, inpu
     links = [line for line in r.stderr.splitlines() if line.startswith("dask dashboard: http://127.0.0.1:")]
     assert len(links) == 1
     assert snapshot(db, sightings=False) == snapshot(local, sightings=False)
+
+
+def test_without_cluster_dask_is_not_imported():
+    import subprocess
+    import sys
+
+    code = "import sys, worker.cli; print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr

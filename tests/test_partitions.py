@@ -12,14 +12,18 @@ import pytest
 
 from tests.cluster_corpus import body, html
 from tests.warc_files import join, page, request, warcinfo, wrong_length
-from tests.warc_kind import ensure
+from tests.warc_kind import registered
 from worker.cluster_tasks import Page, Task, TaskContext, outputs, run_partition
 from worker.fetchers import files, warc
 from worker.kinds import make_source
 from worker.models import Checkpoint, HttpSettings, Known, RawItem, Skipped
 from worker.partitions import Part, passed_over, plan, record_start, warc_ranges
 
-ensure()
+
+@pytest.fixture(scope="module", autouse=True)
+def warc_kind():
+    with registered():
+        yield
 
 
 @dataclass

@@ -2,12 +2,15 @@
 
 WARC files as a backfill input: a path (file, folder or glob) read with ``fetchers.warc.fetch``,
 or a URL with ``warc_remote.read_url``; ``host``, ``since`` and ``until`` filter records. Once
-the registry declares its own ``warc`` kind, ``ensure`` leaves it as it is.
+the registry declares its own ``warc`` kind, ``registered`` and ``ensure`` leave it as it is.
 
     python -m tests.warc_kind ARGS...   # ``worker ARGS...`` with the kind present
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from worker import checks
 from worker.kinds import REGISTRY, Key, Kind, _local_path, register
@@ -24,6 +27,18 @@ def _fetch(source: Source, ctx):
 
         return read_url(source.options["url"], source.name, ctx, HttpSettings(), warc_filter(source))
     return warc.fetch(source, ctx, warc_filter(source))
+
+
+@contextmanager
+def registered() -> Iterator[None]:
+    """The kind registered while the block runs (when the registry has none of its own)."""
+    added = "warc" not in REGISTRY
+    ensure()
+    try:
+        yield
+    finally:
+        if added:
+            del REGISTRY["warc"]
 
 
 def ensure() -> None:

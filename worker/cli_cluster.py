@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from worker.models import RunResult, Source
-from worker.partitions import BYTES, FILES
-from worker.run import OnItem
+if TYPE_CHECKING:
+    from worker.models import RunResult, Source
+    from worker.run import OnItem
 
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)i?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -39,15 +40,14 @@ def cluster_options(f):
     f = click.option(
         "--partition-size",
         type=Size(),
-        default=BYTES,
+        default=None,
         help="With --cluster: WARC bytes per task; a larger WARC file is cut at record starts (default 64M).",
     )(f)
     f = click.option(
         "--partition-files",
         type=click.IntRange(1, 100_000),
-        default=FILES,
-        show_default=True,
-        help="With --cluster: files of a folder per task.",
+        default=None,
+        help="With --cluster: files of a folder per task (default 200).",
     )(f)
     f = click.option(
         "--shards",
@@ -72,11 +72,14 @@ def backfill_on_cluster(
     optimize: bool | None,
     cluster: str,
     shards: str | None,
-    files: int,
-    size: int,
+    files: int | None,
+    size: int | None,
 ) -> list[RunResult]:
     """``worker backfill --cluster``: one writer here, or shards with ``--shards``. The dashboard
     link, when the cluster has one, is one line on standard error."""
+    from worker.partitions import BYTES, FILES
+
+    files, size = files or FILES, size or BYTES
     config = c.config(required=False)
     level = c.log_level or config.log_level
 

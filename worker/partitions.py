@@ -27,7 +27,7 @@ from worker.fetchers.warc import WarcFilter
 from worker.models import Known, Skipped, Source
 
 FILES = 200  # files per task: about 2-10 seconds of cleaning on one core
-BYTES = 64 * 1024 * 1024  # bytes of WARC per task: a few thousand pages, about a minute on one core
+BYTES = 64 * 1024 * 1024  # bytes of gzipped WARC per task: some thousands of pages, a minute or two on one core
 PROBE = 1 << 20  # bytes read at a time while looking for the next record start
 GZIP_MAGIC = b"\x1f\x8b\x08"
 
