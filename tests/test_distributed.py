@@ -119,6 +119,23 @@ def test_shards_merged_equal_a_local_backfill_and_twice_add_nothing(tmp_path, ad
     )
 
 
+def test_shards_and_merge_on_the_command_line(tmp_path, address, inputs):
+    folder, db = tmp_path / "shards", tmp_path / "a.db"
+    cluster = ("--cluster", address, "--partition-size", "6K")
+    r = run("--archive", str(tmp_path / "unused.db"), "backfill", *cluster, "--shards", str(folder), inputs[0])
+    assert r.returncode == 0, r.stderr
+    assert f"worker merge {folder}" in r.stderr and not (tmp_path / "unused.db").exists()
+    n = len(list(folder.glob("part-*.db")))
+    assert n > 1 and f"{n} run(s), 24 seen, 24 new" in r.stdout
+    r = run_cli("--archive", str(db), "merge", str(folder))
+    assert r.returncode == 0 and f"merge: {n} shard(s), 24 new, 0 revised, 0 duplicates, 0 already merged" in r.stdout
+    r = run_cli("--archive", str(db), "merge", str(folder))
+    assert r.returncode == 0 and f"merge: {n} shard(s), 0 new, 0 revised, 0 duplicates, {n} already merged" in r.stdout
+    (folder / "part-999999-unfinished.db").write_bytes(b"")  # an empty file: not a shard
+    r = run_cli("--archive", str(db), "merge", str(folder))
+    assert r.returncode == 1 and "1 failed" in r.stdout and "part-999999-unfinished.db" in r.stdout
+
+
 def test_a_failing_input_is_named_and_the_rest_completes(tmp_path, address, inputs):
     url = "http://127.0.0.1:9/feed.xml"  # nothing listens there
     db = tmp_path / "a.db"
