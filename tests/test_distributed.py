@@ -147,24 +147,33 @@ def test_a_failing_input_is_named_and_the_rest_completes(tmp_path, address, inpu
     assert r.returncode == 1 and url in r.stdout
 
 
+class Inline:
+    """A stand-in for a Dask client: each task runs here when its result is asked for, or fails
+    with what ``fail(task)`` gives."""
+
+    def __init__(self, fail=lambda task: None):
+        self.fail = fail
+
+    def submit(self, fn, task, key):
+        return SimpleNamespace(
+            result=lambda: _raise(exc) if (exc := self.fail(task)) else fn(task),
+            release=lambda: None,
+            cancel=lambda: None,
+        )
+
+    def nthreads(self):
+        return {"w": 1}
+
+
+def _raise(exc):
+    raise exc
+
+
 def test_a_partition_whose_workers_keep_dying_is_skipped_by_name(tmp_path, inputs):
-    class Lost:
-        def result(self):
-            raise distributed.KilledWorker("task", SimpleNamespace(address="tcp://127.0.0.1:1"), 3)
-
-        def release(self):
-            pass
-
-    class Client:
-        def submit(self, fn, task, key):
-            return Lost()
-
-        def nthreads(self):
-            return {"w": 1}
-
+    killed = distributed.KilledWorker("task", SimpleNamespace(address="tcp://127.0.0.1:1"), 3)
     sources = sources_for([inputs[2]], "backfill", None)  # the folder of saved pages
     n = len(list(Path(inputs[2]).iterdir()))
-    dispatcher = Dispatcher(Client(), sources, http=Config().http, files=FILES, size=SIZE)
+    dispatcher = Dispatcher(Inline(lambda task: killed), sources, http=Config().http, files=FILES, size=SIZE)
     told: list[tuple[str, str]] = []
     (result,) = run_backfill(
         Config(archive=str(tmp_path / "a.db")), sources, stream=dispatcher.stream, on_item=lambda *t: told.append(t)
@@ -172,6 +181,25 @@ def test_a_partition_whose_workers_keep_dying_is_skipped_by_name(tmp_path, input
     assert result.status == "ok" and result.new == 0 and result.skipped == n
     assert dispatcher.totals.lost == -(-n // FILES)
     assert ("skipped", f"{inputs[2]}/000.html") in told
+
+
+def test_a_source_whose_task_fails_stops_alone(tmp_path, inputs, local):
+    sources = sources_for(inputs, "backfill", None)
+    broken = RuntimeError("the task could not be sent")
+    dispatcher = Dispatcher(
+        Inline(lambda task: broken if task.partition.run == 1 else None),
+        sources,
+        http=Config().http,
+        files=FILES,
+        size=SIZE,
+    )
+    results = run_backfill(Config(archive=str(tmp_path / "a.db")), sources, stream=dispatcher.stream)
+    assert [r.status for r in results] == ["ok", "error", "ok", "ok", "ok"]
+    assert "the task could not be sent" in results[1].error and inputs[1] in results[1].error
+    expected = run_backfill(
+        Config(archive=str(tmp_path / "b.db")), sources_for([p for i, p in enumerate(inputs) if i != 1], "b", None)
+    )
+    assert [r.new for r in results[2:]] == [r.new for r in expected[1:]]
 
 
 def test_cluster_specs():

@@ -158,6 +158,7 @@ class Dispatcher:
         if self.sources[self._current] is not source:
             raise WorkerError("the sources of a cluster backfill run in the order they were given")
         self._archive = ctx.archive
+        self._drop(self._current - 1)  # what an earlier run left when it failed is not read
         for run in [r for r in self._keys if r < self._current]:
             del self._keys[run]  # stored: its run has finished
         while True:
@@ -229,16 +230,18 @@ class Dispatcher:
             return None
         except (CancelledError, OSError, TimeoutError) as exc:
             raise WorkerError(f"lost the Dask cluster: {exc!r}") from None
+        except Exception as exc:  # the task itself failed on the cluster: its source's run fails
+            raise WorkerError(f"{entry.partition.name()}: the task failed on the cluster: {exc!r}") from None
         finally:
             entry.future.release()
 
-    def _drop(self, run: int) -> None:
-        """The source's run failed: the rest of its partitions are not read."""
-        while self._pending and self._pending[0].partition.run == run:
+    def _drop(self, upto: int) -> None:
+        """The runs up to ``upto`` are over (one failed): the rest of their partitions are not read."""
+        while self._pending and self._pending[0].partition.run <= upto:
             entry = self._pending.popleft()
             if entry.future is not None:
                 entry.future.cancel()
-        while (p := self._peek()) is not None and p.run == run:
+        while (p := self._peek()) is not None and p.run <= upto:
             self._next = None
 
     def _peek(self) -> Partition | None:
