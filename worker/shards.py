@@ -89,9 +89,11 @@ def shard_backfill(
                 result = future.result()
             except KilledWorker as exc:
                 log.error("partition_lost", source=p.source.name, url=p.name(), error=str(exc))
-                result = _lost(p)
+                result = _failed(p, "a cluster worker died each time it read this; run again")
             except (CancelledError, OSError, TimeoutError) as exc:
                 raise WorkerError(f"lost the Dask cluster: {exc!r}") from None
+            except Exception as exc:  # the task itself failed on the cluster
+                result = _failed(p, f"the task failed on the cluster: {exc!r}")
             finally:
                 future.release()
             results.append(result)
@@ -101,9 +103,8 @@ def shard_backfill(
     return results
 
 
-def _lost(p: Partition) -> RunResult:
-    now = utcnow()
-    error = f"{p.name()}: a cluster worker died each time it read this; run again"
+def _failed(p: Partition, reason: str) -> RunResult:
+    now, error = utcnow(), f"{p.name()}: {reason}"
     return RunResult(
         source=p.source.name, trigger="shard", started_at=now, finished_at=now, status="error", error=error
     )
