@@ -21,7 +21,7 @@ from worker.fetchers import HttpClient
 from worker.kinds import captures as capturing
 from worker.kinds import guess, is_url, kind_named, make_source
 from worker.models import Config, RunResult, Source
-from worker.pipeline import ingest
+from worker.pipeline import Stream, ingest
 from worker.run import OnItem
 
 if TYPE_CHECKING:
@@ -69,9 +69,11 @@ def run_backfill(
     workers: int = 1,
     optimize: bool | None = None,
     captures: Captures | None = None,
+    stream: Stream | None = None,
 ) -> list[RunResult]:
     """Import ``sources``; returns one RunResult each. ``optimize`` None: after a large import.
-    Sources that capture keep their raw responses in ``captures``."""
+    Sources that capture keep their raw responses in ``captures``; ``stream``: where fetch and
+    clean run when not here (``worker.distributed``)."""
     needs_http = any(kind_named(s.kind).network for s in sources)
     http = http_factory() if http_factory and needs_http else None
     results = []
@@ -91,6 +93,7 @@ def run_backfill(
                         workers=workers,
                         settings=config.scheduler,
                         captures=captures if captures is not None and capturing(source, config.capture) else None,
+                        stream=stream,
                     )
                 )
         except Interrupted as exc:

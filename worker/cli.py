@@ -22,6 +22,7 @@ import yaml
 
 from worker import log as logsetup
 from worker.checks import parse_duration
+from worker.cli_cluster import backfill_on_cluster, cluster_options, merge
 from worker.cli_sources import sources
 from worker.config import config_dict, load_config
 from worker.errors import ArchiveError, ConfigError, Interrupted, WorkerError
@@ -248,8 +249,11 @@ def ingest(c: Ctx, names, all_):
 @click.option("--host", default=None, help="WARC inputs: only pages of this host or its subdomains.")
 @click.option("--since", default=None, metavar="DATE", help="WARC inputs: only pages fetched on or after this date.")
 @click.option("--until", default=None, metavar="DATE", help="WARC inputs: only pages fetched on or before this date.")
+@cluster_options
 @pass_ctx
-def backfill(c: Ctx, paths, name, kind, workers, optimize, host, since, until):
+def backfill(
+    c: Ctx, paths, name, kind, workers, optimize, host, since, until, cluster, shards, partition_files, partition_size
+):
     """One-off import of files, folders, globs, WARC files or URLs, without configuring a source.
     Idempotent and resumable: a re-run passes over what is already stored.
 
@@ -259,21 +263,26 @@ def backfill(c: Ctx, paths, name, kind, workers, optimize, host, since, until):
     from worker.parallel import default_workers
     from worker.progress import Progress
 
+    if shards and not cluster:
+        raise click.UsageError("--shards needs --cluster")
     config = c.config(required=False)
     t0 = time.monotonic()
     sources = sources_for(paths, name, kind, {"host": host, "since": since, "until": until})
     terminal = sys.stderr.isatty()
     bar = Progress(terminal, count_files(sources) if terminal else None)
     try:
-        results = run_backfill(
-            config,
-            sources,
-            http_factory=c.http,
-            on_item=bar,
-            workers=default_workers() if workers is None else workers,
-            optimize=optimize,
-            captures=c.captures(sources),
-        )
+        if cluster:
+            results = backfill_on_cluster(c, sources, bar, optimize, cluster, shards, partition_files, partition_size)
+        else:
+            results = run_backfill(
+                config,
+                sources,
+                http_factory=c.http,
+                on_item=bar,
+                workers=default_workers() if workers is None else workers,
+                optimize=optimize,
+                captures=c.captures(sources),
+            )
     finally:
         bar.close()
     _summary("backfill", results, time.monotonic() - t0)
@@ -577,6 +586,7 @@ def serve(c: Ctx, host, port, metadata, datasette_args):
 
 
 cli.add_command(sources)
+cli.add_command(merge)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from worker.archive import Archive, archive_error
@@ -26,7 +26,14 @@ from worker.run import OnFinish, OnItem, Run, RunContext, Stopping, Writer
 if TYPE_CHECKING:
     from worker.captures import Captures
 
+if TYPE_CHECKING:
+    from worker.parallel import Cleaned
+
 BATCH_SIZE = 200
+
+# where fetch and clean run, when not here: (source, ctx) -> every fetcher output, in order, with
+# its cleaned article (``worker.distributed``: on a Dask cluster)
+Stream = Callable[[Source, RunContext], Iterable[tuple[object, "Cleaned"]]]
 
 
 def fetch(source: Source, ctx: RunContext) -> Iterator[FetchOutput]:
@@ -48,21 +55,24 @@ def ingest(
     captures: Captures | None = None,
     fetcher: Fetch | None = None,
     on_finish: OnFinish | None = None,
+    stream: Stream | None = None,
 ) -> RunResult:
     """Run one source once and record it. Never raises for anything the source does. With
     ``captures``, the raw responses it receives are kept (WARC) and linked to what they gave;
     ``fetcher`` replaces the kind's fetch function (``worker reclean`` reads captured records);
     ``on_finish`` is called once the run is recorded (the service feeds its metrics and its
-    schedule from it)."""
+    schedule from it); ``stream``: fetch and clean elsewhere (the same outputs in the same
+    order: ``worker.distributed``)."""
     from worker.parallel import cleaned
 
     settings = settings or SchedulerSettings()
     run = Run(source, archive, trigger=trigger, on_item=on_item, on_finish=on_finish)
     ctx = RunContext(source, archive, http, trigger, run.stats, captures)
-    writer = Writer(archive, run, threaded=workers > 1)
+    writer = Writer(archive, run, threaded=workers > 1 or stream is not None)
     try:
         try:
-            for out, article in cleaned((fetcher or fetch)(source, ctx), source.name, workers):
+            pairs = stream(source, ctx) if stream else cleaned((fetcher or fetch)(source, ctx), source.name, workers)
+            for out, article in pairs:
                 if stop is not None and stop.is_set():
                     raise Stopping()
                 if run.take(out, article) >= batch_size:
