@@ -1,7 +1,7 @@
 """ingest(source, ...) -> RunResult: the one code path of scheduled runs, ``ingest`` and ``backfill``.
 
 The flow: fetch (the source's kind, from ``worker.kinds``) -> clean (here, or across a process
-pool: ``worker.parallel``) -> store (``run.Writer``, in batches) -> finish (the run row and the
+pool: ``worker.parallel``) -> store (``writer.Writer``, in batches) -> finish (the run row and the
 source's state, with the last batch). A ``run.Run`` holds the run's counts and batches. Errors
 are caught here once: one broken item is skipped and counted; one broken source is a failed
 run, recorded with its error and its next attempt; neither stops anything else. What stops the
@@ -21,7 +21,8 @@ from worker.errors import Interrupted
 from worker.fetchers import FetchOutput, HttpClient
 from worker.kinds import Fetch, kind_named
 from worker.models import RunResult, SchedulerSettings, Source
-from worker.run import OnFinish, OnItem, Run, RunContext, Stopping, Writer
+from worker.run import OnFinish, OnItem, Run, RunContext, Stopping
+from worker.writer import Writer
 
 if TYPE_CHECKING:
     from worker.captures import Captures

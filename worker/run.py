@@ -1,14 +1,13 @@
 """One run of one source: its counts, its batches, its context and its result.
 
 ``pipeline.ingest`` drives a ``Run``: each fetched-and-cleaned output is taken into the pending
-batch, full batches go to the ``Writer``, and the last batch lands in one transaction with the
+batch, full batches go to the ``Writer`` (``worker.writer``), and the last batch lands in one transaction with the
 run row and the source's state. Counts are kept here and only here.
 """
 
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -340,69 +339,3 @@ class Run:
     def _tell(self, what: str, locator: str) -> None:
         if self.on_item:
             self.on_item(what, locator)
-
-
-class Writer:
-    """The run's one writer. Threaded (for backfills), it stores batches in order on a thread
-    with its own connection while the caller goes on fetching; at most two batches wait, so
-    memory stays bounded. Otherwise it stores each batch at once. A failure to store is raised
-    from the next ``store`` or from ``finish``: nothing after it is stored."""
-
-    def __init__(self, archive: Archive, run: Run, threaded: bool):
-        self.archive, self.run = archive, run
-        self.error: BaseException | None = None
-        self.closing = False
-        self.carried: list[int] = []  # article ids produced since the last checkpoint (writer's side)
-        self.queue: queue.Queue | None = queue.Queue(maxsize=2) if threaded else None
-        if self.queue is not None:
-            self.thread = threading.Thread(target=self._loop, name="writer", daemon=True)
-            self.thread.start()
-
-    def store(self, batch: Batch, state: SourceState | None = None) -> None:
-        """Store one batch; with ``state``, the run's last: the run row and the source's state
-        are written in its transaction."""
-        if self.error is not None:
-            raise self.error
-        if self.queue is None:
-            self._write(self.archive, batch, state)
-        else:
-            self.queue.put((batch, state))
-
-    def finish(self, batch: Batch, state: SourceState) -> None:
-        """Store the last batch with the run row, and stop the writer's thread. Called again
-        (after Ctrl-C cut the first call short), it stores on the caller's connection."""
-        if self.queue is not None and self.thread.is_alive() and not self.closing:
-            self.closing = True
-            self.queue.put((batch, state))
-            self.queue.put(None)
-            self.thread.join()
-        elif self.error is None:
-            self._write(self.archive, batch, state)
-        if self.error is not None:
-            raise self.error
-
-    def _write(self, db: Archive, batch: Batch, state: SourceState | None) -> None:
-        final = None
-        batch.carried = self.carried
-        with db.transaction():
-            stored = db.store(batch)
-            if state is not None:
-                state = self.run.planned(db, state)
-                final = self.run.result(pending=stored)
-                db.finish_run(final, state)
-        self.carried = list(stored.carried)
-        self.run.tally(batch, stored)
-        if final is not None:
-            self.run.final, self.run.state = final, state
-
-    def _loop(self) -> None:
-        from worker.archive import Archive
-
-        assert self.queue is not None
-        with Archive(self.archive.path) as own:
-            while (job := self.queue.get()) is not None:
-                if self.error is None:
-                    try:
-                        self._write(own, *job)
-                    except BaseException as exc:  # handed to the fetching thread
-                        self.error = exc
