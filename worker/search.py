@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from worker.archive.schema import HIT_COLUMNS, RANK_WEIGHTS
-from worker.errors import WorkerError
+from worker.search_plan import Match, NothingToSearch, SearchError, compile_query, terms
+
+__all__ = ["Filters", "NothingToSearch", "SearchError", "match_expression", "plan", "quote_query", "ranked", "search"]
 
 # bm25 weights in articles_fts column order: headline, dek, body, byline
 WEIGHTS = RANK_WEIGHTS
@@ -53,10 +55,6 @@ FTS_ERRORS = (
 )
 
 
-class SearchError(WorkerError):
-    """A query SQLite's FTS5 cannot run, or one with nothing to search for."""
-
-
 @dataclass(frozen=True)
 class Filters:
     source: str | None = None
@@ -67,18 +65,12 @@ class Filters:
 
 NO_FILTERS = Filters()
 
-_WORD = re.compile(r"[\w][\w'’.\-]*(\*?)")
-
 
 def quote_query(query: str) -> str:
     """Plain words -> an FTS5 query of quoted tokens (implicit AND); '' when nothing is searchable.
 
     ``Qala-e-Naw`` becomes the phrase ``"Qala-e-Naw"``; a trailing ``*`` keeps a prefix search."""
-    out = []
-    for m in _WORD.finditer(query):
-        word = m.group(0).rstrip("*").rstrip(".'’-") or m.group(0).rstrip("*")
-        out.append('"' + word.replace('"', '""') + '"' + m.group(1))
-    return " ".join(out)
+    return " ".join(term.quoted() for term in terms(query))
 
 
 def match_expression(query: str, raw: bool = False) -> str:
@@ -86,13 +78,20 @@ def match_expression(query: str, raw: bool = False) -> str:
     the query has more terms than a search may have."""
     match = query.strip() if raw else quote_query(query)
     if not match:
-        raise SearchError(f"nothing to search for in {query!r}: give at least one word")
+        raise NothingToSearch(f"nothing to search for in {query!r}: give at least one word")
     for group in _NEAR.findall(match):
         if (n := len(_TERM.findall(group))) > MAX_NEAR_TERMS:
             raise SearchError(f"query too costly: NEAR() with {n} terms, at most {MAX_NEAR_TERMS} in one NEAR group")
     if (n := len(_TERM.findall(match))) > MAX_TERMS:
         raise SearchError(f"query too long: {n} terms, at most {MAX_TERMS}")
     return match
+
+
+def plan(conn: sqlite3.Connection, query: str, raw: bool = False, family: str = "articles") -> Match:
+    """A user query, checked (``match_expression``), as the indexes that find it (``search_plan``)."""
+    match_expression(query, raw)
+    with _fts_errors(raw):
+        return compile_query(conn, query, raw=raw, family=family)
 
 
 # a quoted string or a bareword (operators, and a NEAR group's distance, count as terms too: a bound)
@@ -189,18 +188,24 @@ def fts_error(exc: sqlite3.OperationalError, raw: bool) -> SearchError | None:
     return SearchError(f"not a valid FTS5 query ({exc}){hint}")
 
 
-def _run(conn: sqlite3.Connection, sql: str, params: list, raw: bool) -> list[tuple]:
+@contextlib.contextmanager
+def _fts_errors(raw: bool) -> Iterator[None]:
     try:
-        return conn.execute(sql, params).fetchall()
+        yield
     except sqlite3.OperationalError as exc:
         if error := fts_error(exc, raw):
             raise error from None
         raise
 
 
+def _run(conn: sqlite3.Connection, sql: str, params: list, raw: bool) -> list[tuple]:
+    with _fts_errors(raw):
+        return conn.execute(sql, params).fetchall()
+
+
 def ranked(
     conn: sqlite3.Connection,
-    match: str,
+    match: Match,
     *,
     limit: int = 20,
     filters: Filters = NO_FILTERS,
@@ -208,37 +213,38 @@ def ranked(
     raw: bool = True,
 ) -> list[tuple[int, float]]:
     """(rowid, bm25) of the best ``limit`` matches, best first (see the module's docstring)."""
+    fts, found, found_args = match.condition()
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
-    selective = bool(where) and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0
-    if selective:
-        window = max(window, wanted)
+    selective = False
+    if where and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0:
+        window, selective = max(window, wanted), True
     while True:
         cutoff = None
         if window is not None:
             row = _run(
                 conn,
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                [match, window - 1],
+                f"SELECT {fts}.rowid FROM {fts} WHERE {found} ORDER BY {fts}.rowid DESC LIMIT 1 OFFSET ?",
+                [*found_args, window - 1],
                 raw,
             )
             cutoff = row[0][0] if row else None
-        select = f"SELECT articles_fts.rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts"
+        select = f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS score FROM {fts}"
         if not where:
-            sql, args = f"{select} WHERE articles_fts MATCH ?", [match]
+            sql, args = f"{select} WHERE {found}", list(found_args)
         elif cutoff is None and not selective:  # few matches, a broad filter: look each match up
-            sql = f"{select} JOIN articles a ON a.rowid = articles_fts.rowid AND {where} WHERE articles_fts MATCH ?"
-            args = [*params, match]
+            sql = f"{select} JOIN articles a ON a.rowid = {fts}.rowid AND {where} WHERE {found}"
+            args = [*params, *found_args]
         else:  # the window's rows that pass the filters, from the indexes, as a set to probe
             sql = (
-                f"{select} WHERE articles_fts MATCH ? AND +articles_fts.rowid IN "
+                f"{select} WHERE {found} AND +{fts}.rowid IN "
                 f"(SELECT a.rowid FROM articles a WHERE {where} AND a.rowid >= ?)"
             )
-            args = [match, *params, cutoff or 0]
+            args = [*found_args, *params, cutoff or 0]
         if cutoff is not None:
-            sql, args = sql + " AND articles_fts.rowid >= ?", [*args, cutoff]
+            sql, args = sql + f" AND {fts}.rowid >= ?", [*args, cutoff]
         hits = _run(conn, sql + " ORDER BY score LIMIT ?", [*args, limit], raw)
-        if cutoff is None or len(hits) >= limit:
+        if cutoff is None or window is None or len(hits) >= limit:
             return hits
         # the filters passed len(hits) of `window` matches: grow to what should hold `limit`
         window = int(window * (8 if not hits else min(8.0, max(1.5, 1.3 * limit / len(hits)))))
@@ -269,21 +275,25 @@ def search(
     raw: bool = False,
     window: int | None = WINDOW,
     all_versions: bool = False,
+    bounded: bool = True,
 ) -> list[dict]:
     """Ranked hits: the article's id, headline, byline, source, publication, dates, url, lang,
     version count and cluster, the ``version`` whose text matched, a ``snippet`` (the match
     [marked]) and ``rank`` (bm25: lower is better). An article is found by the words of its latest
-    text; with ``all_versions``, by those of any text it ever had."""
-    match = match_expression(query, raw)
-    with Deadline(conn).limit():
+    text; with ``all_versions``, by those of any text it ever had. ``bounded``: SQLite's time is
+    limited (``QUERY_SECONDS``); without, the caller's own limit applies (Datasette's, when a
+    query of Datasette's calls it)."""
+    with Deadline(conn).limit() if bounded else contextlib.nullcontext():
+        match = plan(conn, query, raw)
         hits = [
-            (score, _hit(conn, "articles_fts", "a.id", "a.version", match, rowid))
+            (score, _hit(conn, match, "articles", rowid))
             for rowid, score in ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)
         ]
         if all_versions:
+            earlier = plan(conn, query, raw, family="versions")
             found = {hit["id"] for _, hit in hits if hit}
-            for vid, score in _earlier_versions(conn, match, limit, filters, raw):
-                hit = _hit(conn, "versions_fts", "v.id", "v.version", match, vid)
+            for vid, score in _earlier_versions(conn, earlier, limit, filters, raw):
+                hit = _hit(conn, earlier, "versions", vid)
                 if hit and hit["id"] not in found:
                     found.add(hit["id"])
                     hits.append((score, hit))
@@ -291,33 +301,35 @@ def search(
     return [{**hit, "rank": round(score, 4)} for score, hit in hits[:limit] if hit]
 
 
-def _hit(conn: sqlite3.Connection, table: str, key: str, version: str, match: str, rowid: int) -> dict | None:
+def _hit(conn: sqlite3.Connection, match: Match, family: str, rowid: int) -> dict | None:
     """One hit's columns and snippet, from the index that matched (the article's or a version's)."""
-    join = (
-        "JOIN articles a ON a.id = articles_fts.rowid"
-        if table == "articles_fts"
-        else "JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id"
-    )
+    fts, found, args = match.condition(family)
+    if family == "articles":
+        join, key, version = f"JOIN articles a ON a.id = {fts}.rowid", "a.id", "a.version"
+    else:
+        join = f"JOIN versions v ON v.id = {fts}.rowid JOIN articles a ON a.id = v.article_id"
+        key, version = "v.id", "v.version"
     row = conn.execute(
         f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, {version}, "
-        f"snippet({table}, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) FROM {table} {join} "
-        f"WHERE {table} MATCH ? AND {key} = ?",
-        [match, rowid],
+        f"snippet({fts}, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) FROM {fts} {join} "
+        f"WHERE {found} AND {key} = ?",
+        [*args, rowid],
     ).fetchone()
     if row is None:
         return None
-    return {**dict(zip(HIT_COLUMNS, row[:-2])), "version": row[-2], "snippet": row[-1]}
+    return {**dict(zip(HIT_COLUMNS, row[:-2])), "version": row[-2], "snippet": (row[-1] or "").strip()}
 
 
 def _earlier_versions(
-    conn: sqlite3.Connection, match: str, limit: int, filters: Filters, raw: bool
+    conn: sqlite3.Connection, match: Match, limit: int, filters: Filters, raw: bool
 ) -> list[tuple[int, float]]:
     """(version id, bm25) of the best matches among texts articles no longer show."""
+    fts, found, args = match.condition("versions")
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
     sql = (
-        f"SELECT versions_fts.rowid, bm25(versions_fts, {weights}) AS score FROM versions_fts "
-        f"JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id "
-        f"WHERE versions_fts MATCH ?{' AND ' + where if where else ''} ORDER BY score LIMIT ?"
+        f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS score FROM {fts} "
+        f"JOIN versions v ON v.id = {fts}.rowid JOIN articles a ON a.id = v.article_id "
+        f"WHERE {found}{' AND ' + where if where else ''} ORDER BY score LIMIT ?"
     )
-    return _run(conn, sql, [match, *params, limit], raw)
+    return _run(conn, sql, [*args, *params, limit], raw)

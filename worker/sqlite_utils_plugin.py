@@ -7,28 +7,14 @@ behaviour: the archive is recognised by its ``PRAGMA application_id``.
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import click
 from sqlite_utils import hookimpl
 
-from worker.archive.schema import APPLICATION_ID
+from worker.archive import is_worker_archive
 
-
-def is_worker_archive(path: Any) -> bool:
-    """True when ``path`` is a SQLite file this worker made (read-only check, never created)."""
-    try:
-        if not Path(str(path)).is_file():
-            return False
-        conn = sqlite3.connect(f"file:{Path(str(path)).resolve()}?mode=ro", uri=True)
-        try:
-            return bool(conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID)
-        finally:
-            conn.close()
-    except (sqlite3.Error, OSError, ValueError):
-        return False
+__all__ = ["is_worker_archive", "register_commands"]
 
 
 @hookimpl

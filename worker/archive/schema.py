@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from worker.archive.migrate_4 import migrate_4
+from worker.archive.migrate_6 import migrate_6
 
 FTS_COLUMNS = ("headline", "dek", "body", "byline")
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
@@ -250,5 +251,6 @@ MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     3: _migrate_3,
     4: migrate_4,
     5: _migrate_5,
+    6: migrate_6,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

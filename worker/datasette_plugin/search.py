@@ -1,0 +1,86 @@
+"""Datasette's search box on an archive's ``articles`` (``?_search=``), answered as ``worker search``
+finds matches.
+
+Datasette's own search filter is ``id IN (every match)``: for a word in most of a million articles,
+the listing (sorted by date), its count and each facet look up hundreds of thousands of rows, and
+the page fails with "SQL query took too long". On an archive the worker made, this filter takes
+its place (Datasette's still serves every other table and ``?_search_COLUMN=``):
+
+- the query is read as ``worker search`` reads it: plain words by default, each in the index
+  that can find it (``worker.search_plan``: Chinese, Japanese, Thai, ... in the trigram index),
+  FTS5 syntax with ``_searchmode=raw`` (or ``searchmode: raw`` in the metadata);
+- the rows are the matches among the newest ``WINDOW`` matches (``worker search``'s first
+  stage). Datasette lists the archive newest first, so its first pages are the ones it would
+  list anyway; the page says how many articles match in all.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from worker.search import WINDOW, Deadline, NothingToSearch, SearchError, plan
+
+SEARCHED_TABLE = "articles"
+COUNT_SECONDS = 0.5  # at most for counting every match (the count is left out past it)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a search filter adds to Datasette's SQL: a condition on ``articles.id`` with its
+    named parameters, and how many articles match in all (None: not counted in time)."""
+
+    where: str
+    params: dict[str, str | int]
+    window: int | None  # the newest matches the rows are taken from; None: every match
+    total: int | None
+
+
+def find(conn: sqlite3.Connection, query: str, raw: bool, seconds: float) -> Found:
+    """The matches of ``query`` as a condition on ``articles.id``, newest ``WINDOW`` only."""
+    deadline = Deadline(conn, seconds)
+    with deadline.limit():
+        try:
+            match = plan(conn, query, raw)
+        except NothingToSearch:  # only quotes or operators: no article matches
+            return Found("0", {}, None, 0)
+        if match.nothing:
+            return Found("0", {}, None, 0)
+        fts, condition, args = match.condition()
+        row = conn.execute(
+            f"SELECT {fts}.rowid FROM {fts} WHERE {condition} ORDER BY {fts}.rowid DESC LIMIT 1 OFFSET ?",
+            [*args, WINDOW - 1],
+        ).fetchone()
+    select, params = match.rowids()
+    if row is not None:
+        select, params = f"{select} AND {fts}.rowid >= ?", [*params, row[0]]
+    total = _count(conn, match.rowids(), COUNT_SECONDS) if row is not None else None
+    where, named = _named(f"[{SEARCHED_TABLE}].id IN ({select})", params)
+    return Found(where, named, WINDOW if row is not None else None, total)
+
+
+def _count(conn: sqlite3.Connection, rowids: tuple[str, list], seconds: float) -> int | None:
+    select, params = rowids
+    try:
+        with Deadline(conn, seconds).limit():
+            return int(conn.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0])
+    except SearchError:
+        return None
+
+
+def _named(sql: str, params: list) -> tuple[str, dict[str, str | int]]:
+    """``?`` parameters as named ones (Datasette binds a dict); the SQL is the planner's own, so
+    a ``?`` in it is always a parameter."""
+    names = iter(range(len(params)))
+    named = re.sub(r"\?", lambda _: f":worker_{next(names)}", sql)
+    return named, {f"worker_{i}": value for i, value in enumerate(params)}
+
+
+def description(query: str, found: Found) -> str:
+    """What the page says above the rows, as Datasette words it ('search matches "x"')."""
+    text = f'search matches "{query}"'
+    if found.window is None:
+        return text
+    total = f" of {found.total:,}" if found.total is not None else ""
+    return f"{text} (the newest {found.window:,}{total} matching articles)"

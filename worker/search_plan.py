@@ -1,0 +1,133 @@
+"""A search query read once, and which of the archive's two full-text indexes finds each word.
+
+- ``{family}_fts`` (porter, unicode61): words split at spaces and punctuation, English words
+  stemmed (``fighters`` finds ``fighter``), accents ignored. It serves every language written
+  with spaces between words: English, German, Russian, Urdu, Hindi, ...
+- ``{family}_trigram`` (migration 6): every three characters of the texts in Chinese, Japanese,
+  Korean, Thai, Lao, Khmer and Burmese, where a word is a run of characters inside a longer one.
+
+``family`` is ``articles`` (the text each article shows) or ``versions`` (the texts it showed
+before). A plain query's words go each to the index that can find it, and all must match. A
+word in those scripts matches as a substring; one of one or two characters (香港, 東京), shorter
+than a trigram, matches as every trigram of the index that begins with it (read from the index's
+vocabulary: the indexed text ends in two spaces, so that every occurrence begins a trigram). A
+``raw`` query (FTS5 syntax) runs on the trigram index when it holds a character of those
+scripts, on the word index otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+
+import regex
+
+from worker.archive.migrate_6 import SPACELESS_RANGES
+from worker.errors import WorkerError
+
+SPACELESS = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in SPACELESS_RANGES) + "]")
+MAX_SHORT = 2000  # trigrams a word of one or two characters may stand for
+_WORD = regex.compile(r"[\w\p{M}][\w\p{M}'’.\-]*(\*?)")  # letters with their combining marks (Thai, Hindi)
+
+
+class SearchError(WorkerError):
+    """A query SQLite's FTS5 cannot run, or one with nothing to search for."""
+
+
+class NothingToSearch(SearchError):
+    """A query without a single word (only quotes, brackets or operators)."""
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word of a plain query; ``prefix`` for ``word*``."""
+
+    text: str
+    prefix: bool = False
+
+    @property
+    def spaceless(self) -> bool:
+        """In a script written without spaces: found as a substring, in the trigram index."""
+        return SPACELESS.search(self.text) is not None
+
+    def quoted(self) -> str:
+        star = "*" if self.prefix and not self.spaceless else ""  # a substring is a prefix already
+        return '"' + self.text.replace('"', '""') + '"' + star
+
+
+def terms(query: str) -> list[Term]:
+    """The words of a plain query: quotes, brackets and FTS operators only separate them;
+    ``Qala-e-Naw`` stays one word and ``word*`` is a prefix."""
+    out = []
+    for m in _WORD.finditer(query):
+        word = m.group(0).rstrip("*").rstrip(".'’-") or m.group(0).rstrip("*")
+        out.append(Term(word, bool(m.group(1))))
+    return out
+
+
+@dataclass(frozen=True)
+class Match:
+    """A query as FTS5 MATCH expressions, ``words`` for the word index and ``grams`` for the
+    trigram index (None: that index is not asked); every one given must hold. ``nothing``: a
+    word that no indexed text holds, so that nothing matches."""
+
+    words: str | None = None
+    grams: str | None = None
+    nothing: bool = False
+
+    def indexes(self, family: str = "articles") -> list[tuple[str, str]]:
+        """(FTS table, MATCH) of each index asked; the first one ranks the matches."""
+        out = []
+        if self.words is not None:
+            out.append((f"{family}_fts", self.words))
+        if self.grams is not None:
+            out.append((f"{family}_trigram", self.grams))
+        return out
+
+    def condition(self, family: str = "articles") -> tuple[str, str, list]:
+        """(ranking table, SQL condition on it, parameters): its MATCH, and the other index's
+        matches as a set of rowids."""
+        (table, match), *others = self.indexes(family)
+        sql, params = f"{table} MATCH ?", [match]
+        for other, expression in others:
+            sql += f" AND {table}.rowid IN (SELECT rowid FROM {other} WHERE {other} MATCH ?)"
+            params.append(expression)
+        if self.nothing:
+            sql += " AND 0"
+        return table, sql, params
+
+    def rowids(self, family: str = "articles") -> tuple[str, list]:
+        """SQL selecting the rowid of every match, and its parameters."""
+        table, where, params = self.condition(family)
+        return f"SELECT {table}.rowid FROM {table} WHERE {where}", params
+
+
+def compile_query(conn: sqlite3.Connection, query: str, *, raw: bool = False, family: str = "articles") -> Match:
+    """The Match of a user query (checked by ``search.match_expression`` first)."""
+    if raw:
+        expression = query.strip()
+        return Match(grams=expression) if SPACELESS.search(expression) else Match(words=expression)
+    words, grams, nothing = [], [], False
+    for term in terms(query):
+        if not term.spaceless:
+            words.append(term.quoted())
+        elif len(term.text) >= 3:
+            grams.append(term.quoted())
+        elif expanded := _starting_with(conn, term.text.lower(), family):
+            grams.append("(" + " OR ".join(Term(t).quoted() for t in expanded) + ")")
+        else:
+            grams.append('""')
+            nothing = True
+    return Match(" ".join(words) or None, " AND ".join(grams) or None, nothing)
+
+
+def _starting_with(conn: sqlite3.Connection, text: str, family: str) -> list[str]:
+    """The trigrams of the index that begin with ``text`` (one or two characters)."""
+    high = text[:-1] + chr(ord(text[-1]) + 1)
+    rows = conn.execute(
+        f"SELECT term FROM {family}_trigram_vocab WHERE term >= ? AND term < ? LIMIT ?", [text, high, MAX_SHORT + 1]
+    ).fetchall()
+    if len(rows) > MAX_SHORT:
+        raise SearchError(f"{text!r} stands for too many words to search alone: add a character or another word")
+    return [term for (term,) in rows]
