@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 
@@ -101,6 +102,15 @@ class Match:
         """SQL selecting the rowid of every match, and its parameters."""
         table, where, params = self.condition(family)
         return f"SELECT {table}.rowid FROM {table} WHERE {where}", params
+
+
+def named(sql: str, params: list, prefix: str = "worker") -> tuple[str, dict[str, Any]]:
+    """SQL of this module with its ``?`` parameters named (``:worker_0`` ...), for a caller that
+    binds a dict (Datasette, ``sqlite-utils query``); a ``?`` in the SQL here is always a parameter."""
+    numbers = iter(range(len(params)))
+    return re.sub(r"\?", lambda _: f":{prefix}_{next(numbers)}", sql), {
+        f"{prefix}_{i}": value for i, value in enumerate(params)
+    }
 
 
 def compile_query(conn: sqlite3.Connection, query: str, *, raw: bool = False, family: str = "articles") -> Match:

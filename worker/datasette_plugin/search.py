@@ -16,11 +16,11 @@ its place (Datasette's still serves every other table and ``?_search_COLUMN=``):
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 
 from worker.search import WINDOW, Deadline, NothingToSearch, SearchError, plan
+from worker.search_plan import named
 
 SEARCHED_TABLE = "articles"
 COUNT_SECONDS = 0.5  # at most for counting every match (the count is left out past it)
@@ -56,8 +56,8 @@ def find(conn: sqlite3.Connection, query: str, raw: bool, seconds: float) -> Fou
     if row is not None:
         select, params = f"{select} AND {fts}.rowid >= ?", [*params, row[0]]
     total = _count(conn, match.rowids(), COUNT_SECONDS) if row is not None else None
-    where, named = _named(f"[{SEARCHED_TABLE}].id IN ({select})", params)
-    return Found(where, named, WINDOW if row is not None else None, total)
+    where, bound = named(f"[{SEARCHED_TABLE}].id IN ({select})", params)
+    return Found(where, bound, WINDOW if row is not None else None, total)
 
 
 def _count(conn: sqlite3.Connection, rowids: tuple[str, list], seconds: float) -> int | None:
@@ -67,14 +67,6 @@ def _count(conn: sqlite3.Connection, rowids: tuple[str, list], seconds: float) -
             return int(conn.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0])
     except SearchError:
         return None
-
-
-def _named(sql: str, params: list) -> tuple[str, dict[str, str | int]]:
-    """``?`` parameters as named ones (Datasette binds a dict); the SQL is the planner's own, so
-    a ``?`` in it is always a parameter."""
-    names = iter(range(len(params)))
-    named = re.sub(r"\?", lambda _: f":worker_{next(names)}", sql)
-    return named, {f"worker_{i}": value for i, value in enumerate(params)}
 
 
 def description(query: str, found: Found) -> str:
