@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from worker.archive.schema import HIT_COLUMNS, RANK_WEIGHTS
-from worker.search_plan import Match, NothingToSearch, SearchError, compile_query, terms
+from worker.search_plan import Match, NothingToSearch, Plan, SearchError, compile_query, terms
 
 __all__ = ["Filters", "NothingToSearch", "SearchError", "match_expression", "plan", "quote_query", "ranked", "search"]
 
@@ -87,7 +87,7 @@ def match_expression(query: str, raw: bool = False) -> str:
     return match
 
 
-def plan(conn: sqlite3.Connection, query: str, raw: bool = False, family: str = "articles") -> Match:
+def plan(conn: sqlite3.Connection, query: str, raw: bool = False, family: str = "articles") -> Plan:
     """A user query, checked (``match_expression``), as the indexes that find it (``search_plan``)."""
     match_expression(query, raw)
     with _fts_errors(raw):
@@ -205,14 +205,26 @@ def _run(conn: sqlite3.Connection, sql: str, params: list, raw: bool) -> list[tu
 
 def ranked(
     conn: sqlite3.Connection,
-    match: Match,
+    plan: Plan,
     *,
     limit: int = 20,
     filters: Filters = NO_FILTERS,
     window: int | None = WINDOW,
     raw: bool = True,
 ) -> list[tuple[int, float]]:
-    """(rowid, bm25) of the best ``limit`` matches, best first (see the module's docstring)."""
+    """(rowid, bm25) of the best ``limit`` matches of any reading of the query, best first (each
+    reading ranked by its own index: see the module's docstring)."""
+    best: dict[int, float] = {}
+    for match in plan.matches:
+        for rowid, score in _ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw):
+            best[rowid] = min(score, best.get(rowid, score))
+    hits = sorted(best.items(), key=lambda hit: hit[1])
+    return hits if limit < 0 else hits[:limit]
+
+
+def _ranked(
+    conn: sqlite3.Connection, match: Match, *, limit: int, filters: Filters, window: int | None, raw: bool
+) -> list[tuple[int, float]]:
     fts, found, found_args = match.condition()
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
@@ -284,10 +296,10 @@ def search(
     limited (``QUERY_SECONDS``); without, the caller's own limit applies (Datasette's, when a
     query of Datasette's calls it)."""
     with Deadline(conn).limit() if bounded else contextlib.nullcontext():
-        match = plan(conn, query, raw)
+        readings = plan(conn, query, raw)
         hits = [
-            (score, _hit(conn, match, "articles", rowid))
-            for rowid, score in ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)
+            (score, _hit(conn, readings, "articles", rowid))
+            for rowid, score in ranked(conn, readings, limit=limit, filters=filters, window=window, raw=raw)
         ]
         if all_versions:
             earlier = plan(conn, query, raw, family="versions")
@@ -301,35 +313,40 @@ def search(
     return [{**hit, "rank": round(score, 4)} for score, hit in hits[:limit] if hit]
 
 
-def _hit(conn: sqlite3.Connection, match: Match, family: str, rowid: int) -> dict | None:
+def _hit(conn: sqlite3.Connection, readings: Plan, family: str, rowid: int) -> dict | None:
     """One hit's columns and snippet, from the index that matched (the article's or a version's)."""
-    fts, found, args = match.condition(family)
-    if family == "articles":
-        join, key, version = f"JOIN articles a ON a.id = {fts}.rowid", "a.id", "a.version"
-    else:
-        join = f"JOIN versions v ON v.id = {fts}.rowid JOIN articles a ON a.id = v.article_id"
-        key, version = "v.id", "v.version"
-    row = conn.execute(
-        f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, {version}, "
-        f"snippet({fts}, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) FROM {fts} {join} "
-        f"WHERE {found} AND {key} = ?",
-        [*args, rowid],
-    ).fetchone()
-    if row is None:
-        return None
-    return {**dict(zip(HIT_COLUMNS, row[:-2])), "version": row[-2], "snippet": (row[-1] or "").strip()}
+    for match in readings.matches:
+        fts, found, args = match.condition(family)
+        if family == "articles":
+            join, key, version = f"JOIN articles a ON a.id = {fts}.rowid", "a.id", "a.version"
+        else:
+            join = f"JOIN versions v ON v.id = {fts}.rowid JOIN articles a ON a.id = v.article_id"
+            key, version = "v.id", "v.version"
+        row = conn.execute(
+            f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, {version}, "
+            f"snippet({fts}, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) FROM {fts} {join} "
+            f"WHERE {found} AND {key} = ?",
+            [*args, rowid],
+        ).fetchone()
+        if row is not None:
+            return {**dict(zip(HIT_COLUMNS, row[:-2])), "version": row[-2], "snippet": (row[-1] or "").strip()}
+    return None
 
 
 def _earlier_versions(
-    conn: sqlite3.Connection, match: Match, limit: int, filters: Filters, raw: bool
+    conn: sqlite3.Connection, readings: Plan, limit: int, filters: Filters, raw: bool
 ) -> list[tuple[int, float]]:
     """(version id, bm25) of the best matches among texts articles no longer show."""
-    fts, found, args = match.condition("versions")
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
-    sql = (
-        f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS score FROM {fts} "
-        f"JOIN versions v ON v.id = {fts}.rowid JOIN articles a ON a.id = v.article_id "
-        f"WHERE {found}{' AND ' + where if where else ''} ORDER BY score LIMIT ?"
-    )
-    return _run(conn, sql, [*args, *params, limit], raw)
+    best: dict[int, float] = {}
+    for match in readings.matches:
+        fts, found, args = match.condition("versions")
+        sql = (
+            f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS score FROM {fts} "
+            f"JOIN versions v ON v.id = {fts}.rowid JOIN articles a ON a.id = v.article_id "
+            f"WHERE {found}{' AND ' + where if where else ''} ORDER BY score LIMIT ?"
+        )
+        for vid, score in _run(conn, sql, [*args, *params, limit], raw):
+            best[vid] = min(score, best.get(vid, score))
+    return sorted(best.items(), key=lambda hit: hit[1])[:limit]

@@ -13,6 +13,11 @@ than a trigram, matches as every trigram of the index that begins with it (read 
 vocabulary: the indexed text ends in two spaces, so that every occurrence begins a trigram). A
 ``raw`` query (FTS5 syntax) runs on the trigram index when it holds a character of those
 scripts, on the word index otherwise.
+
+In a text without spaces even a Latin word is part of a longer run (``JR東海``: one token of the
+word index), so every query is also run wholly on the trigram index, each word a substring, and
+an article either reading finds is a match (``Plan``). The trigram index holds only the articles
+in those scripts, so this costs little.
 """
 
 from __future__ import annotations
@@ -86,21 +91,24 @@ class Match:
             out.append((f"{family}_trigram", self.grams))
         return out
 
-    def condition(self, family: str = "articles") -> tuple[str, str, list]:
+    def condition(self, family: str = "articles", newest: int | None = None) -> tuple[str, str, list]:
         """(ranking table, SQL condition on it, parameters): its MATCH, and the other index's
-        matches as a set of rowids."""
+        matches as a set of rowids; ``newest``: only rowids from that one on."""
         (table, match), *others = self.indexes(family)
-        sql, params = f"{table} MATCH ?", [match]
+        sql, params = f"{table} MATCH ?", list[str | int]([match])
         for other, expression in others:
             sql += f" AND {table}.rowid IN (SELECT rowid FROM {other} WHERE {other} MATCH ?)"
             params.append(expression)
+        if newest is not None:
+            sql += f" AND {table}.rowid >= ?"
+            params.append(newest)
         if self.nothing:
             sql += " AND 0"
         return table, sql, params
 
-    def rowids(self, family: str = "articles") -> tuple[str, list]:
-        """SQL selecting the rowid of every match, and its parameters."""
-        table, where, params = self.condition(family)
+    def rowids(self, family: str = "articles", newest: int | None = None) -> tuple[str, list]:
+        """SQL selecting the rowid of every match (from ``newest`` on), and its parameters."""
+        table, where, params = self.condition(family, newest)
         return f"SELECT {table}.rowid FROM {table} WHERE {where}", params
 
 
@@ -113,23 +121,76 @@ def named(sql: str, params: list, prefix: str = "worker") -> tuple[str, dict[str
     }
 
 
-def compile_query(conn: sqlite3.Connection, query: str, *, raw: bool = False, family: str = "articles") -> Match:
-    """The Match of a user query (checked by ``search.match_expression`` first)."""
+@dataclass(frozen=True)
+class Plan:
+    """The readings of a query; an article any of them matches is a match. ``first`` sends each
+    word to its index; ``substrings``, every word to the trigram index (None: the same reading,
+    or not one that can run)."""
+
+    first: Match
+    substrings: Match | None = None
+
+    @property
+    def matches(self) -> list[Match]:
+        return [m for m in (self.first, self.substrings) if m is not None]
+
+    @property
+    def nothing(self) -> bool:
+        return self.first.nothing and self.substrings is None
+
+    def rowids(self, family: str = "articles", newest: int | None = None) -> tuple[str, list]:
+        """SQL selecting the rowid of every match (from ``newest`` on), and its parameters."""
+        parts = [m.rowids(family, newest) for m in self.matches]
+        return " UNION ".join(sql for sql, _ in parts), [p for _, params in parts for p in params]
+
+
+def compile_query(conn: sqlite3.Connection, query: str, *, raw: bool = False, family: str = "articles") -> Plan:
+    """The Plan of a user query (checked by ``search.match_expression`` first)."""
     if raw:
         expression = query.strip()
-        return Match(grams=expression) if SPACELESS.search(expression) else Match(words=expression)
-    words, grams, nothing = [], [], False
+        if SPACELESS.search(expression):
+            return Plan(Match(grams=expression))
+        return Plan(Match(words=expression), Match(grams=expression))
+    words: list[str] = []
+    grams: list[str | None] = []
+    substrings: list[str | None] | None = []
     for term in terms(query):
-        if not term.spaceless:
-            words.append(term.quoted())
-        elif len(term.text) >= 3:
-            grams.append(term.quoted())
-        elif expanded := _starting_with(conn, term.text.lower(), family):
-            grams.append("(" + " OR ".join(Term(t).quoted() for t in expanded) + ")")
-        else:
-            grams.append('""')
-            nothing = True
-    return Match(" ".join(words) or None, " AND ".join(grams) or None, nothing)
+        if term.spaceless:
+            grams.append(_substring(conn, term, family))
+            if substrings is not None:
+                substrings.append(grams[-1])
+            continue
+        words.append(term.quoted())
+        if substrings is not None:
+            try:
+                substrings.append(_substring(conn, term, family))
+            except _TooShort:  # a short Latin word: the other reading goes without it
+                substrings = None
+    first = _match(" ".join(words) or None, grams)
+    other = _match(None, substrings) if words and substrings else None
+    return Plan(first, other if other is not None and not other.nothing else None)
+
+
+class _TooShort(SearchError):
+    """A word of one or two characters that stands for more trigrams than a query may hold."""
+
+
+def _match(words: str | None, grams: list[str | None]) -> Match:
+    """The Match of word-index terms and trigram terms (None: a term that no text holds)."""
+    if not grams:
+        return Match(words)
+    if any(g is None for g in grams):
+        return Match(words, '""', nothing=True)
+    return Match(words, " AND ".join(g for g in grams if g is not None))
+
+
+def _substring(conn: sqlite3.Connection, term: Term, family: str) -> str | None:
+    """A term as a substring of the trigram index: a phrase of its trigrams, or, one or two
+    characters long, every trigram that begins with it (None when there is none)."""
+    if len(term.text) >= 3:
+        return Term(term.text).quoted()
+    expanded = _starting_with(conn, term.text.lower(), family)
+    return "(" + " OR ".join(Term(t).quoted() for t in expanded) + ")" if expanded else None
 
 
 def _starting_with(conn: sqlite3.Connection, text: str, family: str) -> list[str]:
@@ -139,5 +200,5 @@ def _starting_with(conn: sqlite3.Connection, text: str, family: str) -> list[str
         f"SELECT term FROM {family}_trigram_vocab WHERE term >= ? AND term < ? LIMIT ?", [text, high, MAX_SHORT + 1]
     ).fetchall()
     if len(rows) > MAX_SHORT:
-        raise SearchError(f"{text!r} stands for too many words to search alone: add a character or another word")
+        raise _TooShort(f"{text!r} stands for too many words to search alone: add a character or another word")
     return [term for (term,) in rows]

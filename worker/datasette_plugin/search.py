@@ -38,26 +38,23 @@ class Found:
 
 
 def find(conn: sqlite3.Connection, query: str, raw: bool, seconds: float) -> Found:
-    """The matches of ``query`` as a condition on ``articles.id``, newest ``WINDOW`` only."""
-    deadline = Deadline(conn, seconds)
-    with deadline.limit():
+    """The matches of ``query`` as a condition on ``articles.id``, the newest ``WINDOW`` only
+    (as the first reading of the query counts them; the other adds its matches among them)."""
+    with Deadline(conn, seconds).limit():
         try:
-            match = plan(conn, query, raw)
+            readings = plan(conn, query, raw)
         except NothingToSearch:  # only quotes or operators: no article matches
             return Found("0", {}, None, 0)
-        if match.nothing:
-            return Found("0", {}, None, 0)
-        fts, condition, args = match.condition()
+        fts, condition, args = readings.first.condition()
         row = conn.execute(
             f"SELECT {fts}.rowid FROM {fts} WHERE {condition} ORDER BY {fts}.rowid DESC LIMIT 1 OFFSET ?",
             [*args, WINDOW - 1],
         ).fetchone()
-    select, params = match.rowids()
-    if row is not None:
-        select, params = f"{select} AND {fts}.rowid >= ?", [*params, row[0]]
-    total = _count(conn, match.rowids(), COUNT_SECONDS) if row is not None else None
+    newest = row[0] if row is not None else None
+    total = _count(conn, readings.rowids(), COUNT_SECONDS) if newest is not None else None
+    select, params = readings.rowids(newest=newest)
     where, bound = named(f"[{SEARCHED_TABLE}].id IN ({select})", params)
-    return Found(where, bound, WINDOW if row is not None else None, total)
+    return Found(where, bound, WINDOW if newest is not None else None, total)
 
 
 def _count(conn: sqlite3.Connection, rowids: tuple[str, list], seconds: float) -> int | None:
