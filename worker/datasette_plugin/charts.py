@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 # Okabe-Ito: told apart with any colour vision; the last colour is for "other"
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000", "#999999")
 TOP_SOURCES = len(PALETTE) - 1
+FAILED = "#B2182B"
 WHEN = "coalesce(published_utc, first_seen_at)"  # what idx_articles_utc_or_seen indexes
 DAY = f"substr({WHEN}, 1, 10)"
 
@@ -24,6 +25,7 @@ DAY = f"substr({WHEN}, 1, 10)"
 class Series:
     name: str
     values: tuple[int, ...]  # one per day
+    colour: str | None = None  # None: the palette's, by the series' place
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def read(conn: sqlite3.Connection, days: int, today: date) -> Activity:
             [start, stop],
         ).fetchall()
     )
-    failures = Series("failed runs", tuple(failed.get(d, 0) for d in span))
+    failures = Series("failed runs", tuple(failed.get(d, 0) for d in span), FAILED)
     return Activity(tuple(span), _by_source(counts, span), (failures,))
 
 
@@ -99,8 +101,9 @@ def bars(days: tuple[str, ...], series: tuple[Series, ...], *, title: str, heigh
                 f'fill="{_colour(k, s)}"><title>{escape(day)}: {escape(s.name)} {n:,}</title></rect>'
             )
     for i in sorted({0, len(days) // 2, len(days) - 1}) if days else ():
-        x = left + (i + 0.5) * step
-        parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle" font-size="12">{days[i]}</text>')
+        anchor = "start" if i == 0 else "end" if i == len(days) - 1 else "middle"
+        x = left + (i + (0 if i == 0 else 1 if i == len(days) - 1 else 0.5)) * step
+        parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="{anchor}" font-size="12">{days[i]}</text>')
     for k, s in enumerate(series):
         x, y = left + (k % 4) * 220, height + 8 + 24 * (k // 4)
         parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{_colour(k, s)}"/>')
@@ -110,4 +113,4 @@ def bars(days: tuple[str, ...], series: tuple[Series, ...], *, title: str, heigh
 
 
 def _colour(k: int, s: Series) -> str:
-    return PALETTE[-1] if s.name == "other" else PALETTE[k % TOP_SOURCES]
+    return s.colour or (PALETTE[-1] if s.name == "other" else PALETTE[k % TOP_SOURCES])
