@@ -3,7 +3,9 @@
 User queries are plain words by default: each word is quoted, so hyphens, quotes and FTS
 operators in them can never be a syntax error (``word*`` stays a prefix search). ``raw=True``
 passes FTS5 syntax through (NEAR, prefix*, column filters) and turns a syntax error into a
-clear ``SearchError``.
+clear ``SearchError``. Each word is looked up in the index that can find it, the word index or,
+for Chinese, Japanese, Thai, Korean and the like, the trigram index (``worker.search_plan``);
+every reading of the query is ranked by its own index, and the best hits of all win.
 
 Ranking is two-stage, so a word found in most of a large archive costs no more than a rare one:
 

@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 from worker.datasette_plugin import pages
 from worker.datasette_plugin.databases import archive_database
 from worker.datasette_plugin.search import SEARCHED_TABLE, description, find
-from worker.search import SearchError
+from worker.search import NothingToSearch, SearchError
 from worker.search import search as ranked_hits
 
 SEARCH_LIMIT = 50  # hits the canned search shows
@@ -44,9 +44,11 @@ order by key"""
 @hookimpl
 def prepare_connection(conn: sqlite3.Connection) -> None:
     def worker_search(query: str, limit: int = SEARCH_LIMIT) -> str:
-        if not (query or "").strip():
-            return "[]"
-        return json.dumps(ranked_hits(conn, query, limit=int(limit), bounded=False), ensure_ascii=False)
+        try:
+            hits = ranked_hits(conn, query or "", limit=int(limit), bounded=False)
+        except NothingToSearch:  # an empty box, or only quotes and operators
+            hits = []
+        return json.dumps(hits, ensure_ascii=False)
 
     conn.create_function("worker_search", 1, worker_search)
     conn.create_function("worker_search", 2, worker_search)
@@ -106,12 +108,12 @@ def register_routes() -> list:
 @hookimpl
 def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
     """A headline in a listing of articles (the table, the canned search) links to its article page."""
-    if column != "headline" or table not in (SEARCHED_TABLE, None) or not archive_database(datasette, database):
+    if column != "headline" or not archive_database(datasette, database):
         return None
-    try:
-        article_id = row["id"]
-    except (KeyError, IndexError):
-        return None
+    keys = set(row.keys())
+    if not (table == SEARCHED_TABLE or (table is None and {"id", "snippet", "rank"} <= keys)):
+        return None  # any other query's ids need not be articles'
+    article_id = row["id"]
     if not isinstance(article_id, int):
         return None
     href = datasette.urls.database(database) + f"/-/article/{article_id}"
