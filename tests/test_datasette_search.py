@@ -35,8 +35,13 @@ pytestmark = [
 MANY = WINDOW + 1000
 
 
+def source_of(article_id: int) -> str:
+    """Every thousandth article is from a rare source, the others alternate."""
+    return "rare" if article_id % 1000 == 0 else "even" if article_id % 2 == 0 else "odd"
+
+
 def many_articles(path):
-    """``MANY`` articles that all hold the word 'alpha', from two sources, stored one by one."""
+    """``MANY`` articles that all hold the word 'alpha', stored one by one (ids 1, 2, ...)."""
     rnd = random.Random(7)
     rows = []
     for i in range(MANY):
@@ -44,7 +49,7 @@ def many_articles(path):
         row.update(
             headline_hash=f"h{i}",
             headline=f"Story {i} alpha",
-            source="even" if i % 2 == 0 else "odd",
+            source=source_of(i + 1),
             first_seen_at=f"2024-01-01T00:00:{i % 60:02d}Z",
             body=" ".join(rnd.choice(["alpha", "river", "town", "vote"]) for _ in range(40)),
         )
@@ -151,10 +156,18 @@ def test_a_word_in_more_than_the_window_lists_its_newest_matches(server):
     assert f"the newest {WINDOW:,} of {MANY:,} matching articles" in data["human_description_en"]
     assert data["rows"][0]["id"] == MANY - WINDOW + 1  # Datasette's order (by id): the window's first
     facets = {f["value"]: f["count"] for f in data["facet_results"]["source"]["results"]}
-    assert facets == {"even": WINDOW // 2, "odd": WINDOW // 2}
+    window = [source_of(i) for i in range(MANY - WINDOW + 1, MANY + 1)]
+    assert facets == {name: window.count(name) for name in set(window)}
     by_date = table(server, "/many/articles.json", _search="alpha", _sort_desc="id", source="odd")
-    assert [r["id"] for r in by_date["rows"][:3]] == [MANY, MANY - 2, MANY - 4]  # same as without the window
+    assert [r["id"] for r in by_date["rows"][:3]] == [MANY - 1, MANY - 3, MANY - 5]  # as without the window
     assert table(server, "/many/articles.json", _search="alpha", _next=str(MANY - 10))["rows"][-1]["id"] == MANY
+
+
+def test_the_window_grows_when_other_filters_leave_less_than_a_page(server):
+    """A rare source has fewer than a page of articles among the newest matches: all of its are listed."""
+    data = table(server, "/many/articles.json", _search="alpha", source="rare")
+    assert [r["id"] for r in data["rows"]] == [i for i in range(1, MANY + 1) if source_of(i) == "rare"]
+    assert data["human_description_en"] == 'where search matches "alpha" and source = "rare"'  # every match
 
 
 def test_the_search_query_ranks_best_first(server):

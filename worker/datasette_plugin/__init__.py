@@ -19,13 +19,14 @@ from collections.abc import Generator
 from typing import Any
 
 from datasette import hookimpl
-from datasette.filters import FilterArguments
+from datasette.filters import FilterArguments, Filters
 from datasette.utils.asgi import BadRequest
+from datasette.views.base import ureg
 from markupsafe import Markup, escape
 
 from worker.datasette_plugin import pages
 from worker.datasette_plugin.databases import archive_database
-from worker.datasette_plugin.search import SEARCHED_TABLE, description, find
+from worker.datasette_plugin.search import SEARCHED_TABLE, Filtered, description, find
 from worker.search import NothingToSearch, SearchError
 from worker.search import search as ranked_hits
 
@@ -84,17 +85,29 @@ def _search_filter(request: Any, database: str, table: str, datasette: Any, quer
         context = {"supports_search": True, "search": query}
         if not query.strip():
             return FilterArguments([], extra_context=context)
-        mode = request.args.get("_searchmode") or datasette.table_metadata(database, table).get("searchmode")
+        metadata = datasette.table_metadata(database, table)
+        mode = request.args.get("_searchmode") or metadata.get("searchmode")
         seconds = datasette.setting("sql_time_limit_ms") / 1000
+        filtered = _other_filters(request, table, metadata, datasette)
         try:
             found = await datasette.get_database(database).execute_fn(
-                lambda conn: find(conn, query, mode == "raw", seconds)
+                lambda conn: find(conn, query, mode == "raw", seconds, filtered)
             )
         except SearchError as exc:
             raise BadRequest(str(exc)) from None
         return FilterArguments([found.where], found.params, [description(query, found)], context)
 
     return inner
+
+
+def _other_filters(request: Any, table: str, metadata: dict, datasette: Any) -> Filtered:
+    """The column filters of the page (``?source=wire``, ``?lang__not=en``), as Datasette reads
+    them, and how many rows the page shows."""
+    args = [(k, v) for k in request.args for v in request.args.getlist(k) if not (k.startswith("_") and "__" not in k)]
+    where, params = Filters(sorted(args), metadata.get("units", {}), ureg).build_where_clauses(table)
+    size = request.args.get("_size") or metadata.get("size") or datasette.page_size
+    page = int(size) if str(size).isdigit() else datasette.max_returned_rows
+    return Filtered(tuple(where), params, page + 1)
 
 
 @hookimpl

@@ -10,20 +10,24 @@ its place (Datasette's still serves every other table and ``?_search_COLUMN=``):
   that can find it (``worker.search_plan``: Chinese, Japanese, Thai, ... in the trigram index),
   FTS5 syntax with ``_searchmode=raw`` (or ``searchmode: raw`` in the metadata);
 - the rows are the matches among the newest ``WINDOW`` matches (``worker search``'s first
-  stage). Datasette lists the archive newest first, so its first pages are the ones it would
-  list anyway; the page says how many articles match in all.
+  stage), a window grown while Datasette's other filters (``?source=``, a facet) leave less than
+  a page of them. Datasette lists the archive newest first, so its first pages are the ones it
+  would list anyway; the page says how many articles match in all.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 
 from worker.search import WINDOW, Deadline, NothingToSearch, SearchError, plan
-from worker.search_plan import named
+from worker.search_plan import Plan, named
 
 SEARCHED_TABLE = "articles"
 COUNT_SECONDS = 0.5  # at most for counting every match (the count is left out past it)
+GROW_SECONDS = 0.3  # at most for growing the window under other filters
+GROWTH = 8
 
 
 @dataclass(frozen=True)
@@ -37,24 +41,56 @@ class Found:
     total: int | None
 
 
-def find(conn: sqlite3.Connection, query: str, raw: bool, seconds: float) -> Found:
-    """The matches of ``query`` as a condition on ``articles.id``, the newest ``WINDOW`` only
-    (as the first reading of the query counts them; the other adds its matches among them)."""
+@dataclass(frozen=True)
+class Filtered:
+    """Datasette's other filters on the page (its SQL, named parameters) and the rows a page shows."""
+
+    where: tuple[str, ...] = ()
+    params: dict | None = None
+    page: int = 100
+
+
+def find(conn: sqlite3.Connection, query: str, raw: bool, seconds: float, filtered: Filtered = Filtered()) -> Found:
+    """The matches of ``query`` as a condition on ``articles.id``: the newest ``WINDOW`` (as the
+    first reading of the query counts them; the other adds its matches among them), more when
+    Datasette's other filters leave fewer than a page of them (``_window``)."""
     with Deadline(conn, seconds).limit():
         try:
             readings = plan(conn, query, raw)
         except NothingToSearch:  # only quotes or operators: no article matches
             return Found("0", {}, None, 0)
-        fts, condition, args = readings.first.condition()
-        row = conn.execute(
-            f"SELECT {fts}.rowid FROM {fts} WHERE {condition} ORDER BY {fts}.rowid DESC LIMIT 1 OFFSET ?",
-            [*args, WINDOW - 1],
-        ).fetchone()
-    newest = row[0] if row is not None else None
+        newest, window = _window(conn, readings, filtered)
     total = _count(conn, readings.rowids(), COUNT_SECONDS) if newest is not None else None
     select, params = readings.rowids(newest=newest)
     where, bound = named(f"[{SEARCHED_TABLE}].id IN ({select})", params)
-    return Found(where, bound, WINDOW if newest is not None else None, total)
+    return Found(where, bound, window if newest is not None else None, total)
+
+
+def _window(conn: sqlite3.Connection, readings: Plan, filtered: Filtered) -> tuple[int | None, int]:
+    """(first rowid of the window, its size): ``WINDOW`` matches, grown (x8 a step, within
+    ``GROW_SECONDS``) while the other filters pass fewer than a page of them; (None, n): every match."""
+    fts, condition, args = readings.first.condition()
+    window, newest = WINDOW, None
+    started = time.monotonic()
+    while True:
+        row = conn.execute(
+            f"SELECT {fts}.rowid FROM {fts} WHERE {condition} ORDER BY {fts}.rowid DESC LIMIT 1 OFFSET ?",
+            [*args, window - 1],
+        ).fetchone()
+        if row is None:
+            return None, window
+        newest = row[0]
+        if not filtered.where or time.monotonic() - started > GROW_SECONDS:
+            return newest, window
+        select, params = named(*readings.rowids(newest=newest))
+        passing = conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM [{SEARCHED_TABLE}] WHERE id IN ({select}) "
+            f"AND {' AND '.join(filtered.where)} LIMIT :worker_page)",
+            {**params, **(filtered.params or {}), "worker_page": filtered.page},
+        ).fetchone()[0]
+        if passing >= filtered.page:
+            return newest, window
+        window *= GROWTH
 
 
 def _count(conn: sqlite3.Connection, rowids: tuple[str, list], seconds: float) -> int | None:
