@@ -276,6 +276,7 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true", help="build again even when --db exists")
     ap.add_argument("--spaceless", type=float, default=0.02, help="share of Chinese, Japanese, Thai (0.02)")
     ap.add_argument("--baseline", action="store_true", help="Datasette and sqlite-utils without the plugins")
+    ap.add_argument("--no-settings", action="store_true", help="Datasette without worker serve's settings")
     ap.add_argument("--tools-repeat", type=int, default=2, help="runs of each Datasette/sqlite-utils query (2)")
     ap.add_argument("--skip-worker", action="store_true", help="leave out worker search")
     ap.add_argument("--skip-tools", action="store_true", help="leave out Datasette and sqlite-utils")
@@ -305,11 +306,18 @@ def main() -> None:
     if not args.skip_tools:
         common = words["common"][:5]
         plugins = "without the worker's plugins" if args.baseline else "with the worker's plugins"
+        settings = not args.no_settings
         for tool, measured in (
-            ("Datasette (HTTP)", measure_datasette(path, common, args.tools_repeat, args.baseline)),
-            ("sqlite-utils (command line)", measure_sqlite_utils(path, common, args.tools_repeat, args.baseline)),
+            (
+                f"Datasette (HTTP), {plugins}, {'worker serve' if settings else 'default'} settings",
+                measure_datasette(path, common, args.tools_repeat, args.baseline, settings),
+            ),
+            (
+                f"sqlite-utils (command line), {plugins}",
+                measure_sqlite_utils(path, common, args.tools_repeat, args.baseline),
+            ),
         ):
-            print(f"\n{tool}, {plugins}, common words\n{'case':38} {'p50 ms':>8} {'p95 ms':>8}  answers")
+            print(f"\n{tool}, common words\n{'case':38} {'p50 ms':>8} {'p95 ms':>8}  answers")
             for case, p50, p95, summary in measured:
                 print(f"{case:38} {p50:8.1f} {p95:8.1f}  {summary}")
 

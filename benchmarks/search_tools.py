@@ -28,7 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from worker.serve import PROJECT_METADATA, metadata_for  # noqa: E402
+from worker.serve import PROJECT_METADATA, SETTINGS, metadata_for  # noqa: E402
 
 WITHOUT_PLUGINS = "import sys; sys._called_from_test = True; from {module}.cli import cli; cli()"
 Timings = list[tuple[str, float, float, str]]  # (case, p50 ms, p95 ms, how the answers ended)
@@ -47,9 +47,10 @@ def percentiles(times: list[float]) -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def datasette(path: Path, baseline: bool) -> Iterator[str]:
-    """A real Datasette on ``path`` with the archive's shipped metadata and default settings (the
-    1 s SQL time limit), until the block ends; its base URL."""
+def datasette(path: Path, baseline: bool, settings: bool = True) -> Iterator[str]:
+    """A real Datasette on ``path`` as ``worker serve`` starts it (the shipped metadata, its
+    ``SETTINGS`` unless ``settings`` is false, Datasette's 1 s SQL time limit), until the block
+    ends; its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -57,6 +58,7 @@ def datasette(path: Path, baseline: bool) -> Iterator[str]:
     with os.fdopen(fd, "w") as out:
         yaml.safe_dump(metadata_for(path, PROJECT_METADATA), out, allow_unicode=True)
     cmd = [*command("datasette", baseline), "serve", str(path), "--metadata", metadata, "--port", str(port)]
+    cmd += [arg for name, value in (SETTINGS if settings else ()) for arg in ("--setting", name, value)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -89,7 +91,7 @@ def fetch(url: str) -> tuple[float, int]:
     return (time.perf_counter() - started) * 1000, status
 
 
-def measure_datasette(path: Path, words: list[str], repeat: int, baseline: bool) -> Timings:
+def measure_datasette(path: Path, words: list[str], repeat: int, baseline: bool, settings: bool) -> Timings:
     """(case, p50 ms, p95 ms, statuses) of the table page's search (JSON and HTML) and, with the
     plugin, the ranked ``search`` query."""
     name = path.stem
@@ -100,7 +102,7 @@ def measure_datasette(path: Path, words: list[str], repeat: int, baseline: bool)
     if not baseline:
         cases["search.json?q= (ranked)"] = f"/{name}/search.json?q={{}}"
     out = []
-    with datasette(path, baseline) as base:
+    with datasette(path, baseline, settings) as base:
         fetch(base + cases["articles.json?_search="].format(urllib.parse.quote(words[0])))  # warm up
         for case, template in cases.items():
             times, statuses = [], []

@@ -216,23 +216,26 @@ def ranked(
 ) -> list[tuple[int, float]]:
     """(rowid, bm25) of the best ``limit`` matches of any reading of the query, best first (each
     reading ranked by its own index: see the module's docstring)."""
+    where, params = where_sql(filters)
+    selective = False
+    if where and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0:
+        window, selective = max(window, wanted), True
     best: dict[int, float] = {}
     for match in plan.matches:
-        for rowid, score in _ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw):
+        for rowid, score in _ranked(conn, match, limit, (where, params, selective), window, raw):
             best[rowid] = min(score, best.get(rowid, score))
     hits = sorted(best.items(), key=lambda hit: hit[1])
     return hits if limit < 0 else hits[:limit]
 
 
 def _ranked(
-    conn: sqlite3.Connection, match: Match, *, limit: int, filters: Filters, window: int | None, raw: bool
+    conn: sqlite3.Connection, match: Match, limit: int, filtered: tuple[str, list, bool], window: int | None, raw: bool
 ) -> list[tuple[int, float]]:
+    """One reading's best matches; ``filtered``: the filters' SQL, parameters and whether they
+    pass few enough rows to read them from their indexes."""
     fts, found, found_args = match.condition()
-    where, params = where_sql(filters)
+    where, params, selective = filtered
     weights = ", ".join(str(w) for w in WEIGHTS)
-    selective = False
-    if where and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0:
-        window, selective = max(window, wanted), True
     while True:
         cutoff = None
         if window is not None:
