@@ -218,7 +218,8 @@ def test_an_archive_of_schema_5_gets_the_trigram_index(tmp_path):
 def test_the_trigram_index_follows_edits_and_deletes(tmp_path):
     with Archive(tmp_path / "a.db") as archive, archive.transaction() as db:
         db.execute(
-            "INSERT INTO articles (headline_hash, headline, body, first_seen_at) VALUES ('h', 'Plain', 'English text', 'x')"
+            "INSERT INTO articles (headline_hash, headline, body, first_seen_at) "
+            "VALUES ('h', 'Plain', 'English text', 'x')"
         )
         db.execute("UPDATE articles SET body = '東京の話' WHERE id = 1")
         assert db.execute("SELECT count(*) FROM articles_trigram WHERE articles_trigram MATCH '東京の'").fetchone() == (
