@@ -6,7 +6,6 @@ Datasette's own search."""
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -18,10 +17,9 @@ import pytest
 import sqlite_utils
 
 from tests.language_archive import build_language_archive
+from tests.many_archive import MANY, many_articles, source_of
 from tests.query_archive import ROOT, build_archive
 from tests.test_datasette import free_port, get
-from worker.archive import Archive
-from worker.archive.schema import COLUMN_NAMES
 from worker.search import WINDOW
 
 pytest.importorskip("datasette")
@@ -32,34 +30,6 @@ pytestmark = [
         reason="the worker is not installed (pip install -e .): its Datasette plugin is registered on install",
     ),
 ]
-MANY = WINDOW + 1000
-
-
-def source_of(article_id: int) -> str:
-    """Every thousandth article is from a rare source, the others alternate."""
-    return "rare" if article_id % 1000 == 0 else "even" if article_id % 2 == 0 else "odd"
-
-
-def many_articles(path):
-    """``MANY`` articles that all hold the word 'alpha', stored one by one (ids 1, 2, ...)."""
-    rnd = random.Random(7)
-    rows = []
-    for i in range(MANY):
-        row = dict.fromkeys(COLUMN_NAMES)
-        row.update(
-            headline_hash=f"h{i}",
-            headline=f"Story {i} alpha",
-            source=source_of(i + 1),
-            first_seen_at=f"2024-01-01T00:00:{i % 60:02d}Z",
-            body=" ".join(rnd.choice(["alpha", "river", "town", "vote"]) for _ in range(40)),
-        )
-        rows.append([row[c] for c in COLUMN_NAMES])
-    with Archive(path) as archive, archive.db.conn:
-        names = ", ".join(COLUMN_NAMES)
-        archive.db.conn.executemany(
-            f"INSERT INTO articles ({names}) VALUES ({', '.join('?' * len(COLUMN_NAMES))})", rows
-        )
-    return path
 
 
 def other_database(path):
