@@ -60,7 +60,7 @@ def find(conn: sqlite3.Connection, query: str, raw: bool, seconds: float, filter
         except NothingToSearch:  # only quotes or operators: no article matches
             return Found("0", {}, None, 0)
         newest, window = _window(conn, readings, filtered)
-    total = _count(conn, readings.rowids(), COUNT_SECONDS) if newest is not None else None
+    total = _count(conn, readings, COUNT_SECONDS) if newest is not None else None
     select, params = readings.rowids(newest=newest)
     where, bound = named(f"[{SEARCHED_TABLE}].id IN ({select})", params)
     return Found(where, bound, window if newest is not None else None, total)
@@ -93,11 +93,22 @@ def _window(conn: sqlite3.Connection, readings: Plan, filtered: Filtered) -> tup
         window *= GROWTH
 
 
-def _count(conn: sqlite3.Connection, rowids: tuple[str, list], seconds: float) -> int | None:
-    select, params = rowids
+def _count(conn: sqlite3.Connection, readings: Plan, seconds: float) -> int | None:
+    """How many articles match in all: the first reading's matches (counted in its index, no
+    row read), and the other's that the first does not find (few: looked up one by one)."""
+    select, params = readings.first.rowids()
     try:
         with Deadline(conn, seconds).limit():
-            return int(conn.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0])
+            total = int(conn.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0])
+            if readings.substrings is not None:
+                fts, condition, args = readings.first.condition()
+                others, other_args = readings.substrings.rowids()
+                total += conn.execute(
+                    f"SELECT count(*) FROM ({others}) AS b WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM {fts} WHERE {condition} AND {fts}.rowid = b.rowid)",
+                    [*other_args, *args],
+                ).fetchone()[0]
+            return total
     except SearchError:
         return None
 
