@@ -207,7 +207,7 @@ def _run(conn: sqlite3.Connection, sql: str, params: list, raw: bool) -> list[tu
 
 def ranked(
     conn: sqlite3.Connection,
-    plan: Plan,
+    readings: Plan,
     *,
     limit: int = 20,
     filters: Filters = NO_FILTERS,
@@ -221,7 +221,7 @@ def ranked(
     if where and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0:
         window, selective = max(window, wanted), True
     best: dict[int, float] = {}
-    for match in plan.matches:
+    for match in readings.matches:
         for rowid, score in _ranked(conn, match, limit, (where, params, selective), window, raw):
             best[rowid] = min(score, best.get(rowid, score))
     hits = sorted(best.items(), key=lambda hit: hit[1])
