@@ -90,10 +90,18 @@ def match_expression(query: str, raw: bool = False) -> str:
 
 
 def plan(conn: sqlite3.Connection, query: str, raw: bool = False, family: str = "articles") -> Plan:
-    """A user query, checked (``match_expression``), as the indexes that find it (``search_plan``)."""
+    """A user query, checked (``match_expression``), as the indexes that find it (``search_plan``).
+    The query is also read wholly in the trigram index only when the first reading matches fewer
+    than ``WINDOW`` articles: that reading is for words written against text without spaces
+    (``JR東海``), and a word found in thousands of articles would cost it most of the index."""
     match_expression(query, raw)
     with _fts_errors(raw):
-        return compile_query(conn, query, raw=raw, family=family)
+        readings = compile_query(conn, query, raw=raw, family=family)
+        if readings.substrings is not None:
+            select, params = readings.first.rowids(family)
+            if conn.execute(f"SELECT 1 FROM ({select}) LIMIT 1 OFFSET ?", [*params, WINDOW - 1]).fetchone():
+                return Plan(readings.first)
+        return readings
 
 
 # a quoted string or a bareword (operators, and a NEAR group's distance, count as terms too: a bound)

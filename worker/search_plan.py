@@ -15,9 +15,9 @@ vocabulary: the indexed text ends in two spaces, so that every occurrence begins
 scripts, on the word index otherwise.
 
 In a text without spaces even a Latin word is part of a longer run (``JR東海``: one token of the
-word index), so every query is also run wholly on the trigram index, each word a substring, and
-an article either reading finds is a match (``Plan``). The trigram index holds only the articles
-in those scripts, so this costs little.
+word index), so a query is also run wholly on the trigram index, each word a substring, and an
+article either reading finds is a match (``Plan``; ``search.plan`` leaves this reading out when
+the first one matches thousands of articles already).
 """
 
 from __future__ import annotations
