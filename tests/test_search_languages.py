@@ -96,10 +96,11 @@ def test_plan_sends_each_word_to_its_index(conn):
         ("ไทย", True),
         ("fight", False),
     ]
-    readings = compile_query(conn, "新幹線 ferries")
-    assert (readings.first.words, readings.first.grams) == ('"ferries"', '"新幹線"')
-    assert readings.substrings is not None  # every word a substring, for JR東海 and the like
-    assert (readings.substrings.words, readings.substrings.grams) == (None, '"新幹線" AND "ferries"')
+    mixed = compile_query(conn, "新幹線 ferries")  # only the trigram index's articles can match
+    assert (mixed.first.words, mixed.first.grams, mixed.substrings) == (None, '"新幹線" AND "ferries"', None)
+    latin = compile_query(conn, "ferries")  # the word index, and every word a substring (JR東海)
+    assert latin.first.words == '"ferries"' and latin.substrings is not None
+    assert (latin.substrings.words, latin.substrings.grams) == (None, '"ferries"')
     raw = compile_query(conn, '"新幹線" OR "名古屋"', raw=True)
     assert (raw.first.words, raw.first.grams, raw.substrings) == (None, '"新幹線" OR "名古屋"', None)
     assert compile_query(conn, "鉄").nothing

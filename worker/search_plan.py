@@ -7,17 +7,16 @@
   Korean, Thai, Lao, Khmer and Burmese, where a word is a run of characters inside a longer one.
 
 ``family`` is ``articles`` (the text each article shows) or ``versions`` (the texts it showed
-before). A plain query's words go each to the index that can find it, and all must match. A
-word in those scripts matches as a substring; one of one or two characters (香港, 東京), shorter
-than a trigram, matches as every trigram of the index that begins with it (read from the index's
-vocabulary: the indexed text ends in two spaces, so that every occurrence begins a trigram). A
-``raw`` query (FTS5 syntax) runs on the trigram index when it holds a character of those
-scripts, on the word index otherwise.
-
-In a text without spaces even a Latin word is part of a longer run (``JR東海``: one token of the
-word index), so a query is also run wholly on the trigram index, each word a substring, and an
-article either reading finds is a match (``Plan``; ``search.plan`` leaves this reading out when
-the first one matches thousands of articles already).
+before). All of a plain query's words must match. A word in those scripts matches as a
+substring; one of one or two characters (香港, 東京), shorter than a trigram, matches as every
+trigram of the index that begins with it (read from the index's vocabulary: the indexed text
+ends in two spaces, so that every occurrence begins a trigram). Only articles of the trigram
+index can hold such a word, so a query with one runs there wholly, its other words as
+substrings too (in a text without spaces a Latin word is part of a longer run: ``JR東海``). A
+query without one runs on the word index, and also wholly on the trigram index (``Plan``: an
+article either reading finds is a match), unless the word index finds thousands of articles
+for it already (``search.plan``). A ``raw`` query (FTS5 syntax) runs on the trigram index when it
+holds a character of those scripts, on both otherwise.
 """
 
 from __future__ import annotations
@@ -164,11 +163,14 @@ def compile_query(conn: sqlite3.Connection, query: str, *, raw: bool = False, fa
         if substrings is not None:
             try:
                 substrings.append(_substring(conn, term, family))
-            except _TooShort:  # a short Latin word: the other reading goes without it
+            except _TooShort:  # a short Latin word: no reading of every word as a substring
                 substrings = None
-    first = _match(" ".join(words) or None, grams)
-    other = _match(None, substrings) if words and substrings else None
-    return Plan(first, other if other is not None and not other.nothing else None)
+    if substrings is None:
+        return Plan(_match(" ".join(words) or None, grams))
+    if grams or not words:  # only articles of the trigram index can match
+        return Plan(_match(None, substrings))
+    other = _match(None, substrings)
+    return Plan(Match(" ".join(words)), None if other.nothing else other)
 
 
 class _TooShort(SearchError):
