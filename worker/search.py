@@ -222,16 +222,18 @@ def ranked(
     window: int | None = WINDOW,
     raw: bool = True,
 ) -> list[tuple[int, float]]:
-    """(rowid, bm25) of the best ``limit`` matches of any reading of the query, best first (each
-    reading ranked by its own index: see the module's docstring)."""
+    """(rowid, bm25) of the best ``limit`` matches of any reading of the query, best first: each
+    reading is ranked by its own index (see the module's docstring); an article found by the
+    first reading keeps its score there (the trigram index's bm25 is on another scale), one found
+    only by the other is ranked by that one's."""
     where, params = where_sql(filters)
     selective = False
     if where and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0:
         window, selective = max(window, wanted), True
     best: dict[int, float] = {}
-    for match in readings.matches:
+    for match in readings.matches:  # an article keeps the score of the first reading that found it
         for rowid, score in _ranked(conn, match, limit, (where, params, selective), window, raw):
-            best[rowid] = min(score, best.get(rowid, score))
+            best.setdefault(rowid, score)
     hits = sorted(best.items(), key=lambda hit: hit[1])
     return hits if limit < 0 else hits[:limit]
 
@@ -361,5 +363,5 @@ def _earlier_versions(
             f"WHERE {found}{' AND ' + where if where else ''} ORDER BY score LIMIT ?"
         )
         for vid, score in _run(conn, sql, [*args, *params, limit], raw):
-            best[vid] = min(score, best.get(vid, score))
+            best.setdefault(vid, score)
     return sorted(best.items(), key=lambda hit: hit[1])[:limit]
