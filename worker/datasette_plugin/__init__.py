@@ -71,7 +71,10 @@ def canned_queries(datasette: Any, database: str) -> dict:
 
 @hookimpl(wrapper=True)
 def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> Generator[None, list, list]:
-    """Datasette's own ``?_search=`` filter on the archive's articles is replaced by the worker's."""
+    """Datasette's own ``?_search=`` filter on the archive's articles (the closure its
+    ``datasette/filters.py`` ``search_filters`` returns) is replaced by the worker's, which comes
+    first, so that SQLite reads the articles from its short list. Should a Datasette not be
+    recognised here, both apply: the same rows, only slower."""
     results = yield
     query = request.args.get("_search")
     if table != SEARCHED_TABLE or query is None or not archive_database(datasette, database):
@@ -124,7 +127,7 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     if column != "headline" or not archive_database(datasette, database):
         return None
     keys = set(row.keys())
-    if not (table == SEARCHED_TABLE or (table is None and {"id", "snippet", "rank"} <= keys)):
+    if "id" not in keys or not (table == SEARCHED_TABLE or (table is None and {"snippet", "rank"} <= keys)):
         return None  # any other query's ids need not be articles'
     article_id = row["id"]
     if not isinstance(article_id, int):
