@@ -17,6 +17,9 @@ run: install
 	$(BIN)/worker --config config.yaml run
 
 test: install browser
+	$(BIN)/ruff check worker tests benchmarks
+	$(BIN)/ruff format --check worker tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # Headless Chromium for tests/test_browser.py: Debian's chromium, installed when missing (as root

@@ -7,8 +7,10 @@ Cases, each in its own subprocess; peak memory is sampled every 20 ms, both as t
 resident memory of the process and its children and as that of the largest one (what
 ``/usr/bin/time -v`` reports):
 
-  html      the HTML pages of ../shared/corpus/pages, copied to --pages files, each copy with a
-            unique headline: `worker backfill DIR`
+  html      the HTML pages of ../shared/corpus/pages, copied to --pages files, each copy's text
+            (not its markup) put through a letter substitution of its own, so that no two copies
+            share a headline or a text, as the stories of a real archive do not: `worker backfill DIR`
+  warc      the same pages as response records of one WARC file: `worker backfill FILE.warc.gz`
   anchor    the same files through the obvious script: trafilatura.bare_extraction per page,
             sqlite-utils insert_all into an FTS5 table kept in step by triggers
   txt       --articles plain-text articles, one file each: `worker backfill DIR`
@@ -16,17 +18,26 @@ resident memory of the process and its children and as that of the largest one (
   ceiling   sqlite-utils insert_all of the same articles, already clean, into the archive schema
   txt-10k   the first 10,000 of the text files (memory at 10,000 vs --articles files)
 
+With ``--cluster SPEC`` (e.g. ``local:2``) it compares, on the html pages alone, the local pool
+(``--workers`` = the cluster's threads) with the same backfill on the cluster, then the cluster
+writing shards and ``worker merge`` folding them in; it prints the speed-up, the scheduler's
+overhead per task, the clean rate per core (pages over the seconds the tasks took on their
+workers) and the writer's rate (articles per second of ``worker merge``: storing alone).
+
 Prints a table and the ratios the issue asks for.
 """
 
 from __future__ import annotations
 
 import argparse
-import html as htmlmod
+import io
 import json
 import os
 import random
+import re
+import resource
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -42,8 +53,23 @@ sys.path.insert(0, str(ROOT))
 # -- inputs ---------------------------------------------------------------------------------------
 
 
+_TEXT = re.compile(r">([^<]+)<")
+_CONTENT = re.compile(r"""(content=["'])([^"']*)(["'])""", re.I)
+
+
+def cipher(text: str, rnd: random.Random) -> str:
+    """``text`` with the letters of what lies between tags and of meta tags' content substituted
+    (one random alphabet per call): the page keeps its structure and its words' shapes, and
+    shares no text with another."""
+    lower = list(string.ascii_lowercase)
+    rnd.shuffle(lower)
+    table = str.maketrans(string.ascii_lowercase + string.ascii_uppercase, "".join(lower) + "".join(lower).upper())
+    text = _TEXT.sub(lambda m: ">" + m.group(1).translate(table) + "<", text)
+    return _CONTENT.sub(lambda m: m.group(1) + m.group(2).translate(table) + m.group(3), text)
+
+
 def make_pages(dest: Path, n: int) -> int:
-    """Copies of the corpus pages, each with its headline made unique; returns the source page count."""
+    """Copies of the corpus pages, each with a text of its own; returns the source page count."""
     from worker.clean import clean_html
 
     pages = sorted((CORPUS / "pages").rglob("*.html"))
@@ -54,15 +80,28 @@ def make_pages(dest: Path, n: int) -> int:
         if art is not None and art.headline:
             usable.append((p, data, art.headline))
     dest.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(11)
     for i in range(n):
-        p, data, headline = usable[i % len(usable)]
-        k = i // len(usable)
-        text = data.decode("utf-8", "surrogateescape")
-        new = f"{headline} ({k})"
-        for old in (headline, htmlmod.escape(headline, quote=False), htmlmod.escape(headline)):
-            text = text.replace(old, new)
+        p, data, _headline = usable[i % len(usable)]
+        text = cipher(data.decode("utf-8", "surrogateescape"), rnd)
         (dest / f"{i:06d}-{p.stem}.html").write_bytes(text.encode("utf-8", "surrogateescape"))
     return len(usable)
+
+
+def make_warc(pages: Path, dest: Path) -> None:
+    """The page files as response records of one WARC file (gzip per record)."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with dest.open("wb") as out:
+        writer = WARCWriter(out, gzip=True, warc_version="WARC/1.1")
+        for p in sorted(pages.iterdir()):
+            body = p.read_bytes()
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
+                                    protocol="HTTP/1.1")  # fmt: skip
+            url = f"https://pages.example/{p.stem}"
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                                          length=len(body), http_headers=http))  # fmt: skip
 
 
 def sentences() -> list[str]:
@@ -121,15 +160,16 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
     return total, largest
 
 
-def measure(cmd: list[str], cwd: Path) -> tuple[float, float, float, str]:
+def measure(cmd: list[str], cwd: Path, log: Path | None = None) -> tuple[float, float, float, str]:
     """(seconds, peak MB of the whole process tree, peak MB of its largest process, stdout)
-    of one subprocess. The second is what ``/usr/bin/time -v`` reports as maximum resident size."""
+    of one subprocess (its standard error to ``log``, when given). The second is what
+    ``/usr/bin/time -v`` reports as maximum resident size."""
     t0 = time.monotonic()
     proc = subprocess.Popen(
         cmd,
         cwd=cwd,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("w") if log else subprocess.DEVNULL,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -191,21 +231,83 @@ print(archive.db["articles"].count)
 """
 
 
-def worker_cmd(db: Path, *paths: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "worker",
-        "--log-format",
-        "json",
-        "--log-level",
-        "warning",
-        "--archive",
-        str(db),
-        "backfill",
-        "--no-optimize",
-        *map(str, paths),
-    ]
+WORKER_ROOT = ROOT  # --worker-root: the checkout whose worker runs (another commit, to compare)
+
+
+def worker_cmd(db: Path, *paths: Path, level: str = "warning", command: str = "backfill") -> list[str]:
+    head = ["env", f"PYTHONPATH={WORKER_ROOT}", sys.executable, "-m", "worker", "--log-format", "json",
+            "--log-level", level, "--archive", str(db)]  # fmt: skip
+    return [*head, command, *(["--no-optimize"] if command == "backfill" else []), *map(str, paths)]
+
+
+def logged(path: Path, name: str) -> dict:
+    """The last ``name`` event of a JSON log file."""
+    found = [json.loads(line) for line in path.read_text().splitlines() if f'"event": "{name}"' in line]
+    return found[-1]
+
+
+def cluster_cases(pages: Path, dbs: Path, spec: str, files: int) -> None:
+    """The local pool beside the same backfill on a Dask cluster, then shards and a merge (twice:
+    the second adds nothing, and tells what a merge costs besides storing)."""
+    threads = int(spec.partition(":")[2] or os.cpu_count() or 1)
+    per_task = ["--partition-files", str(files)]
+    cases = {
+        "pool": worker_cmd(dbs / "pool.db", pages) + ["--workers", str(threads)],
+        "cluster": worker_cmd(dbs / "cluster.db", pages, level="info") + ["--cluster", spec, *per_task],
+        "shards": worker_cmd(dbs / "unused.db", pages) + ["--cluster", spec, "--shards", str(dbs / "s"), *per_task],
+        "merge": worker_cmd(dbs / "merged.db", dbs / "s", command="merge"),
+        "merge again": worker_cmd(dbs / "merged.db", dbs / "s", command="merge"),
+    }
+    n = sum(1 for _ in pages.iterdir())
+    took, cpu = {}, {}
+    for name, cmd in cases.items():
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        took[name], peak, _, out = measure(cmd, ROOT, log=dbs / f"{name}.log")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[name] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        print(f"  {name}: {took[name]:.1f}s, {peak:.0f} MB, {out.strip().splitlines()[-1][:90]}", file=sys.stderr)
+    done = logged(dbs / "cluster.log", "cluster_finished")
+    busy, tasks, dispatch = done["task_seconds"], done["tasks"], done["duration_ms"] / 1000
+    articles, store_wall, store_cpu, words = writer_rate(dbs / "s", dbs / "writer.db")
+    print(f"\n{'case':28} {'seconds':>8} {'pages/s':>8} {'CPU s':>8}")
+    for name in ("pool", "cluster", "shards"):
+        print(f"{name:28} {took[name]:8.1f} {n / took[name]:8.1f} {cpu[name]:8.1f}")
+    print(f"{'cluster, tasks only':28} {dispatch:8.1f} {n / dispatch:8.1f}")
+    for name in ("merge", "merge again"):
+        print(f"{name:28} {took[name]:8.1f} {articles / took[name]:8.1f} {cpu[name]:8.1f}  articles/s")
+    print(f"{'the writer alone':28} {store_wall:8.1f} {articles / store_wall:8.1f} {store_cpu:8.1f}  articles/s")
+    overhead = (dispatch * done["threads"] - busy) / tasks
+    print(
+        f"\nspeed-up of the cluster over the pool: {took['pool'] / took['cluster']:.2f}x "
+        f"({took['pool'] / dispatch:.2f}x without starting the cluster: {took['cluster'] - dispatch:.1f}s)\n"
+        f"tasks: {tasks} of {busy / tasks:.2f}s on average; overhead per task (worker time outside tasks): "
+        f"{overhead * 1000:.0f} ms = {overhead / (busy / tasks):.1%}\n"
+        f"clean rate per core: {done['pages'] / done['task_cpu_seconds']:.1f} pages per CPU second "
+        f"({done['pages'] / busy:.1f} per second of task time on this machine's load)\n"
+        f"writer: {articles / store_cpu:.0f} articles per CPU second, {articles / store_wall:.0f} per second "
+        f"(storing {articles} cleaned articles of {words:.0f} words on average, in batches of 200)"
+    )
+
+
+def writer_rate(shards: Path, db: Path) -> tuple[int, float, float, float]:
+    """(articles, seconds, CPU seconds, words per article) of the writer alone: the shards'
+    articles, cleaned and hashed already, stored into a new archive in batches of 200."""
+    from worker.archive import Archive, Batch
+    from worker.archive.merge import shard_articles, shard_info
+
+    articles = []
+    for path in sorted(shards.glob("*.db")):
+        with Archive(path, readonly=True) as shard:
+            upto = shard_info(shard.db)["sightings"]
+            articles += [(a, loc) for a, loc, _, _ in shard_articles(shard.db, 0, upto)]
+    with Archive(db) as archive:
+        run_id = archive.start_run("bench", "backfill", "2024-01-01T00:00:00Z")
+        t0, cpu0 = time.monotonic(), time.process_time()
+        for i in range(0, len(articles), 200):
+            with archive.transaction():
+                archive.store(Batch(run_id, "bench", articles=articles[i : i + 200]))
+        wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
+    return len(articles), wall, cpu, sum(a.word_count for a, _ in articles) / max(len(articles), 1)
 
 
 def main() -> None:
@@ -214,7 +316,14 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--workdir", type=Path, default=None, help="keep inputs here between runs")
     ap.add_argument("--skip-anchor", action="store_true")
+    ap.add_argument("--worker-root", type=Path, default=ROOT, help="run the worker of this checkout")
+    ap.add_argument("--only", default=None, help="comma-separated cases: html,warc,anchor,txt,jsonl,ceiling,txt10k")
+    ap.add_argument("--cluster", default=None, metavar="SPEC", help="compare the pool with a Dask cluster (local:2)")
+    ap.add_argument("--partition-files", type=int, default=200, help="with --cluster: files per task")
     args = ap.parse_args()
+    global WORKER_ROOT
+    WORKER_ROOT = args.worker_root.resolve()
+    only = set(args.only.split(",")) if args.only else None
     if not CORPUS.is_dir():
         raise SystemExit(f"the development corpus is not at {CORPUS}")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="backfill-bench-"))
@@ -224,8 +333,21 @@ def main() -> None:
         work / f"texts-{args.articles}",
         work / f"articles-{args.articles}.jsonl",
     )
+    if args.cluster:
+        pages = work / f"pages-{args.pages}"
+        if not pages.is_dir():
+            make_pages(pages, args.pages)
+        dbs = work / "dbs"
+        shutil.rmtree(dbs, ignore_errors=True)
+        dbs.mkdir()
+        cluster_cases(pages, dbs, args.cluster, args.partition_files)
+        print(f"\ninputs kept in {work}")
+        return
     if not pages.is_dir():
         make_pages(pages, args.pages)
+    warc = work / f"pages-{args.pages}.warc.gz"
+    if not warc.exists():
+        make_warc(pages, warc)
     if not texts.is_dir() or not jsonl.exists():
         make_articles(texts, jsonl, args.articles)
     texts10k = work / "texts-10k"
@@ -240,11 +362,22 @@ def main() -> None:
     rows = []
 
     def case(name, cmd, n, unit):
-        secs, peak, largest, out = measure(cmd, ROOT)
+        key = {
+            "worker html": "html",
+            "worker warc": "warc",
+            "worker txt": "txt",
+            "worker jsonl": "jsonl",
+            "ceiling: insert_all into FTS5": "ceiling",
+            "worker txt (10,000 files)": "txt10k",
+        }.get(name, "anchor")
+        if only is not None and key not in only:
+            return
+        secs, peak, largest, out = measure(cmd, WORKER_ROOT)
         rows.append((name, n, unit, secs, n / secs, peak, largest, out.strip().splitlines()[-1] if out.strip() else ""))
         print(f"  {name}: {n / secs:.0f} {unit}/s, {peak:.0f} MB ({largest:.0f} MB largest process)", file=sys.stderr)
 
     case("worker html", worker_cmd(dbs / "html.db", pages), args.pages, "pages")
+    case("worker warc", worker_cmd(dbs / "warc.db", warc), args.pages, "pages")
     if not args.skip_anchor:
         case(
             "anchor: trafilatura + sqlite-utils",
@@ -273,9 +406,14 @@ def main() -> None:
             f"\nhtml pages/s vs the anchor: {w[4] / a[4]:.2f}x (bar: >= 2.0x); peak memory of all processes "
             f"{w[5]:.0f} MB vs {a[5]:.0f} MB, of the largest process {w[6]:.0f} MB vs {a[6]:.0f} MB"
         )
-    c = by["ceiling: insert_all into FTS5"]
+    if "worker warc" in by and "worker html" in by:
+        print(
+            f"warc pages/s vs the same pages as files: {by['worker warc'][4] / by['worker html'][4]:.2f} (bar: >= 0.9)"
+        )
+    c = by.get("ceiling: insert_all into FTS5")
     for name in ("worker txt", "worker jsonl"):
-        print(f"{name} vs the raw FTS5 insert ceiling: {by[name][4] / c[4]:.2f} (bar: >= 0.5)")
+        if c and name in by:
+            print(f"{name} vs the raw FTS5 insert ceiling: {by[name][4] / c[4]:.2f} (bar: >= 0.5)")
     if "worker txt (10,000 files)" in by:
         print(
             f"peak memory at 10,000 files {by['worker txt (10,000 files)'][5]:.0f} MB, "

@@ -35,7 +35,8 @@ def finish(run_id: int, status: str = "ok", **kw) -> RunResult:
 def store(archive, run_id, articles=(), checkpoints=(), known=(), result=None, state=None):
     """One batch in one transaction, as the run's writer does; with ``result``, the run's last."""
     with archive.transaction():
-        stored = archive.store(Batch(run_id, "s", list(articles), list(checkpoints), list(known)))
+        items = [(a, loc, None) for a, loc in articles]
+        stored = archive.store(Batch(run_id, "s", items, list(checkpoints), list(known)))
         if result is not None:
             archive.finish_run(result, state or SourceState("s", last_status=result.status))
     return list(stored.outcomes), stored.resighted
@@ -101,7 +102,7 @@ def test_a_failed_batch_writes_nothing(archive, monkeypatch):
     def boom(*a, **kw):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(store_module, "_sighting", boom)  # after the article and its version are written
+    monkeypatch.setattr(store_module.BatchWrites, "_sighting", boom)  # after the article and its version are written
     with pytest.raises(sqlite3.OperationalError):
         store(archive, run, [(art("A headline"), "x")], [(Checkpoint("http:u", "{}"), 1)])
     monkeypatch.undo()

@@ -18,9 +18,10 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import CORPUS, ROOT, needs_corpus
 from tests.warc_files import html
-from worker.capture import CaptureRef, Exchange, WarcCapture, payload_digest, read_record
+from worker.capture import WarcCapture, payload_digest, read_record
 from worker.capture_recover import recover
 from worker.errors import ArchiveError
+from worker.models import CaptureRef, Exchange
 
 WHEN = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 NAME = re.compile(r"warc/(\d{4})/(\d{2})/(\d{2})/feeds-(\d{8}T\d{6}Z)-(\d+)\.warc\.gz")
@@ -227,7 +228,8 @@ WRITER = """
 import json, os, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
-from worker.capture import Exchange, WarcCapture
+from worker.capture import WarcCapture
+from worker.models import Exchange
 
 real_write = os.write
 def slow_write(fd, data):  # small pieces, so that a kill lands in the middle of a record

@@ -89,7 +89,7 @@ SRC = {"name": "a", "kind": "files", "path": "in/"}
         ({"sources": [{"name": "a", "kind": "feed"}]}, "sources[0].url: required for kind 'feed'"),
         (
             {"sources": [{"name": "a", "kind": "rss", "url": "http://x"}]},
-            "sources[0].kind: expected one of files, feed, page, sitemap, got 'rss'",
+            "sources[0].kind: expected one of files, feed, page, sitemap, warc, got 'rss'",
         ),
         (
             {"sources": [{"name": "a", "kind": "feed", "url": "ftp://x/y"}]},
@@ -143,7 +143,12 @@ def test_kinds_and_cron(tmp_path):
     assert p.options["urls"] == ("https://example.org/a",) and p.options["urls_file"] == str(tmp_path / "urls.txt")
     assert s.options["since"] == "2024-01-31"
     assert g.options["path"] == str(tmp_path / "*.txt")
-    assert f.options == {"url": "https://example.org/rss", "follow_links": False}  # defaults filled in
+    assert f.options == {  # defaults filled in
+        "url": "https://example.org/rss",
+        "follow_links": False,
+        "min_every": 300,
+        "max_every": 86400,
+    }
 
 
 def test_check_config_cli(tmp_path):

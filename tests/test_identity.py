@@ -139,6 +139,23 @@ def test_short_text_is_one_shingle():
 # ---------------------------------------------------------------- MinHash and band keys
 
 
+def test_the_written_out_permutations_are_datasketchs():
+    a, b = MinHash(num_perm=similarity.NUM_PERM, seed=similarity.SEED).permutations
+    assert list(map(int, a)) == list(similarity.PERMUTATION_A) and list(map(int, b)) == list(similarity.PERMUTATION_B)
+
+
+def test_hashing_bodies_does_not_import_datasketch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from worker.identity import band_keys; band_keys('a b c d e ' * 40); "
+        "print('datasketch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_signature_is_datasketch_minhash():
     hashes = shingle_hashes(COUNCIL + STORM)
     sample = hashes[hashes % similarity.SAMPLE == 0]

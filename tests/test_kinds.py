@@ -77,7 +77,7 @@ def test_backfill_recognises_and_forces_a_registered_kind(toy, tmp_path):
     r = runner.invoke(cli, ["--archive", str(archive), "backfill", "--kind", "toy", "Sports"])
     assert r.exit_code == 0 and "2 new" in r.output, r.output
     r = runner.invoke(cli, ["--archive", str(archive), "backfill", "--kind", "toys", "Sports"])
-    assert r.exit_code == 2 and "'toys' is not one of files, feed, page, sitemap, toy" in r.output
+    assert r.exit_code == 2 and "'toys' is not one of files, feed, page, sitemap, warc, toy" in r.output
 
 
 @pytest.mark.parametrize(

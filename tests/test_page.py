@@ -20,7 +20,7 @@ class FakeHttp:
         self.routes = routes
         self.calls: list[tuple[str, dict]] = []
 
-    def get(self, url, *, trusted=True, validators=None, respect_robots=True, stats=None, accept=None):
+    def get(self, url, *, trusted=True, validators=None, respect_robots=True, stats=None, accept=None, capture=False):
         self.calls.append((url, {"trusted": trusted, "validators": validators, "accept": accept}))
         answer = self.routes.get(url)
         if answer is None:
@@ -35,8 +35,9 @@ class FakeHttp:
 
 
 class FakeCtx:
-    def __init__(self, routes: dict, archived=(), validators=None):
+    def __init__(self, routes: dict, archived=(), validators=None, kept=None):
         self.http = FakeHttp(routes)
+        self.kept = kept or {}  # checkpoint values of earlier runs, by key
         self.stats = FetchStats()
         self.archived = set(archived)
         self.validators = validators or {}
@@ -45,9 +46,20 @@ class FakeCtx:
     def validators_for(self, url):
         return self.validators.get(url)
 
+    def saved(self, key):
+        return self.kept.get(key)
+
     def is_archived(self, headline, publication=None):
         self.archived_checks.append(headline)
         return headline in self.archived
+
+    capturing = False  # raw capture: see tests/test_capture_run.py
+
+    def capture(self, resp):
+        return resp
+
+    def capture_file(self, path, data, content_type):
+        return None
 
 
 def ok(url, content=b"<html></html>", *, etag=None, encoding=None, final_url=None, headers=None):

@@ -96,6 +96,9 @@ class _Ctx:
     def saved(self, key: str) -> None:
         return None
 
+    def capture_file(self, path: Path, data: bytes, content_type: str) -> None:
+        return None
+
 
 def _from_file(tmp_path: Path, name: str, content: str) -> Article:
     path = tmp_path / name

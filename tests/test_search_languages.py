@@ -187,12 +187,12 @@ def test_an_earlier_version_in_those_scripts_is_found_with_all_versions(tmp_path
         assert (hit["headline"], hit["version"]) == ("Trains stop", 1)
 
 
-def test_an_archive_of_schema_5_gets_the_trigram_index(tmp_path):
+def test_an_archive_of_schema_6_gets_the_trigram_index(tmp_path):
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(path)
-    for step in range(1, 6):
+    for step in range(1, 7):
         MIGRATIONS[step](db)
-    db.execute("PRAGMA user_version = 5")
+    db.execute("PRAGMA user_version = 6")
     body = "香港行政长官梁振英在各方压力下到立法会接受质询。"
     db.execute(
         "INSERT INTO articles (headline_hash, headline, body, first_seen_at, version, version_count) "

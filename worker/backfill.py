@@ -11,32 +11,43 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
 from worker.archive import Archive
-from worker.errors import ArchiveFull, Interrupted
+from worker.errors import ArchiveFull, Interrupted, WorkerError
 from worker.fetchers import HttpClient
+from worker.kinds import captures as capturing
 from worker.kinds import guess, is_url, kind_named, make_source
 from worker.models import Config, RunResult, Source
-from worker.pipeline import ingest
+from worker.pipeline import Stream, ingest
 from worker.run import OnItem
+
+if TYPE_CHECKING:
+    from worker.captures import Captures
 
 log = structlog.get_logger("worker.backfill")
 
 OPTIMIZE_AFTER = 10_000  # new articles after which the FTS index is merged into one segment
 
 
-def sources_for(arguments: Sequence[str], name: str, kind: str | None) -> list[Source]:
-    """One source per argument, of the forced ``kind`` or the kind that recognises it."""
+def sources_for(
+    arguments: Sequence[str], name: str, kind: str | None, filters: dict[str, str] | None = None
+) -> list[Source]:
+    """One source per argument, of the forced ``kind`` or the kind that recognises it; WARC
+    inputs take ``filters`` (``host``, ``since``, ``until``), which are for them only."""
+    filters = {k: v for k, v in (filters or {}).items() if v is not None}
     sources = []
     for arg in arguments:
         k = guess(arg)
         forced = kind_named(kind, "--kind") if kind else None
-        if forced is not None and forced.network == is_url(arg):  # --kind applies to its own medium
-            k = forced
+        if forced is not None and (forced.guess(arg) > 0 or forced.network == is_url(arg)):
+            k = forced  # --kind applies to its own medium, or to what it recognises
         assert k.argument is not None
-        sources.append(make_source(name, k.name, **{k.argument: k.prepare(arg)}))
+        if filters and k.name != "warc":
+            raise WorkerError(f"{arg}: --host, --since and --until filter WARC inputs only")
+        sources.append(make_source(name, k.name, **{k.argument: k.prepare(arg)}, **filters))
     return sources
 
 
@@ -57,8 +68,12 @@ def run_backfill(
     on_item: OnItem | None = None,
     workers: int = 1,
     optimize: bool | None = None,
+    captures: Captures | None = None,
+    stream: Stream | None = None,
 ) -> list[RunResult]:
-    """Import ``sources``; returns one RunResult each. ``optimize`` None: after a large import."""
+    """Import ``sources``; returns one RunResult each. ``optimize`` None: after a large import.
+    Sources that capture keep their raw responses in ``captures``; ``stream``: where fetch and
+    clean run when not here (``worker.distributed``)."""
     needs_http = any(kind_named(s.kind).network for s in sources)
     http = http_factory() if http_factory and needs_http else None
     results = []
@@ -77,6 +92,8 @@ def run_backfill(
                         on_item=on_item,
                         workers=workers,
                         settings=config.scheduler,
+                        captures=captures if captures is not None and capturing(source, config.capture) else None,
+                        stream=stream,
                     )
                 )
         except Interrupted as exc:

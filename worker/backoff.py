@@ -40,10 +40,12 @@ def next_attempt(
     retry_after: float | None = None,
     now: datetime | None = None,
     rand: random.Random | None = None,
+    interval: int | None = None,
 ) -> datetime:
-    """The earliest time a source that has now failed ``failures`` times in a row runs again."""
+    """The earliest time a source that has now failed ``failures`` times in a row runs again;
+    ``interval``: the one it runs at now, when it has one (``every: auto``, a feed's floor)."""
     now = now or datetime.now(UTC)
-    delay = float(interval_of(source, now)) * 2 ** max(failures, 0)
+    delay = float(interval or interval_of(source, now)) * 2 ** max(failures, 0)
     delay += (rand or random).uniform(0, settings.jitter) if settings.jitter else 0
     delay = min(delay, settings.max_backoff)
     if retry_after:

@@ -35,49 +35,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from worker.errors import ArchiveError
+from worker.models import CaptureRef, Exchange
 from worker.timefmt import iso_z
 
 ROTATE_BYTES = 1_000_000_000
 SOFTWARE = "news-archive-worker"
-
-
-@dataclass(frozen=True)
-class CaptureRef:
-    """Where one record lies: enough to read it back directly (``read_record``) and to answer a
-    later ``lookup`` by payload digest."""
-
-    file: str  # relative to the capture root, with "/" separators
-    offset: int  # of the record's gzip member in the file
-    length: int  # of that member, in bytes
-    digest: str  # WARC-Payload-Digest, "sha1:<base32>" of the payload as received on the wire
-    fetched_at: str  # the record's WARC-Date, ISO 8601 UTC to the second ("...Z")
-    status: int | None  # HTTP status; None for a resource record
-    record_id: str  # WARC-Record-ID, "<urn:uuid:...>"
-    url: str  # WARC-Target-URI
-    revisit_of: str | None = None  # WARC-Refers-To of a revisit record: the original's record id
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One HTTP request and its response, as the client sent and received them.
-
-    ``body`` is the body as it came off the wire with the transfer coding removed (what
-    urllib3 hands on) but the content coding kept: still gzip when the server gzipped it.
-    ``request_headers`` are the headers actually sent; ``Host`` is added when missing, as
-    http.client sends it.
-    """
-
-    url: str
-    status: int
-    reason: str
-    response_headers: tuple[tuple[str, str], ...]
-    body: bytes
-    fetched_at: datetime  # when the request was sent (aware, or naive UTC)
-    method: str = "GET"
-    request_headers: tuple[tuple[str, str], ...] = ()
-    http_version: str = "HTTP/1.1"
-    remote_ip: str | None = None
-    truncated: bool = False  # the body was cut at the size cap (WARC-Truncated: length)
 
 
 @dataclass(frozen=True)

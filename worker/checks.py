@@ -102,6 +102,16 @@ def positive(value: Any, where: str) -> float:
     return value
 
 
+def port(value: Any, where: str) -> int | None:
+    """A TCP port (1-65535), or nothing (None: the feature is off)."""
+    if value is None:
+        return None
+    value = typed(int)(value, where)
+    if not 1 <= value <= 65535:
+        raise ConfigError(f"{where}: expected a port from 1 to 65535, got {short(value)}")
+    return value
+
+
 def choice(options: tuple[str, ...]) -> Check:
     def check(value: Any, where: str) -> str:
         if value not in options:

@@ -15,12 +15,15 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 import yaml
 
 from worker import log as logsetup
 from worker.checks import parse_duration
+from worker.cli_cluster import backfill_on_cluster, cluster_options, merge
+from worker.cli_sources import sources
 from worker.config import config_dict, load_config
 from worker.errors import ArchiveError, ConfigError, Interrupted, WorkerError
 from worker.health import health_problems, status_table
@@ -38,7 +41,7 @@ class Failure(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads it from the instance
 
 
 class WorkerGroup(click.Group):
@@ -126,6 +129,18 @@ class Ctx:
 
         return Http(self.config(required=False).http)
 
+    def captures(self, sources):
+        """The archive's raw capture (WARC files beside it), made only when a source keeps its
+        raw responses; torn records a crash left are recovered here."""
+        from worker.kinds import captures
+
+        config = self.config(required=False)
+        if not any(captures(s, config.capture) for s in sources):
+            return None
+        from worker.captures import Captures
+
+        return Captures(config.archive, config.capture)
+
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
@@ -168,12 +183,13 @@ def run(c: Ctx, once):
     from worker.scheduler import Service, run_all_once
 
     config = c.config()
-    http = c.http([s for s in config.sources if s.enabled])
+    enabled = [s for s in config.sources if s.enabled]
+    http, captures = c.http(enabled), c.captures(enabled)
     if once:
-        results = [r for r in run_all_once(config, http) if r is not None]
+        results = [r for r in run_all_once(config, http, captures) if r is not None]
         _summary("run", results)
         return
-    service = Service(config, http, config.path)
+    service = Service(config, http, config.path, captures)
     code = service.run()
     if service.stragglers:  # runs blocked in network reads cannot be joined; their runs are recorded
         logsetup.flush()
@@ -203,7 +219,10 @@ def ingest(c: Ctx, names, all_):
     else:
         raise click.UsageError("name one or more sources, or give --all")
     http = c.http(sources)
-    results = [run_source(config, s, http, "manual", respect_backoff=False) for s in sources]
+    captures = c.captures(sources)
+    results = [
+        r for s in sources if (r := run_source(config, s, http, "manual", respect_backoff=False, captures=captures))
+    ]
     _summary("ingest", results)
 
 
@@ -227,36 +246,86 @@ def ingest(c: Ctx, names, all_):
     default=None,
     help="Merge the full-text index afterwards (default: after 10,000 new articles).",
 )
+@click.option("--host", default=None, help="WARC inputs: only pages of this host or its subdomains.")
+@click.option("--since", default=None, metavar="DATE", help="WARC inputs: only pages fetched on or after this date.")
+@click.option("--until", default=None, metavar="DATE", help="WARC inputs: only pages fetched on or before this date.")
+@cluster_options
 @pass_ctx
-def backfill(c: Ctx, paths, name, kind, workers, optimize):
-    """One-off import of files, folders, globs or URLs, without configuring a source.
+def backfill(
+    c: Ctx, paths, name, kind, workers, optimize, host, since, until, cluster, shards, partition_files, partition_size
+):
+    """One-off import of files, folders, globs, WARC files or URLs, without configuring a source.
     Idempotent and resumable: a re-run passes over what is already stored.
 
-    Example: worker backfill ~/saved-articles/ 'exports/*.jsonl' https://example.org/sitemap.xml
+    Example: worker backfill ~/saved-articles/ 'exports/*.jsonl' CC-NEWS-20240101.warc.gz
     """
     from worker.backfill import count_files, run_backfill, sources_for
     from worker.parallel import default_workers
     from worker.progress import Progress
 
+    if shards and not cluster:
+        raise click.UsageError("--shards needs --cluster")
     config = c.config(required=False)
     t0 = time.monotonic()
-    sources = sources_for(paths, name, kind)
+    sources = sources_for(paths, name, kind, {"host": host, "since": since, "until": until})
     terminal = sys.stderr.isatty()
     bar = Progress(terminal, count_files(sources) if terminal else None)
     try:
-        results = run_backfill(
-            config,
-            sources,
-            http_factory=c.http,
-            on_item=bar,
-            workers=default_workers() if workers is None else workers,
-            optimize=optimize,
-        )
+        if cluster:
+            results = backfill_on_cluster(c, sources, bar, optimize, cluster, shards, partition_files, partition_size)
+        else:
+            results = run_backfill(
+                config,
+                sources,
+                http_factory=c.http,
+                on_item=bar,
+                workers=default_workers() if workers is None else workers,
+                optimize=optimize,
+                captures=c.captures(sources),
+            )
     finally:
         bar.close()
     _summary("backfill", results, time.monotonic() - t0)
     if results and all(r.status == "error" for r in results):
         sys.exit(1)  # nothing could be read: the summary line says why
+
+
+@cli.command()
+@click.option("--source", default=None, help="Only records this source captured.")
+@click.option("--since", default=None, metavar="DATE", help="Only records captured on or after this date.")
+@click.option("--ids", default=None, metavar="ID,...", help="Only the records of these articles (comma-separated).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes that clean, as in backfill (default: one per core).",
+)
+@pass_ctx
+def reclean(c: Ctx, source, since, ids, workers):
+    """Run the current cleaner over the captured raw records again; a text that differs is a
+    new version (reason reclean), the old one kept. A second run changes nothing.
+
+    Example: worker reclean --source nyt-world --since 2024-01-01
+    """
+    from worker.parallel import default_workers
+    from worker.progress import Progress
+    from worker.reclean import Selection
+    from worker.reclean import reclean as run_reclean
+    from worker.search import check_date
+
+    config = c.config(required=False)
+    try:
+        chosen = tuple(int(i) for i in ids.split(",") if i.strip()) if ids else ()
+    except ValueError:
+        raise click.BadParameter("give article ids as numbers, e.g. 12,345", param_hint="--ids") from None
+    which = Selection(source=source, since=check_date(since, "since") if since else None, ids=chosen)
+    t0 = time.monotonic()
+    bar = Progress(sys.stderr.isatty())
+    try:
+        results = run_reclean(config, which, workers=default_workers() if workers is None else workers, on_item=bar)
+    finally:
+        bar.close()
+    _summary("reclean", results, time.monotonic() - t0)
 
 
 def _summary(what: str, results: list[RunResult], seconds: float | None = None) -> None:
@@ -402,7 +471,12 @@ def history(c: Ctx, article_id, as_json):
         for v in found:
             click.echo(json.dumps({"id": article_id, **asdict(v)}, ensure_ascii=False))
         return
-    colors = {"title": {"bold": True}, "add": {"fg": "green"}, "remove": {"fg": "red"}, "same": {}}
+    colors: dict[str, dict[str, Any]] = {
+        "title": {"bold": True},
+        "add": {"fg": "green"},
+        "remove": {"fg": "red"},
+        "same": {},
+    }
     for kind, text in lines(found, shown):
         click.echo(click.style(text, **colors[kind]))
 
@@ -418,20 +492,6 @@ def backup(c: Ctx, target):
     with c.archive(readonly=True) as archive:
         archive.backup(target)
     click.echo(f"backup: {target}", err=True)
-
-
-@cli.command()
-@pass_ctx
-def sources(c: Ctx):
-    """List the configured sources.
-
-    Example: worker sources
-    """
-    for s in c.config().sources:
-        where = s.where()
-        when = f"cron {s.cron}" if s.cron else f"every {s.every}s"
-        state = "" if s.enabled else "  (disabled)"
-        click.echo(f"{s.name}  {s.kind}  {when}  {where}{state}")
 
 
 @cli.command("check-config")
@@ -523,6 +583,10 @@ def serve(c: Ctx, host, port, metadata, datasette_args):
     launch = prepare(archive, host=host, port=port, metadata=meta, extra=datasette_args)
     click.echo(f"serve: http://{host}:{port}/ ({archive}, read-only; Ctrl-C stops)", err=True)
     sys.exit(run_datasette(launch))
+
+
+cli.add_command(sources)
+cli.add_command(merge)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import yaml
 from worker import checks
 from worker.errors import ConfigError
 from worker.kinds import build_source, kind_named
-from worker.models import Config, HttpSettings, SchedulerSettings
+from worker.models import CaptureSettings, Config, HttpSettings, MetricsSettings, SchedulerSettings
 
 LOG_FORMATS = ("auto", "console", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -39,6 +39,10 @@ SECTIONS: dict[str, tuple[type, dict[str, checks.Check]]] = {
             "deadline": checks.duration(),
         },
     ),
+    "capture": (
+        CaptureSettings,
+        {"enabled": checks.typed(bool), "rotate_bytes": checks.typed(int)},
+    ),
     "scheduler": (
         SchedulerSettings,
         {
@@ -50,11 +54,18 @@ SECTIONS: dict[str, tuple[type, dict[str, checks.Check]]] = {
             "heartbeat": checks.duration(),
         },
     ),
+    "metrics": (
+        MetricsSettings,
+        {
+            "port": checks.port,
+            "host": checks.typed(str),
+        },
+    ),
 }
 DURATIONS = frozenset(
     {"robots_ttl", "deadline", "jitter", "shutdown_timeout", "misfire_grace", "max_backoff", "heartbeat", "every"}
 )
-TOP_KEYS = ("archive", "log_format", "log_level", "http", "scheduler", "defaults", "sources")
+TOP_KEYS = ("archive", "log_format", "log_level", "http", "scheduler", "capture", "metrics", "defaults", "sources")
 
 
 def _section(raw: Any, name: str) -> Any:
@@ -82,6 +93,10 @@ def parse_config(data: Any, base: Path, path: str | None = None) -> Config:
         top["log_level"] = checks.choice(LOG_LEVELS)(data["log_level"], "log_level")
     top["http"] = _section(data.get("http"), "http")
     top["scheduler"] = _section(data.get("scheduler"), "scheduler")
+    top["capture"] = _section(data.get("capture"), "capture")
+    if top["capture"].rotate_bytes < 1_000_000:
+        raise ConfigError("capture.rotate_bytes: must be at least 1000000 (1 MB)")
+    top["metrics"] = _section(data.get("metrics"), "metrics")
     if top["scheduler"].max_workers < 1:
         raise ConfigError("scheduler.max_workers: must be at least 1")
     defaults = checks.mapping(data.get("defaults"), "defaults")
@@ -180,21 +195,29 @@ def config_dict(config: Config) -> dict[str, Any]:
         "log_level": config.log_level,
         "http": section(config.http),
         "scheduler": section(config.scheduler),
+        "capture": section(config.capture),
+        "metrics": section(config.metrics),
         "defaults": {"every": checks.format_duration(config.default_every)},
     }
     sources = []
     for s in config.sources:
         kind = kind_named(s.kind)
         entry: dict[str, Any] = {"name": s.name, "kind": s.kind}
-        entry.update(
-            {
-                k.name: list(v) if isinstance(v := s.options[k.name], tuple) else v
-                for k in kind.keys
-                if k.name in s.options
-            }
-        )
-        entry.update({"every": checks.format_duration(s.every)} if s.every else {"cron": s.cron})
+        entry.update({k.name: _written(k, s.options[k.name]) for k in kind.keys if k.name in s.options})
+        if s.cron:
+            entry["cron"] = s.cron
+        else:
+            entry["every"] = "auto" if s.auto else checks.format_duration(s.every or config.default_every)
         entry.update(enabled=s.enabled, respect_robots=s.respect_robots)
+        if s.capture is not None:
+            entry["capture"] = s.capture
         sources.append(entry)
     out["sources"] = sources
     return out
+
+
+def _written(key: Any, value: Any) -> Any:
+    """A kind's key as a config file says it: a list for a tuple, a duration for seconds."""
+    if isinstance(value, tuple):
+        return list(value)
+    return checks.format_duration(value) if key.duration else value

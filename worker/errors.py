@@ -21,6 +21,10 @@ class FetchError(WorkerError):
         self.retry_after = retry_after
         super().__init__(f"{url}: {reason}" if status is None else f"{url}: HTTP {status} {reason}")
 
+    def __reduce__(self):
+        """Pickled with its fields (it crosses from a cluster worker to the writer)."""
+        return (FetchError, (self.url, self.status, self.reason), {"retry_after": self.retry_after})
+
 
 class ParseError(WorkerError):
     """Input that cannot be turned into an article (empty, binary, not an article)."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-HEADER = ("source", "last run", "status", "new", "dup", "skip", "fails", "next due", "articles")
+from worker.checks import format_duration
+
+HEADER = ("source", "last run", "status", "new", "dup", "skip", "fails", "next due", "articles", "interval", "why")
 
 
 def status_table(rows: list[dict], configured: set[str]) -> list[str]:
-    """One aligned line per source (its last run's counts), with a header line."""
+    """One aligned line per source (its last run's counts, its interval now and why), with a
+    header line."""
     table = [HEADER] + [
         (
             r["source"] + ("" if r["source"] in configured or not configured else " (not configured)"),
@@ -20,6 +23,8 @@ def status_table(rows: list[dict], configured: set[str]) -> list[str]:
             str(r["consecutive_failures"] or 0),
             (r["next_due_at"] or "-")[:19],
             str(r["articles"] or 0),
+            format_duration(r["interval"]) if r.get("interval") else "-",
+            r.get("interval_reason") or "",
         )
         for r in rows
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import importlib
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,23 +19,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from worker import checks
+from worker import checks, polling
 from worker.errors import ConfigError, WorkerError
-from worker.models import Options, Source
+from worker.models import CaptureSettings, Options, Source
 
 if TYPE_CHECKING:
     from worker.fetchers import FetchContext, FetchOutput
 
 Fetch = Callable[[Source, "FetchContext"], Iterator["FetchOutput"]]
 
+NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # what a source's name may be
+
+
+def _every(value: Any, where: str) -> int | str:
+    return "auto" if value == "auto" else checks.parse_duration(value, where)
+
+
 # keys every source has, whatever its kind (the Source dataclass's own fields)
 COMMON_KEYS: dict[str, checks.Check] = {
     "name": checks.typed(str),
     "kind": lambda value, where: kind_named(value, where).name,
-    "every": checks.duration(),
+    "every": _every,
     "cron": checks.cron,
     "enabled": checks.typed(bool),
     "respect_robots": checks.typed(bool),
+    "capture": checks.typed(bool),
 }
 
 
@@ -47,6 +56,7 @@ class Key:
     required: bool = False
     default: Any = None  # filled in when the key is not given (None: left out)
     path: bool = False  # a file path: resolved against the config file's folder
+    duration: bool = False  # seconds, written back as a duration (``15m``)
     help: str = ""
 
 
@@ -60,6 +70,7 @@ class Kind:
     argument: str | None = None  # the key a backfill argument fills (None: not for backfill)
     guess: Callable[[str], int] = field(default=lambda arg: 0)  # how well an argument fits, 0 = not
     network: bool = True  # needs the HTTP client
+    captures: bool | None = None  # keeps its raw responses by default (None: when it is a network kind)
     validate: Callable[[Mapping[str, Any], str], None] | None = None  # rules across its keys
     prepare: Callable[[str], str] = field(default=lambda arg: arg)  # a backfill argument -> the key's value
     help: str = ""
@@ -120,23 +131,37 @@ def build_source(
     if "name" not in values:
         raise ConfigError(f"{where}.name: required")
     name = values["name"]
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+    if not NAME_RULE.fullmatch(name):
         raise ConfigError(f"{where}.name: use letters, digits, '.', '_' or '-', got {checks.short(name)}")
     if "every" in values and "cron" in values:
         raise ConfigError(f"{where}.cron: give either every or cron, not both")
+    if values.get("every") == "auto":
+        if kind.key("min_every") is None:
+            raise ConfigError(f"{where}.every: 'auto' is only for kind feed, not '{kind.name}'")
+        del values["every"]
+        values["auto"] = True
     options = {}
-    for key in kind.keys:
-        if key.name in values:
-            options[key.name] = values.pop(key.name)
-        elif key.required:
-            raise ConfigError(f"{where}.{key.name}: required for kind '{kind.name}'")
-        elif key.default is not None:
-            options[key.name] = key.default
+    for own in kind.keys:
+        if own.name in values:
+            options[own.name] = values.pop(own.name)
+        elif own.required:
+            raise ConfigError(f"{where}.{own.name}: required for kind '{kind.name}'")
+        elif own.default is not None:
+            options[own.name] = own.default
     if kind.validate is not None:
         kind.validate(options, where)
-    if "cron" not in values and default_every is not None:
+    if "cron" not in values and "auto" not in values and default_every is not None:
         values.setdefault("every", default_every)
     return Source(**values, options=Options(options))
+
+
+def captures(source: Source, settings: CaptureSettings) -> bool:
+    """Whether a run of ``source`` keeps its raw responses: as the source says, else network
+    sources as ``capture.enabled`` says and local ones not."""
+    if source.capture is not None:
+        return source.capture
+    kind = kind_named(source.kind)
+    return settings.enabled and (kind.network if kind.captures is None else kind.captures)
 
 
 def make_source(name: str, kind: str, **keys: Any) -> Source:
@@ -157,6 +182,8 @@ def guess(argument: str) -> Kind:
 
 
 def _resolve(path: str, base: Path) -> str:
+    if is_url(path):
+        return path
     p = Path(path).expanduser()
     resolved = str(p if p.is_absolute() else base / p)
     return resolved + "/" if path.endswith("/") and not resolved.endswith("/") else resolved
@@ -182,9 +209,18 @@ def _local_path(argument: str) -> str:
 
 def _files_path(options: Mapping[str, Any], where: str) -> None:
     path = options["path"]
+    if is_url(path):
+        return  # a WARC file over HTTP
     if path and not path.endswith("/") and not glob.has_magic(path) and not Path(path).exists():
         raise ConfigError(
             f"{where}.path: no such file or folder: {path} (end a folder path with '/' to create it when missing)"
+        )
+
+
+def _polling_range(options: Mapping[str, Any], where: str) -> None:
+    if options["min_every"] > options["max_every"]:
+        raise ConfigError(
+            f"{where}.min_every: must not be more than max_every ({checks.format_duration(options['max_every'])})"
         )
 
 
@@ -237,9 +273,24 @@ register(
         keys=(
             Key("url", checks.url, required=True),
             Key("follow_links", checks.typed(bool), default=False, help="fetch each new item's page"),
+            Key(
+                "min_every",
+                checks.duration(),
+                default=polling.MIN_EVERY,
+                duration=True,
+                help="with every: auto, the shortest interval",
+            ),
+            Key(
+                "max_every",
+                checks.duration(),
+                default=polling.MAX_EVERY,
+                duration=True,
+                help="with every: auto, the longest interval; also caps what a feed asks for",
+            ),
         ),
         argument="url",
         guess=_feed_guess,
+        validate=_polling_range,
         help="RSS 0.9/1.0/2.0, Atom or JSON Feed",
     )
 )
@@ -268,5 +319,55 @@ register(
         argument="url",
         guess=_sitemap_guess,
         help="a sitemap index, urlset or Google News sitemap (gzipped too)",
+    )
+)
+
+
+WARC_SUFFIXES = (".warc", ".warc.gz")
+
+
+def _warc_guess(argument: str) -> int:
+    """A WARC file or URL, a glob of them, or a folder that holds them and nothing else read."""
+    name = (_url_path(argument) if is_url(argument) else argument).lower().rstrip("/")
+    if name.endswith(WARC_SUFFIXES):
+        return 4
+    if is_url(argument) or glob.has_magic(argument) or not Path(argument).is_dir():
+        return 0
+    try:
+        with os.scandir(argument) as entries:
+            names = [e.name.lower() for _, e in zip(range(500), entries) if not e.name.startswith(".")]
+    except OSError:
+        return 0
+    warcs = [n for n in names if n.endswith(WARC_SUFFIXES)]
+    return 2 if warcs and len(warcs) == len(names) else 0
+
+
+def _warc_argument(argument: str) -> str:
+    return argument if is_url(argument) else _local_path(argument)
+
+
+register(
+    Kind(
+        name="warc",
+        fetch="worker.fetchers.warc:fetch",
+        keys=(
+            Key(
+                "path",
+                checks.typed(str),
+                required=True,
+                path=True,
+                help="a .warc/.warc.gz file, a folder or glob of them, or an http(s) URL of one",
+            ),
+            Key("host", checks.typed(str), help="only records of this host or its subdomains"),
+            Key("since", checks.iso_date, help="only records fetched (WARC-Date) on or after this date"),
+            Key("until", checks.iso_date, help="only records fetched on or before this date"),
+        ),  # fmt: skip
+        argument="path",
+        guess=_warc_guess,
+        network=True,  # a URL is streamed with the HTTP settings
+        captures=False,  # what it reads is a capture already
+        validate=_files_path,
+        prepare=_warc_argument,
+        help="WARC files (Common Crawl News, web archives): HTML responses archived, the rest counted",
     )
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -44,10 +45,12 @@ class Source:
     name: str
     kind: str  # a name in worker.kinds.REGISTRY
     options: Options = field(default_factory=Options)
-    every: int | None = None  # seconds between runs (None when cron is set)
+    every: int | None = None  # seconds between runs (None when cron is set or every is auto)
     cron: str | None = None  # crontab line, alternative to every
+    auto: bool = False  # ``every: auto``: the interval follows the source's rate of new articles
     enabled: bool = True
     respect_robots: bool = True
+    capture: bool | None = None  # keep its raw responses (WARC); None: network sources do, local files not
 
     def where(self) -> str:
         """What it reads, for lists and logs: its URL, path or URLs."""
@@ -91,6 +94,7 @@ class RawItem:
     hints: Hints = field(default_factory=Hints)
     # what to clean instead when this item holds no article: the feed entry of a followed page
     fallback: RawItem | None = None
+    capture: CaptureRef | None = None  # the raw record it came from (WARC), if captured
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class Article:
     dateline: str | None = None
     lang: str | None = None
     headline_derived: bool = False
+    fetched_at: str | None = None  # when its page was fetched, if not now (a WARC record's date)
 
     # computed once, where the article is made (a pool worker), and pickled along with it
     @cached_property
@@ -184,6 +189,46 @@ class Seen:
     headline: str
     url: str | None = None
     publication: str | None = None
+    capture: CaptureRef | None = None  # the raw record it was seen in
+
+
+@dataclass(frozen=True)
+class CaptureRef:
+    """Where one record lies: enough to read it back directly (``read_record``) and to answer a
+    later ``lookup`` by payload digest."""
+
+    file: str  # relative to the capture root, with "/" separators
+    offset: int  # of the record's gzip member in the file
+    length: int  # of that member, in bytes
+    digest: str  # WARC-Payload-Digest, "sha1:<base32>" of the payload as received on the wire
+    fetched_at: str  # the record's WARC-Date, ISO 8601 UTC to the second ("...Z")
+    status: int | None  # HTTP status; None for a resource record
+    record_id: str  # WARC-Record-ID, "<urn:uuid:...>"
+    url: str  # WARC-Target-URI
+    revisit_of: str | None = None  # WARC-Refers-To of a revisit record: the original's record id
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response, as the client sent and received them.
+
+    ``body`` is the body as it came off the wire with the transfer coding removed (what
+    urllib3 hands on) but the content coding kept: still gzip when the server gzipped it.
+    ``request_headers`` are the headers actually sent; ``Host`` is added when missing, as
+    http.client sends it.
+    """
+
+    url: str
+    status: int
+    reason: str
+    response_headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: datetime  # when the request was sent (aware, or naive UTC)
+    method: str = "GET"
+    request_headers: tuple[tuple[str, str], ...] = ()
+    http_version: str = "HTTP/1.1"
+    remote_ip: str | None = None
+    truncated: bool = False  # the body was cut at the size cap (WARC-Truncated: length)
 
 
 @dataclass(frozen=True)
@@ -224,6 +269,22 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class CaptureSettings:
+    """The ``capture:`` section of config.yaml: raw responses kept in WARC files beside the archive."""
+
+    enabled: bool = True  # network sources capture unless they say ``capture: false``
+    rotate_bytes: int = 1_000_000_000  # a WARC file is closed and a new one begun past this size
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """The ``metrics:`` section of config.yaml."""
+
+    port: int | None = None  # serve Prometheus metrics on this port (None: off)
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated config.yaml."""
 
@@ -232,6 +293,8 @@ class Config:
     log_level: str = "info"
     http: HttpSettings = field(default_factory=HttpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     default_every: int = 1800  # seconds: the interval of sources that give neither every nor cron
     sources: tuple[Source, ...] = ()
     path: str | None = None  # the file it was read from
@@ -251,6 +314,19 @@ class HttpResponse:
     encoding: str | None = None  # charset from Content-Type, if any
     not_modified: bool = False
     validators: Validators = field(default_factory=Validators)
+    exchange: Exchange | None = None  # the request and the response as on the wire (when asked to capture)
+    capture: CaptureRef | None = None  # where the exchange was written (fetchers.conditional_get)
+
+
+@dataclass(frozen=True)
+class PollHints:
+    """What a feed and its server said about how often to fetch it, each in seconds from now
+    (None: not said). The longest is the source's floor: it is never polled sooner."""
+
+    ttl: int | None = None  # the feed's <ttl> (minutes in the feed)
+    update_period: int | None = None  # the feed's sy:updatePeriod / sy:updateFrequency
+    max_age: int | None = None  # Cache-Control: max-age, less the response's Age
+    expires: int | None = None  # Expires, less the response's Date
 
 
 @dataclass
@@ -262,6 +338,7 @@ class FetchStats:
     bytes: int = 0
     requests: int = 0
     warnings: list[str] = field(default_factory=list)
+    poll: PollHints | None = None  # what the feed and its server asked for (feed sources)
 
 
 @dataclass(frozen=True)
@@ -298,3 +375,7 @@ class SourceState:
     failing_since: str | None = None
     next_due_at: str | None = None  # a failing source is skipped until then
     last_error: str | None = None
+    interval: int | None = None  # seconds between runs now (None: a cron source)
+    interval_reason: str | None = None  # why: "every 15m", "auto: 12 articles in 7 days", a floor
+    floor: int | None = None  # seconds the feed or its server asked to wait at least (None: nothing asked)
+    floor_reason: str | None = None  # who asked: "<ttl>", "sy:updatePeriod", "Cache-Control max-age", "Expires"

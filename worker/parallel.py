@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from worker.children import die_with_parent
 from worker.models import Article, RawItem
@@ -72,7 +73,7 @@ def release_memory() -> None:
         _TRIM(0)
 
 
-_TRIM = None
+_TRIM: Any = None  # libc's malloc_trim, False where there is none, None until looked up
 
 
 def _chunks(stream: Iterable[object]) -> Iterator[list[object]]:
@@ -147,7 +148,8 @@ class _Entry:
     __slots__ = ("chunk", "future", "results")
 
     def __init__(self, chunk: list[object], future: Future | None = None):
-        self.chunk, self.future, self.results = chunk, future, None
+        self.chunk, self.future = chunk, future
+        self.results: list[Article | str] | None = None
 
     def ready(self) -> bool:
         return self.results is not None or (self.future is not None and self.future.done())

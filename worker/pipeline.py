@@ -13,16 +13,27 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from worker.archive import Archive, archive_error
 from worker.errors import Interrupted
 from worker.fetchers import FetchOutput, HttpClient
-from worker.kinds import kind_named
+from worker.kinds import Fetch, kind_named
 from worker.models import RunResult, SchedulerSettings, Source
-from worker.run import OnItem, Run, RunContext, Stopping, Writer
+from worker.run import OnFinish, OnItem, Run, RunContext, Stopping, Writer
+
+if TYPE_CHECKING:
+    from worker.captures import Captures
+
+if TYPE_CHECKING:
+    from worker.parallel import Cleaned
 
 BATCH_SIZE = 200
+
+# where fetch and clean run, when not here: (source, ctx) -> every fetcher output, in order, with
+# its cleaned article (``worker.distributed``: on a Dask cluster)
+Stream = Callable[[Source, RunContext], Iterable[tuple[object, "Cleaned"]]]
 
 
 def fetch(source: Source, ctx: RunContext) -> Iterator[FetchOutput]:
@@ -41,29 +52,39 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     workers: int = 1,
     on_item: OnItem | None = None,
+    captures: Captures | None = None,
+    fetcher: Fetch | None = None,
+    on_finish: OnFinish | None = None,
+    stream: Stream | None = None,
 ) -> RunResult:
-    """Run one source once and record it. Never raises for anything the source does."""
+    """Run one source once and record it. Never raises for anything the source does. With
+    ``captures``, the raw responses it receives are kept (WARC) and linked to what they gave;
+    ``fetcher`` replaces the kind's fetch function (``worker reclean`` reads captured records);
+    ``on_finish`` is called once the run is recorded (the service feeds its metrics and its
+    schedule from it); ``stream``: fetch and clean elsewhere (the same outputs in the same
+    order: ``worker.distributed``)."""
     from worker.parallel import cleaned
 
     settings = settings or SchedulerSettings()
-    run = Run(source, archive, trigger=trigger, on_item=on_item)
-    ctx = RunContext(source, archive, http, trigger, run.stats)
-    writer = Writer(archive, run, threaded=workers > 1)
+    run = Run(source, archive, trigger=trigger, on_item=on_item, on_finish=on_finish)
+    ctx = RunContext(source, archive, http, trigger, run.stats, captures)
+    writer = Writer(archive, run, threaded=workers > 1 or stream is not None)
     try:
         try:
-            for out, article in cleaned(fetch(source, ctx), source.name, workers):
+            pairs = stream(source, ctx) if stream else cleaned((fetcher or fetch)(source, ctx), source.name, workers)
+            for out, article in pairs:
                 if stop is not None and stop.is_set():
                     raise Stopping()
                 if run.take(out, article) >= batch_size:
-                    writer.store(run.batch())
+                    writer.store(run.batch(ctx))
         except (KeyboardInterrupt, sqlite3.Error):
             raise
         except Exception as exc:
             run.fail(exc)
-        writer.finish(run.batch(), run.closing_state(archive.source_state(source.name), settings))
+        writer.finish(run.batch(ctx), run.closing_state(archive.source_state(source.name), settings))
     except KeyboardInterrupt:
         run.fail(Stopping())
-        writer.finish(run.batch(), run.closing_state(archive.source_state(source.name), settings))
+        writer.finish(run.batch(ctx), run.closing_state(archive.source_state(source.name), settings))
         run.report(run.final or run.result())
         raise Interrupted(run.counts.new) from None
     except sqlite3.Error as exc:

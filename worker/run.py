@@ -13,17 +13,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
-from worker import backoff
+from worker import backoff, polling
 from worker.errors import FetchError, WorkerError
 from worker.models import (
     Article,
+    CaptureRef,
     Checkpoint,
     FetchStats,
+    HttpResponse,
     Known,
     RunResult,
     SchedulerSettings,
@@ -37,11 +40,14 @@ from worker.timefmt import iso_z, utcnow
 
 if TYPE_CHECKING:
     from worker.archive import Archive, Batch, Stored
+    from worker.captures import Captures
     from worker.fetchers import HttpClient
 
 log = structlog.get_logger("worker.pipeline")
 
 OnItem = Callable[[str, str], None]  # (what: new | duplicate | skipped | known | checkpoint, locator)
+# called once a run is recorded, after its run_finished event: (result, the source's state, seconds)
+OnFinish = Callable[[RunResult, SourceState | None, float], None]
 
 
 class Stopping(Exception):
@@ -57,6 +63,27 @@ class RunContext:
     client: HttpClient | None = None
     trigger: str = "manual"
     stats: FetchStats = field(default_factory=FetchStats)
+    captures: Captures | None = None  # set when this run keeps its raw responses
+    captured: list[CaptureRef] = field(default_factory=list)  # written since the last batch
+
+    @property
+    def capturing(self) -> bool:
+        return self.captures is not None
+
+    def capture(self, resp: HttpResponse) -> HttpResponse:
+        if self.captures is None or resp.exchange is None:
+            return resp
+        ref = self.captures.exchange(resp.exchange)
+        self.captured.append(ref)
+        return replace(resp, capture=ref, exchange=None)
+
+    def capture_file(self, path: Path, data: bytes, content_type: str) -> CaptureRef | None:
+        """Keep a local file read by this run as a WARC ``resource`` record, if capturing."""
+        if self.captures is None:
+            return None
+        ref = self.captures.resource(path, data, datetime.now(UTC), content_type)
+        self.captured.append(ref)
+        return ref
 
     @property
     def http(self) -> HttpClient:
@@ -103,20 +130,30 @@ def _add(counts: Counts, stored: Stored) -> None:
 class Run:
     """The state of one source run while it goes on; ``result()`` is its RunResult."""
 
-    def __init__(self, source: Source, archive: Archive, *, trigger: str, on_item: OnItem | None = None):
+    def __init__(
+        self,
+        source: Source,
+        archive: Archive,
+        *,
+        trigger: str,
+        on_item: OnItem | None = None,
+        on_finish: OnFinish | None = None,
+    ):
         from worker.archive import Batch
 
-        self.source, self.trigger, self.on_item = source, trigger, on_item
+        self.source, self.trigger, self.on_item, self.on_finish = source, trigger, on_item, on_finish
         self.started_at = utcnow()
         self.t0 = time.monotonic()
         self.run_id = archive.start_run(source.name, trigger, self.started_at)
         self.counts = Counts()
         self.stats = FetchStats()
-        self.status, self.error = "ok", None
+        self.status: str = "ok"
+        self.error: str | None = None
         self.http_status: int | None = None
         self.retry_after: float | None = None
         self.next_attempt_at: str | None = None
         self.final: RunResult | None = None  # the result stored in the run row
+        self.state: SourceState | None = None  # the source's state stored with it
         self._lock = threading.Lock()
         self._batch = Batch(self.run_id, source.name)
 
@@ -139,7 +176,7 @@ class Run:
         elif isinstance(cleaned, Article):
             with self._lock:
                 self.counts.seen += 1
-            batch.articles.append((cleaned, getattr(out, "locator", "?")))
+            batch.articles.append((cleaned, getattr(out, "locator", "?"), getattr(out, "capture", None)))
         return len(batch.articles) + len(batch.known) + len(batch.seen)
 
     def skip(self, locator: str, reason: str) -> None:
@@ -149,11 +186,14 @@ class Run:
             self.counts.skipped += 1
         self._tell("skipped", locator)
 
-    def batch(self) -> Batch:
-        """The pending batch, handed over; a new one starts."""
+    def batch(self, ctx: RunContext | None = None) -> Batch:
+        """The pending batch, handed over with what ``ctx`` captured meanwhile; a new one starts."""
         from worker.archive import Batch
 
         batch, self._batch = self._batch, Batch(self.run_id, self.source.name)
+        batch.reason = "reclean" if self.trigger == "reclean" else None
+        if ctx is not None:
+            batch.captures, ctx.captured = ctx.captured, []
         return batch
 
     # -- store: what the archive decided, counted (on the writer's thread) -------------------
@@ -163,7 +203,7 @@ class Run:
         with self._lock:
             _add(self.counts, stored)
         if self.on_item:
-            for (_, locator), outcome in zip(batch.articles, stored.outcomes):
+            for (_, locator, _), outcome in zip(batch.articles, stored.outcomes):
                 self.on_item(outcome, locator)
             for _, locator in batch.known:
                 self.on_item("known", locator)
@@ -197,9 +237,15 @@ class Run:
         )
         if self.status == "error":
             when = backoff.next_attempt(
-                self.source, failures, settings, retry_after=self.retry_after, now=datetime.now(UTC)
+                self.source,
+                failures,
+                settings,
+                retry_after=self.retry_after,
+                now=datetime.now(UTC),
+                interval=previous.interval if previous else None,
             )
             self.next_attempt_at = iso_z(when)
+        kept = previous or SourceState(self.source.name)  # a failed run keeps the interval it had
         return SourceState(
             source=self.source.name,
             last_run_at=now,
@@ -211,7 +257,26 @@ class Run:
             else (previous.failing_since if previous and previous.failing_since else self.started_at),
             next_due_at=self.next_attempt_at,
             last_error=self.error,
+            interval=kept.interval,
+            interval_reason=kept.interval_reason,
+            floor=kept.floor,
+            floor_reason=kept.floor_reason,
         )
+
+    def planned(self, archive: Archive, state: SourceState) -> SourceState:
+        """After a successful run (its articles stored, in the same transaction): the state with
+        the source's interval and floor (``worker.polling``); a changed floor is logged once."""
+        if self.status != "ok":
+            return state
+        now = datetime.now(UTC)
+        observed = None
+        if self.source.auto:
+            since = iso_z(now - timedelta(seconds=polling.WINDOW))
+            observed = polling.observed_from(archive.carried_since(self.source.name, since), now)
+        new = polling.plan(self.source, self.stats.poll, state, observed, now)
+        if (new.floor, new.floor_reason) != (state.floor, state.floor_reason):
+            log.info("interval_floor_changed", source=self.source.name, seconds=new.floor, reason=new.floor_reason)
+        return new
 
     def result(self, pending: Stored | None = None) -> RunResult:
         """The run's result; with ``pending``, counting a batch whose transaction is open."""
@@ -244,13 +309,15 @@ class Run:
             state = self.closing_state(archive.source_state(self.source.name), settings)
             with archive.transaction():
                 archive.finish_run(self.result(), state)
+            self.state = state
         except Exception as exc:  # the archive is what failed: the next start marks the run interrupted
             log.error("run_not_recorded", source=self.source.name, error=repr(exc))
 
     def report(self, result: RunResult) -> None:
-        """The run's warnings and its one ``run_finished`` event."""
+        """The run's warnings and its one ``run_finished`` event, then ``on_finish``."""
         for warning in self.stats.warnings:
             log.warning("source_warning", source=self.source.name, error=warning)
+        seconds = time.monotonic() - self.t0
         event = log.info if result.status == "ok" else log.warning
         event(
             "run_finished",
@@ -263,10 +330,12 @@ class Run:
             skipped=result.skipped,
             http_status=result.http_status,
             not_modified=result.not_modified,
-            duration_ms=int((time.monotonic() - self.t0) * 1000),
+            duration_ms=int(seconds * 1000),
             error=result.error,
             next_attempt_at=result.next_attempt_at,
         )
+        if self.on_finish is not None:
+            self.on_finish(result, self.state, seconds)
 
     def _tell(self, what: str, locator: str) -> None:
         if self.on_item:
@@ -318,12 +387,13 @@ class Writer:
         with db.transaction():
             stored = db.store(batch)
             if state is not None:
+                state = self.run.planned(db, state)
                 final = self.run.result(pending=stored)
                 db.finish_run(final, state)
         self.carried = list(stored.carried)
         self.run.tally(batch, stored)
         if final is not None:
-            self.run.final = final
+            self.run.final, self.run.state = final, state
 
     def _loop(self) -> None:
         from worker.archive import Archive

@@ -15,21 +15,30 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from worker import polling
 from worker.archive import Archive
 from worker.backoff import backing_off_until
 from worker.config import load_config
 from worker.errors import ArchiveError, ConfigError
 from worker.fetchers import HttpClient
-from worker.models import Config, RunResult, Source
+from worker.kinds import captures as capturing
+from worker.models import Config, RunResult, Source, SourceState
 from worker.pipeline import ingest
+from worker.run import OnFinish
 from worker.timefmt import utcnow
+
+if TYPE_CHECKING:
+    from worker.captures import Captures
+    from worker.metrics import Metrics
 
 log = structlog.get_logger("worker.scheduler")
 
@@ -71,43 +80,65 @@ def run_source(
     trigger: str,
     stop: threading.Event | None = None,
     respect_backoff: bool = True,
+    captures: Captures | None = None,
+    on_finish: OnFinish | None = None,
 ) -> RunResult | None:
     """One run of one source on its own archive connection (SQLite connections stay per thread);
-    None when the source is backing off after failures."""
+    None when the source is backing off after failures. Its raw responses go to ``captures``
+    when the source captures."""
     with Archive(config.archive) as archive:
         if respect_backoff and (until := backing_off_until(archive.source_state(source.name))):
             log.info("source_backing_off", source=source.name, until=until)
             return None
-        return ingest(source, archive, http, trigger=trigger, stop=stop, settings=config.scheduler)
+        keep = captures if captures is not None and capturing(source, config.capture) else None
+        return ingest(
+            source,
+            archive,
+            http,
+            trigger=trigger,
+            stop=stop,
+            settings=config.scheduler,
+            captures=keep,
+            on_finish=on_finish,
+        )
 
 
-def run_all_once(config: Config, http: HttpClient | None) -> list[RunResult | None]:
+def run_all_once(config: Config, http: HttpClient | None, captures: Captures | None = None) -> list[RunResult | None]:
     """``worker run --once``: every enabled source once, in parallel, then return."""
     sources = [s for s in config.sources if s.enabled]
     with Archive(config.archive) as archive:
         archive.mark_interrupted()
     with ThreadPoolExecutor(max_workers=config.scheduler.max_workers) as pool:
-        futures = [pool.submit(run_source, config, s, http, "scheduled") for s in sources]
+        futures = [pool.submit(run_source, config, s, http, "scheduled", captures=captures) for s in sources]
         return [f.result() for f in futures]
 
 
-def _trigger(source: Source, jitter: int):
+def _trigger(source: Source, jitter: int, interval: int | None):
     if source.cron:
         return CronTrigger.from_crontab(source.cron, timezone="UTC")
-    return IntervalTrigger(seconds=source.every, jitter=jitter or None, timezone="UTC")
+    return IntervalTrigger(seconds=interval or source.every, jitter=jitter or None, timezone="UTC")
 
 
 class Service:
     """``worker run``: the long-running scheduler."""
 
-    def __init__(self, config: Config, http: HttpClient | None, config_path: str | None = None):
+    def __init__(
+        self,
+        config: Config,
+        http: HttpClient | None,
+        config_path: str | None = None,
+        captures: Captures | None = None,
+    ):
         self.config = config
         self.http = http
+        self.captures = captures
         self.config_path = config_path
         self.stopping = threading.Event()  # no new runs start
         self.stop = threading.Event()  # running runs stop at their next item
         self.running: dict[str, threading.Thread] = {}
         self.stragglers: list[str] = []  # runs still blocked (e.g. in a network read) after the stop
+        self.intervals: dict[str, int | None] = {}  # each job's interval now (None: cron)
+        self.metrics: Metrics | None = None
         self._lock = threading.Lock()
         self.scheduler = BlockingScheduler(
             executors={"default": JobExecutor(config.scheduler.max_workers)},
@@ -124,50 +155,93 @@ class Service:
         with self._lock:
             self.running[name] = threading.current_thread()
         try:
-            run_source(self.config, source, self.http, "scheduled", self.stop)
+            run_source(
+                self.config,
+                source,
+                self.http,
+                "scheduled",
+                self.stop,
+                captures=self.captures,
+                on_finish=self._finished,
+            )
         except Exception as exc:  # e.g. the archive's disk is full: log it, keep the service up
             log.error("job_failed", source=name, error=repr(exc), exc_info=True)
         finally:
             with self._lock:
                 self.running.pop(name, None)
 
+    def _finished(self, result: RunResult, state: SourceState | None, seconds: float) -> None:
+        """After each run: the metrics, and the job moved to the source's new interval."""
+        if self.metrics is not None:
+            self.metrics.observe(result, state, seconds)
+        source = self.config.source(result.source)
+        if source is None or source.cron or state is None or not state.interval:
+            return
+        with self._lock:
+            if self.intervals.get(source.name) == state.interval or self.stopping.is_set():
+                return
+            self.intervals[source.name] = state.interval
+            try:
+                self.scheduler.reschedule_job(
+                    source.name, trigger=_trigger(source, self.config.scheduler.jitter, state.interval)
+                )
+            except JobLookupError:  # removed by a reload meanwhile
+                return
+        log.info("interval_changed", source=source.name, seconds=state.interval, reason=state.interval_reason)
+
     def _heartbeat(self) -> None:
         try:
             with Archive(self.config.archive) as archive:
                 archive.set_meta("heartbeat", utcnow())
+                if self.metrics is not None:
+                    self.metrics.heartbeat(archive)
         except Exception as exc:
             log.error("heartbeat_failed", error=repr(exc))
 
-    def _schedule(self, source: Source, first_run: datetime | None) -> None:
-        """(Re)place the source's job; first run at ``first_run``, or (None) when its trigger says:
-        APScheduler takes an explicit ``next_run_time=None`` as "paused"."""
+    def _schedule(self, source: Source, first_run: datetime | None, state: SourceState | None) -> None:
+        """(Re)place the source's job, at the interval it last had (``polling.resume``); first run
+        at ``first_run``, or (None) when its trigger says: APScheduler takes an explicit
+        ``next_run_time=None`` as "paused". Never before its feed's floor allows."""
+        interval = polling.resume(source, state)
+        allowed = polling.not_before(state)
+        if allowed is not None and first_run is not None:
+            first_run = max(first_run, allowed)
         when = {"next_run_time": first_run} if first_run else {}
-        self.scheduler.add_job(
-            self._job,
-            _trigger(source, self.config.scheduler.jitter),
-            args=[source.name],
-            id=source.name,
-            name=source.name,
-            replace_existing=True,
-            **when,
-        )
+        with self._lock:
+            self.intervals[source.name] = interval
+            self.scheduler.add_job(
+                self._job,
+                _trigger(source, self.config.scheduler.jitter, interval),
+                args=[source.name],
+                id=source.name,
+                name=source.name,
+                replace_existing=True,
+                **when,
+            )
+
+    def _states(self) -> dict[str, SourceState]:
+        with Archive(self.config.archive) as archive:
+            found = (archive.source_state(s.name) for s in self.config.sources)
+            return {state.source: state for state in found if state is not None}
 
     def _register(self) -> None:
         now = datetime.now(UTC)
+        states = self._states()
+        if self.metrics is not None:
+            self.metrics.restore([s.name for s in self.config.sources if s.enabled], states)
         for i, source in enumerate(s for s in self.config.sources if s.enabled):
-            self._schedule(source, now + timedelta(milliseconds=10 * i))  # first run at start
+            self._schedule(source, now + timedelta(milliseconds=10 * i), states.get(source.name))  # first run at start
         self.scheduler.add_job(
             self._heartbeat,
             IntervalTrigger(seconds=self.config.scheduler.heartbeat, timezone="UTC"),
             id="__heartbeat__",
-            next_run_time=now,
-            replace_existing=True,
+            replace_existing=True,  # the first one is written at start, by run()
         )
 
     def reload(self) -> None:
         """SIGHUP: re-read the config; jobs added, removed or changed by source name."""
         try:
-            new = load_config(self.config_path)
+            new = load_config(self.config_path or "config.yaml")
         except ConfigError as exc:
             log.error("config_reload_failed", error=str(exc))
             return
@@ -175,13 +249,14 @@ class Service:
         fresh = {s.name: s for s in new.sources if s.enabled}
         self.config = new
         now = datetime.now(UTC)
+        states = self._states()
         for name in old.keys() - fresh.keys():
             self.scheduler.remove_job(name)
         for name, source in fresh.items():
             if name not in old:
-                self._schedule(source, now)
+                self._schedule(source, now, states.get(name))
             elif old[name] != source:
-                self._schedule(source, None)
+                self._schedule(source, None, states.get(name))
         log.info(
             "config_reloaded",
             added=sorted(fresh.keys() - old.keys()),
@@ -209,6 +284,13 @@ class Service:
                     log.warning("runs_marked_interrupted", count=n)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(sig, self._on_signal)
+            if self.config.metrics.port:
+                from worker.metrics import Metrics
+
+                self.metrics = Metrics(self.config.metrics)
+            self._heartbeat()  # before the metrics are served: they never show a service without one
+            if self.metrics is not None:
+                self.metrics.start()
             self._register()
             log.info(
                 "service_started",
@@ -219,6 +301,8 @@ class Service:
             self.scheduler.start()  # blocks until a signal shuts it down
             return self._drain()
         finally:
+            if self.metrics is not None:
+                self.metrics.stop()
             lock.release()
 
     def _drain(self) -> int:

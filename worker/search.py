@@ -152,14 +152,14 @@ def where_sql(filters: Filters, alias: str = "a") -> tuple[str, list]:
         params += [filters.lang, filters.lang]
     if filters.since:
         clauses.append(f"coalesce({p}published_utc, {p}first_seen_at) >= ?")
-        params.append(_check_date(filters.since, "since"))
-    if filters.until and (bound := _next_day(_check_date(filters.until, "until"))) is not None:
+        params.append(check_date(filters.since, "since"))
+    if filters.until and (bound := _next_day(check_date(filters.until, "until"))) is not None:
         clauses.append(f"coalesce({p}published_utc, {p}first_seen_at) < ?")
         params.append(bound)
     return " AND ".join(clauses), params
 
 
-def _check_date(value: str, name: str) -> str:
+def check_date(value: str, name: str) -> str:
     value = value.strip()
     if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2}([T ][\d:.]+Z?)?)?)?", value):
         raise SearchError(f"--{name} {value!r}: give an ISO date such as 2024-01-31")

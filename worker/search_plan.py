@@ -3,7 +3,7 @@
 - ``{family}_fts`` (porter, unicode61): words split at spaces and punctuation, English words
   stemmed (``fighters`` finds ``fighter``), accents ignored. It serves every language written
   with spaces between words: English, German, Russian, Urdu, Hindi, ...
-- ``{family}_trigram`` (migration 6): every three characters of the texts in Chinese, Japanese,
+- ``{family}_trigram`` (migration 7): every three characters of the texts in Chinese, Japanese,
   Korean, Thai, Lao, Khmer and Burmese, where a word is a run of characters inside a longer one.
 
 ``family`` is ``articles`` (the text each article shows) or ``versions`` (the texts it showed
@@ -28,7 +28,7 @@ from typing import Any
 
 import regex
 
-from worker.archive.migrate_6 import SPACELESS_RANGES
+from worker.archive.migrate_7 import SPACELESS_RANGES
 from worker.errors import WorkerError
 
 SPACELESS = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in SPACELESS_RANGES) + "]")

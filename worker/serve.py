@@ -72,7 +72,17 @@ def prepare(archive: Path, *, host: str, port: int, metadata: Path | None, extra
         raise WorkerError(f"{archive}: no archive here yet (run an ingest or backfill first)")
     if not datasette_installed():
         raise WorkerError(INSTALL_HINT)
-    args = (sys.executable, "-m", "datasette", "serve", str(archive), "--host", host, "--port", str(port))
+    args: tuple[str, ...] = (
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        str(archive),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    )
     args += tuple(arg for name, value in SETTINGS for arg in ("--setting", name, value))
     return Launch(args, tuple(extra), metadata_for(archive, metadata) if metadata is not None else None)
 

@@ -167,7 +167,7 @@ class Archive:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
-            db["meta"].upsert({"key": key, "value": value}, pk="key")
+            db.table("meta").upsert({"key": key, "value": value}, pk="key")
 
     # -- reads used while ingesting --------------------------------------------------------
 
@@ -186,10 +186,23 @@ class Archive:
     def source_state(self, source: str) -> SourceState | None:
         row = self.db.execute(
             "SELECT source, last_run_at, last_status, last_success_at, consecutive_failures, failing_since, "
-            "next_due_at, last_error FROM source_state WHERE source = ?",
+            "next_due_at, last_error, interval, interval_reason, floor, floor_reason "
+            "FROM source_state WHERE source = ?",
             [source],
         ).fetchone()
-        return SourceState(*row[:4], row[4] or 0, *row[5:]) if row else None
+        if row is None:
+            return None
+        source, last_run, status, last_success, failures, *rest = row
+        return SourceState(source, last_run, status, last_success, failures or 0, *rest)
+
+    def carried_since(self, source: str, since: str) -> list[tuple[str | None, str]]:
+        """(published_utc, first_seen_at) of each article ``source`` carried since ``since``
+        (its sightings: new articles and repeats alike), for the rate of ``every: auto``."""
+        return self.db.execute(
+            "SELECT a.published_utc, a.first_seen_at FROM articles a WHERE a.id IN "
+            "(SELECT article_id FROM sightings WHERE source = ? AND seen_at >= ?)",
+            [source, since],
+        ).fetchall()
 
     # -- reads for status --------------------------------------------------------------------
 
@@ -204,6 +217,7 @@ class Archive:
                 """
                 SELECT s.source, s.last_status, s.last_run_at, s.last_success_at, s.next_due_at,
                        s.consecutive_failures, s.failing_since, s.last_error, s.articles,
+                       s.interval, s.interval_reason, s.floor, s.floor_reason,
                        r.new AS last_new, r.duplicates AS last_duplicates, r.skipped AS last_skipped,
                        r.not_modified AS last_not_modified, r.http_status AS last_http_status,
                        (SELECT count(*) FROM runs WHERE runs.source = s.source) AS runs

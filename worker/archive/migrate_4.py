@@ -100,7 +100,7 @@ def migrate_4(db: sqlite_utils.Database) -> None:
         ("cluster",),
         ("updated_at",),
     ):
-        db["articles"].create_index(list(columns))
+        db.table("articles").create_index(list(columns))
     db.execute("CREATE INDEX idx_articles_utc_or_seen ON articles (coalesce(published_utc, first_seen_at))")
     db.execute(
         "CREATE INDEX idx_articles_source_utc_or_seen ON articles (source, coalesce(published_utc, first_seen_at))"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from worker.archive.migrate_4 import migrate_4
-from worker.archive.migrate_6 import migrate_6
+from worker.archive.migrate_7 import migrate_7
 
 FTS_COLUMNS = ("headline", "dek", "body", "byline")
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
@@ -78,7 +78,7 @@ def column(name: str) -> Column:
 
 def add_column(db: sqlite_utils.Database, name: str) -> None:
     """Add a declared column to ``articles`` (a migration's way to grow the table)."""
-    db["articles"].add_column(name, column(name).type)
+    db.table("articles").add_column(name, column(name).type)
 
 
 def rebuild_fts(db: sqlite_utils.Database, tokenize: str = FTS_TOKENIZE, table: str = "articles_fts") -> None:
@@ -115,7 +115,13 @@ def rebuild_fts(db: sqlite_utils.Database, tokenize: str = FTS_TOKENIZE, table: 
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
-    db["articles"].create(
+    _tables_1(db)
+    _tables_more_1(db)
+    _indexes_1(db)
+
+
+def _tables_1(db: sqlite_utils.Database) -> None:
+    db.table("articles").create(
         {
             "headline_hash": str,
             "headline": str,
@@ -136,8 +142,11 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         pk="headline_hash",
         not_null={"headline", "body", "first_seen_at"},
     )
-    db["articles"].enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True, tokenize=FTS_TOKENIZE)
-    db["sightings"].create(
+    db.table("articles").enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True, tokenize=FTS_TOKENIZE)
+
+
+def _tables_more_1(db: sqlite_utils.Database) -> None:
+    db.table("sightings").create(
         {
             "id": int,
             "headline_hash": str,
@@ -149,7 +158,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": int,
             "source": str,
@@ -169,7 +178,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["source_state"].create(
+    db.table("source_state").create(
         {
             "source": str,
             "last_run_at": str,
@@ -183,18 +192,23 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         },
         pk="source",
     )
-    db["fetch_state"].create({"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key"))
-    db["produced"].create({"source": str, "key": str, "headline_hash": str}, pk=("source", "key", "headline_hash"))
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["articles"].create_index(["source"])
-    db["articles"].create_index(["published_at"])
-    db["articles"].create_index(["first_seen_at"])
-    db["articles"].create_index(["publication"])
-    db["articles"].create_index(["lang"])
-    db["sightings"].create_index(["headline_hash"])
-    db["sightings"].create_index(["source", "seen_at"])
-    db["runs"].create_index(["source", "started_at"])
-    db["runs"].create_index(["status"])
+    db.table("fetch_state").create({"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key"))
+    db.table("produced").create(
+        {"source": str, "key": str, "headline_hash": str}, pk=("source", "key", "headline_hash")
+    )
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+
+
+def _indexes_1(db: sqlite_utils.Database) -> None:
+    db.table("articles").create_index(["source"])
+    db.table("articles").create_index(["published_at"])
+    db.table("articles").create_index(["first_seen_at"])
+    db.table("articles").create_index(["publication"])
+    db.table("articles").create_index(["lang"])
+    db.table("sightings").create_index(["headline_hash"])
+    db.table("sightings").create_index(["source", "seen_at"])
+    db.table("runs").create_index(["source", "started_at"])
+    db.table("runs").create_index(["status"])
 
 
 def _migrate_2(db: sqlite_utils.Database) -> None:
@@ -232,9 +246,10 @@ def _migrate_5(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE TABLE captures (id INTEGER PRIMARY KEY, file TEXT NOT NULL, offset INTEGER NOT NULL, "
         "length INTEGER NOT NULL, digest TEXT NOT NULL, fetched_at TEXT NOT NULL, status INTEGER, url TEXT NOT NULL, "
-        "record_id TEXT, revisit_of INTEGER REFERENCES captures(id), record_type TEXT NOT NULL, source TEXT)"
+        "record_id TEXT NOT NULL, revisit_of TEXT, source TEXT, UNIQUE (file, offset))"
     )
     db.execute("CREATE INDEX idx_captures_digest ON captures (digest)")
+    db.execute("CREATE INDEX idx_captures_record_id ON captures (record_id)")
     db.execute("CREATE INDEX idx_captures_url ON captures (url)")
     db.execute("CREATE INDEX idx_captures_fetched_at ON captures (fetched_at)")
     db.execute(
@@ -245,12 +260,21 @@ def _migrate_5(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sightings ADD COLUMN capture_id INTEGER")
 
 
+def _migrate_6(db: sqlite_utils.Database) -> None:
+    """Polling: each source's interval now and why (its ``every``, ``every: auto``'s rate, or a
+    floor), and the floor its feed or server asked for (seconds, and who asked)."""
+    for column, kind in (("interval", "INTEGER"), ("interval_reason", "TEXT"), ("floor", "INTEGER")):
+        db.execute(f"ALTER TABLE source_state ADD COLUMN [{column}] {kind}")
+    db.execute("ALTER TABLE source_state ADD COLUMN floor_reason TEXT")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migrate_1,
     2: _migrate_2,
     3: _migrate_3,
     4: migrate_4,
     5: _migrate_5,
-    6: migrate_6,
+    6: _migrate_6,
+    7: migrate_7,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -18,7 +18,7 @@ import sqlite_utils
 from worker.archive.identify import Probe
 from worker.archive.schema import COLUMN_NAMES
 from worker.identity import Decision, classify, story_key
-from worker.models import Article, Checkpoint, RunResult, Seen, SourceState
+from worker.models import Article, CaptureRef, Checkpoint, RunResult, Seen, SourceState
 from worker.text.dates import utc_instant
 
 VERSION_COLUMNS = (
@@ -59,12 +59,14 @@ class Batch:
 
     run_id: int
     source: str
-    articles: list[tuple[Article, str]] = field(default_factory=list)  # (article, locator)
+    articles: list[tuple[Article, str, CaptureRef | None]] = field(default_factory=list)  # (article, locator, raw)
     # each checkpoint with how many of this batch's articles came before it
     checkpoints: list[tuple[Checkpoint, int]] = field(default_factory=list)
     known: list[tuple[str, str]] = field(default_factory=list)  # (checkpoint key, locator) of unchanged inputs
     seen: list[Seen] = field(default_factory=list)  # items of archived articles passed over without their text
     carried: list[int] = field(default_factory=list)  # article ids produced since the last checkpoint, earlier
+    captures: list[CaptureRef] = field(default_factory=list)  # raw records written (WARC) since the last batch
+    reason: str | None = None  # the reason every revision of this batch gets ("reclean"); else edit or copy
 
 
 @dataclass(frozen=True)
@@ -81,14 +83,16 @@ class Stored:
 
 def store_batch(db: sqlite_utils.Database, batch: Batch, now: str) -> Stored:
     """Match and store every article, record the known inputs' sightings and the checkpoints."""
-    probe = Probe(db, [a for a, _ in batch.articles])
+    writes = BatchWrites(db, batch, now)
+    for captured in batch.captures:
+        writes.capture_id(captured)
     outcomes, ids = [], []
-    for article, locator in batch.articles:
-        outcome, aid = _store_one(db, probe, article, locator, batch, now)
+    for article, locator, ref in batch.articles:
+        outcome, aid = writes.article(article, locator, writes.capture_id(ref))
         outcomes.append(outcome)
         ids.append(aid)
     resighted = sum(_resight(db, batch, key, locator, now) for key, locator in batch.known)
-    resighted += sum(_seen_again(db, batch, seen, now) for seen in batch.seen)
+    resighted += sum(_seen_again(db, batch, seen, now, writes.capture_id(seen.capture)) for seen in batch.seen)
     produced, start = [*batch.carried, *ids], 0
     for checkpoint, position in batch.checkpoints:
         end = len(batch.carried) + position
@@ -102,28 +106,6 @@ def store_batch(db: sqlite_utils.Database, batch: Batch, now: str) -> Stored:
         )
         start = end
     return Stored(tuple(outcomes), tuple(ids), resighted, tuple(produced[start:]))
-
-
-def _store_one(
-    db: sqlite_utils.Database, probe: Probe, article: Article, locator: str, batch: Batch, now: str
-) -> tuple[str, int]:
-    ids = probe.candidate_ids(article)
-    where = replace(article, url=article.url or locator)  # a file without a URL is known by its path
-    decision = classify(where, probe.candidates(ids)) if ids else Decision("new", None, "nothing like it")
-    if decision.kind == "duplicate":
-        assert decision.article_id is not None
-        version = _version_of(db, decision.article_id, article.content_hash)
-        _sighting(db, batch, decision.article_id, version, article, locator, now)
-        return "duplicate", decision.article_id
-    if decision.kind in ("edit", "copy"):
-        assert decision.article_id is not None
-        version = _revise(db, probe, decision, article, locator, batch, now)
-        _sighting(db, batch, decision.article_id, version, article, locator, now)
-        return decision.kind, decision.article_id
-    aid = _insert(db, article, batch, locator, now, _cluster_of(db, decision))
-    probe.add(article, aid)
-    _sighting(db, batch, aid, 1, article, locator, now)
-    return "new", aid
 
 
 def article_row(article: Article, now: str) -> dict[str, Any]:
@@ -154,96 +136,146 @@ def article_row(article: Article, now: str) -> dict[str, Any]:
     return {name: values[name] for name in COLUMN_NAMES}
 
 
-def _insert(
-    db: sqlite_utils.Database, article: Article, batch: Batch, locator: str, now: str, cluster: int | None
-) -> int:
-    row = article_row(article, now)
-    row["cluster"] = cluster
-    names = [n for n in COLUMN_NAMES if n != "id"]
-    cur = db.execute(
-        f"INSERT INTO articles ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", [row[n] for n in names]
-    )
-    aid = int(cur.lastrowid or 0)
-    _add_version(db, aid, 1, "first", article, batch, locator, now)
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)", [(key, aid) for key in article.band_keys]
-    )
-    return aid
+class BatchWrites:
+    """The writes of one batch, article by article (in the caller's transaction)."""
 
+    def __init__(self, db: sqlite_utils.Database, batch: Batch, now: str):
+        self.db, self.batch, self.now = db, batch, now
+        self.probe = Probe(db, [a for a, _, _ in batch.articles])
+        self._captures: dict[tuple[str, int], int] = {}
 
-def _cluster_of(db: sqlite_utils.Database, decision: Decision) -> int | None:
-    """The cluster a new near-duplicate joins: its match's, which starts one if it had none."""
-    if decision.kind != "new_in_cluster" or decision.article_id is None:
-        return None
-    (cluster,) = db.execute("SELECT cluster FROM articles WHERE id = ?", [decision.article_id]).fetchone()
-    if cluster is None:
-        cluster = decision.article_id
-        db.execute("UPDATE articles SET cluster = ? WHERE id = ?", [cluster, cluster])
-    return int(cluster)
+    def article(self, article: Article, locator: str, capture_id: int | None) -> tuple[str, int]:
+        """Store one article as what it is; (outcome, article id)."""
+        ids = self.probe.candidate_ids(article)
+        where = replace(article, url=article.url or locator)  # a file without a URL is known by its path
+        decision = classify(where, self.probe.candidates(ids)) if ids else Decision("new", None, "nothing like it")
+        if decision.kind == "duplicate":
+            assert decision.article_id is not None
+            version = _version_of(self.db, decision.article_id, article.content_hash)
+            self._sighting(decision.article_id, version, article, locator, capture_id)
+            return "duplicate", decision.article_id
+        if decision.kind in ("edit", "copy"):
+            assert decision.article_id is not None
+            version = self._revise(decision, article, locator, capture_id)
+            self._sighting(decision.article_id, version, article, locator, capture_id)
+            return decision.kind, decision.article_id
+        aid = self._insert(article, locator, self._cluster_of(decision), capture_id)
+        self.probe.add(article, aid)
+        self._sighting(aid, 1, article, locator, capture_id)
+        return "new", aid
 
+    def capture_id(self, ref: CaptureRef | None) -> int | None:
+        """The ``captures`` row of a raw record (written once, when first met)."""
+        if ref is None:
+            return None
+        key = (ref.file, ref.offset)
+        if key not in self._captures:
+            self.db.execute(
+                "INSERT OR IGNORE INTO captures (file, offset, length, digest, fetched_at, status, url, record_id, "
+                "revisit_of, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    ref.file,
+                    ref.offset,
+                    ref.length,
+                    ref.digest,
+                    ref.fetched_at,
+                    ref.status,
+                    ref.url,
+                    ref.record_id,
+                    ref.revisit_of,
+                    self.batch.source,
+                ],
+            )
+            (self._captures[key],) = self.db.execute(
+                "SELECT id FROM captures WHERE file = ? AND offset = ?", [ref.file, ref.offset]
+            ).fetchone()
+        return self._captures[key]
 
-def _revise(
-    db: sqlite_utils.Database, probe: Probe, decision: Decision, article: Article, locator: str, batch: Batch, now: str
-) -> int:
-    """A new version of an archived article; an ``edit`` also becomes the text the article shows,
-    the text it showed is then kept searchable among the earlier versions."""
-    aid = decision.article_id
-    current, count, old_hash = db.execute(
-        "SELECT version, version_count, headline_hash FROM articles WHERE id = ?", [aid]
-    ).fetchone()
-    version = count + 1
-    vid = _add_version(db, aid, version, decision.kind, article, batch, locator, now)
-    if decision.kind == "copy":
-        db.execute("UPDATE articles SET version_count = ? WHERE id = ?", [version, aid])
-        _index_version(db, vid)
+    def _insert(self, article: Article, locator: str, cluster: int | None, capture_id: int | None) -> int:
+        row = article_row(article, self.now)
+        row["cluster"] = cluster
+        names = [n for n in COLUMN_NAMES if n != "id"]
+        cur = self.db.execute(
+            f"INSERT INTO articles ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", [row[n] for n in names]
+        )
+        aid = int(cur.lastrowid or 0)
+        self._add_version(aid, 1, "first", article, locator, capture_id)
+        self._keys(aid, article)
+        return aid
+
+    def _cluster_of(self, decision: Decision) -> int | None:
+        """The cluster a new near-duplicate joins: its match's, which starts one if it had none."""
+        if decision.kind != "new_in_cluster" or decision.article_id is None:
+            return None
+        (cluster,) = self.db.execute("SELECT cluster FROM articles WHERE id = ?", [decision.article_id]).fetchone()
+        if cluster is None:
+            cluster = decision.article_id
+            self.db.execute("UPDATE articles SET cluster = ? WHERE id = ?", [cluster, cluster])
+        return int(cluster)
+
+    def _revise(self, decision: Decision, article: Article, locator: str, capture_id: int | None) -> int:
+        """A new version of an archived article; an ``edit`` (or a ``reclean`` of its own page)
+        also becomes the text the article shows, and the text it showed is kept searchable among
+        the earlier versions."""
+        aid = decision.article_id
+        assert aid is not None
+        current, count, old_hash = self.db.execute(
+            "SELECT version, version_count, headline_hash FROM articles WHERE id = ?", [aid]
+        ).fetchone()
+        version = count + 1
+        reason = self.batch.reason or decision.kind
+        vid = self._add_version(aid, version, reason, article, locator, capture_id)
+        if decision.kind == "copy":
+            self.db.execute("UPDATE articles SET version_count = ? WHERE id = ?", [version, aid])
+            _index_version(self.db, vid)
+            return version
+        row = {name: value for name, value in article_row(article, self.now).items() if name in EDITED}
+        sets = ", ".join(f"{name} = ?" for name in row)
+        self.db.execute(
+            f"UPDATE articles SET {sets}, version = ?, version_count = ?, updated_at = ? WHERE id = ?",
+            [*row.values(), version, version, self.now, aid],
+        )
+        (previous,) = self.db.execute(
+            "SELECT id FROM versions WHERE article_id = ? AND version = ?", [aid, current]
+        ).fetchone()
+        _index_version(self.db, previous)
+        self._keys(aid, article)
+        if article.headline_hash != old_hash:
+            self.probe.rehash(old_hash, article.headline_hash, aid)
         return version
-    row = {name: value for name, value in article_row(article, now).items() if name in EDITED}
-    sets = ", ".join(f"{name} = ?" for name in row)
-    db.execute(
-        f"UPDATE articles SET {sets}, version = ?, version_count = ?, updated_at = ? WHERE id = ?",
-        [*row.values(), version, version, now, aid],
-    )
-    (previous,) = db.execute("SELECT id FROM versions WHERE article_id = ? AND version = ?", [aid, current]).fetchone()
-    _index_version(db, previous)
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)", [(key, aid) for key in article.band_keys]
-    )
-    if article.headline_hash != old_hash:
-        probe.rehash(old_hash, article.headline_hash, aid)
-    return version
 
+    def _keys(self, aid: int, article: Article) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)", [(key, aid) for key in article.band_keys]
+        )
 
-def _add_version(
-    db: sqlite_utils.Database,
-    aid: int,
-    version: int,
-    reason: str,
-    article: Article,
-    batch: Batch,
-    locator: str,
-    now: str,
-) -> int:
-    values = (
-        aid,
-        version,
-        reason,
-        now,
-        batch.source,
-        article.url or locator,
-        batch.run_id,
-        article.content_hash,
-        article.headline,
-        article.byline,
-        article.published_at,
-        article.dateline,
-        article.lang,
-        article.dek,
-        article.body,
-    )
-    cur = db.execute(
-        f"INSERT INTO versions ({', '.join(VERSION_COLUMNS)}) VALUES ({', '.join('?' * len(VERSION_COLUMNS))})", values
-    )
-    return int(cur.lastrowid or 0)
+    def _add_version(
+        self, aid: int, version: int, reason: str, article: Article, locator: str, capture_id: int | None
+    ) -> int:
+        values = (
+            aid, version, reason, article.fetched_at or self.now, self.batch.source, article.url or locator,
+            self.batch.run_id,
+            article.content_hash, article.headline, article.byline, article.published_at, article.dateline,
+            article.lang, article.dek, article.body,
+        )  # fmt: skip
+        cur = self.db.execute(
+            f"INSERT INTO versions ({', '.join(VERSION_COLUMNS)}) VALUES ({', '.join('?' * len(VERSION_COLUMNS))})",
+            values,
+        )
+        vid = int(cur.lastrowid or 0)
+        if capture_id is not None:
+            self.db.execute("INSERT INTO version_captures (version_id, capture_id) VALUES (?, ?)", [vid, capture_id])
+        return vid
+
+    def _sighting(self, aid: int, version: int | None, article: Article, locator: str, capture_id: int | None) -> None:
+        if self.batch.reason == "reclean":  # cleaning a record again is not seeing it again
+            return
+        self.db.execute(
+            "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
+            "run_id, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [aid, version, article.headline_hash, self.batch.source, article.url or locator,
+             article.fetched_at or self.now, article.content_hash, self.batch.run_id, capture_id],
+        )  # fmt: skip
 
 
 def _index_version(db: sqlite_utils.Database, version_id: int) -> None:
@@ -264,25 +296,6 @@ def _version_of(db: sqlite_utils.Database, aid: int, content_hash: str) -> int |
     return row[0] if row else None
 
 
-def _sighting(
-    db: sqlite_utils.Database, batch: Batch, aid: int, version: int | None, article: Article, locator: str, now: str
-) -> None:
-    db.execute(
-        "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
-        "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            aid,
-            version,
-            article.headline_hash,
-            batch.source,
-            article.url or locator,
-            now,
-            article.content_hash,
-            batch.run_id,
-        ],
-    )
-
-
 def _resight(db: sqlite_utils.Database, batch: Batch, key: str, locator: str, now: str) -> int:
     """A sighting of every article an unchanged input produced before."""
     return int(
@@ -295,7 +308,7 @@ def _resight(db: sqlite_utils.Database, batch: Batch, key: str, locator: str, no
     )
 
 
-def _seen_again(db: sqlite_utils.Database, batch: Batch, seen: Seen, now: str) -> int:
+def _seen_again(db: sqlite_utils.Database, batch: Batch, seen: Seen, now: str, capture_id: int | None) -> int:
     """A sighting of the archived article an item stands for: the one under its headline at its
     URL, else the newest under its headline."""
     key = story_key(seen.headline, seen.publication)
@@ -308,8 +321,8 @@ def _seen_again(db: sqlite_utils.Database, batch: Batch, seen: Seen, now: str) -
         return 0
     db.execute(
         "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
-        "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [row[0], row[1], key, batch.source, seen.url or seen.locator, now, row[2], batch.run_id],
+        "run_id, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [row[0], row[1], key, batch.source, seen.url or seen.locator, now, row[2], batch.run_id, capture_id],
     )
     return 1
 
@@ -318,6 +331,7 @@ def finish_run(db: sqlite_utils.Database, result: RunResult, state: SourceState)
     """The run row and the source's state (with its article count)."""
     row = {k: v for k, v in asdict(result).items() if k not in ("run_id", "next_attempt_at")}
     row["not_modified"] = int(result.not_modified)
-    db["runs"].update(result.run_id, row)
+    assert result.run_id is not None
+    db.table("runs").update(result.run_id, row)
     count = db.execute("SELECT count(*) FROM articles WHERE source = ?", [state.source]).fetchone()[0]
-    db["source_state"].upsert({**asdict(state), "articles": count}, pk="source")
+    db.table("source_state").upsert({**asdict(state), "articles": count}, pk="source")

@@ -172,11 +172,11 @@ def clean_html(html: str | bytes, url: str | None = None, *, hints: Hints | None
     cannot be read at all.
     """
     hints = hints or Hints()
+    text: str | bytes
     if isinstance(html, (bytes, bytearray, memoryview)):
         data = bytes(html)
-        text = utf8(data)
-        if text is None:
-            text = decode(data, hints.encoding)
+        valid = utf8(data)
+        text = valid if valid is not None else decode(data, hints.encoding)
     elif isinstance(html, str):
         text = html
     else:

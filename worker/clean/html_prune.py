@@ -10,9 +10,10 @@ it notes the page's bylines and dates (``Survey``) and counts text per element
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from lxml import etree
+
+from worker.clean.html_names import LAYOUT, NEG, STRONG, WEAK, attrs, name_kinds
 
 DROP_TAGS = frozenset(
     "script style noscript svg iframe template object embed canvas button input select textarea "
@@ -24,179 +25,6 @@ BLOCK_TAGS = frozenset(
     "header hr li main nav ol p pre section table tbody thead tfoot tr td th ul body".split()
 )
 PARA_TAGS = frozenset({"p", "pre", "blockquote"})
-# What class and id names say about a block. Substrings match anywhere in the lower-cased names;
-# tokens match whole words between spaces, "-" and "_".
-_NEGATIVE = (
-    "comment",
-    "share",
-    "sharing",
-    "social",
-    "related",
-    "recommend",
-    "newsletter",
-    "subscri",
-    "signup",
-    "sign-up",
-    "advert",
-    "adsense",
-    "cookie",
-    "consent",
-    "gdpr",
-    "sidebar",
-    "footer",
-    "masthead",
-    "outbrain",
-    "taboola",
-    "disqus",
-    "navigation",
-    "menu",
-    "breadcrumb",
-    "popular",
-    "mostread",
-    "most-read",
-    "trending",
-    "authorbio",
-    "authorbox",
-    "author-box",
-    "about-author",
-    "about-the-author",
-    "author-card",
-    "author-bio",
-    "toolbar",
-    "pagination",
-    "pager",
-    "modal",
-    "popup",
-    "overlay",
-    "survey",
-    "teaser-list",
-    "morestories",
-    "more-stories",
-    "readmore",
-    "read-more",
-    "readnext",
-    "read-next",
-    "upnext",
-    "up-next",
-    "sr-only",
-    "screenreader",
-    "screen-reader",
-    "visuallyhidden",
-    "visually-hidden",
-    "copyright",
-    "disclaimer",
-    "login",
-    "regist",
-    "paywallprompt",
-    "paywall-prompt",
-    "inlinecta",
-    "inline-cta",
-    "navbar",
-    "respond",
-    "replies",
-    "recirc",
-    "more-from",
-    "morefrom",
-    "zergnet",
-    "revcontent",
-    "also-read",
-    "alsoread",
-)
-_NEGATIVE_TOKENS = frozenset({"nav", "cta", "skip", "skiplink", "skiplinks", "poll", "polls"})
-# names that also appear on blocks holding article text: pruned only when they hold little of it
-_WEAK_NEGATIVE = (
-    "dfp",
-    "banner",
-    "promo",
-    "widget",
-    "taglist",
-    "byline",
-    "dateline",
-    "caption",
-    "credit",
-    "follow",
-    "printonly",
-    "print-only",
-    "rating",
-    "timestamp",
-    "authorinfo",
-    "author-info",
-    "contributor",
-    "explore",
-    "sponsor",
-)
-_WEAK_TOKENS = frozenset(
-    {
-        "ad",
-        "ads",
-        "tag",
-        "tags",
-        "bio",
-        "info",
-        "infobox",
-        "meta",
-        "img",
-        "image",
-        "photo",
-        "picture",
-        "postmeta",
-        "entrymeta",
-    }
-)
-_POSITIVE = (
-    "article",
-    "content",
-    "entry",
-    "main",
-    "post",
-    "text",
-    "story",
-    "hentry",
-    "prose",
-    "blog",
-    "paragraph",
-    "news-detail",
-    "newsdetail",
-)
-_POSITIVE_TOKENS = frozenset({"body", "copy", "bodytext", "richtext"})
-_STRONG = (
-    "articlebody",
-    "article-body",
-    "article_body",
-    "storybody",
-    "story-body",
-    "entry-content",
-    "entrycontent",
-    "post-content",
-    "postcontent",
-    "article-content",
-    "articlecontent",
-    "article-text",
-    "articletext",
-    "story-content",
-    "storycontent",
-    "content-body",
-    "contentbody",
-    "post-body",
-    "postbody",
-    "body-text",
-    "bodytext",
-    "article__body",
-    "article-main",
-    "articlemain",
-    "main-text",
-    "maintext",
-    "td-post-content",
-    "single-content",
-    "itemfulltext",
-    "news-text",
-    "newstext",
-)
-_LAYOUT = ("layout", "wrap", "container", "page", "single", "template")
-_LAYOUT_TOKENS = frozenset({"has", "with", "show", "no"})
-_TOKEN_SPLIT = re.compile(r"[\s_-]+")
-NEG, WEAK, POS, STRONG, LAYOUT = 1, 2, 4, 8, 16
-_MODIFIER = re.compile(r"--[\w-]+")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 _COMMAS = re.compile(r"[,，、。;；]")
 
@@ -204,52 +32,6 @@ _COMMAS = re.compile(r"[,，、。;；]")
 def text_of(el) -> str:
     """All text inside an element."""
     return "".join(el.itertext())
-
-
-def attrs(el) -> str:
-    """Class and id, without BEM modifiers (``block--ads`` says what is near, not what it is)."""
-    names = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
-    return _MODIFIER.sub("", names) if "--" in names else names
-
-
-@lru_cache(maxsize=16384)
-def name_kinds(names: str) -> int:
-    """What a class/id string says about its element, as NEG | WEAK | POS | STRONG | LAYOUT bits."""
-    if not names:
-        return 0
-    low = names.lower()
-    tokens = set(_TOKEN_SPLIT.split(low))
-    kinds = 0
-    if any(k in low for k in _STRONG):
-        kinds |= STRONG | POS
-    elif any(k in low for k in _POSITIVE) or tokens & _POSITIVE_TOKENS:
-        kinds |= POS
-    if any(k in low for k in _NEGATIVE) or tokens & _NEGATIVE_TOKENS:
-        kinds |= NEG
-    elif any(k in low for k in _WEAK_NEGATIVE) or tokens & _WEAK_TOKENS:
-        kinds |= WEAK
-    if any(k in low for k in _LAYOUT) or tokens & _LAYOUT_TOKENS:
-        kinds |= LAYOUT
-    return kinds
-
-
-def boilerplate_named(el) -> bool:
-    kinds = name_kinds(attrs(el))
-    return bool(kinds & NEG) and not kinds & STRONG
-
-
-def class_weight(el) -> int:
-    kinds = name_kinds(attrs(el))
-    weight = 0
-    if kinds & (NEG | WEAK):
-        weight -= 25
-    if kinds & POS:
-        weight += 25
-    if kinds & STRONG:
-        weight += 25
-    if el.get("itemprop") == "articleBody":
-        weight += 50
-    return weight
 
 
 def _hidden(el) -> bool:

@@ -14,16 +14,8 @@ import re
 
 from lxml import etree
 
-from worker.clean.html_prune import (
-    BLOCK_TAGS,
-    PARA_TAGS,
-    Stats,
-    attrs,
-    boilerplate_named,
-    class_weight,
-    drop,
-    text_of,
-)
+from worker.clean.html_names import attrs, boilerplate_named, class_weight
+from worker.clean.html_prune import BLOCK_TAGS, PARA_TAGS, Stats, drop, text_of
 
 
 def _is_paragraph(el, stats: Stats) -> bool:
@@ -75,10 +67,10 @@ def choose_container(root, stats: Stats) -> list:
     if not scores:
         return []
     final = {e: v * (1 - stats.density(e)) for e, v in scores.items()}
-    for e in sorted(final, key=final.get, reverse=True)[:10]:
+    for e in sorted(final, key=lambda e: final[e], reverse=True)[:10]:
         if _inside_boilerplate(e):
             final[e] *= 0.3
-    ranked = sorted(final, key=final.get, reverse=True)
+    ranked = sorted(final, key=lambda e: final[e], reverse=True)
     top = _climb(_common_ancestor(ranked, final), stats)
     if stats.text.get(top, 0) - stats.link.get(top, 0) < 100 and stats.paras.get(top, 0) < 1:
         return []

@@ -6,6 +6,7 @@ Kept apart from the pipeline so that a pool worker imports the cleaners and noth
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import structlog
 
@@ -30,25 +31,26 @@ def to_article(item: RawItem, source: str) -> Article:
 
 
 def _to_article(item: RawItem, source: str) -> Article:
+    article: Article | None
     if item.kind == "text":
         article = clean_text(item.content, hints=item.hints, source=source)
     elif item.kind == "html":
         article = clean_html(item.content, item.hints.url or item.locator, hints=item.hints)
-        if article is None:
-            raise ParseError("no article text found in the page")
     elif item.kind == "fragment":
         article = clean_fragment(item.content, item.hints, source=source)
     else:
         raise ParseError(f"unknown item kind {item.kind!r}")
+    if article is None:
+        raise ParseError("no article text found in the page")
     if not article.headline.strip():
         raise ParseError("no headline")
-    return _storable(dataclasses.replace(article, source=source))
+    return _storable(dataclasses.replace(article, source=source, fetched_at=item.hints.fetched_at))
 
 
 def _storable(article: Article) -> Article:
     """Lone surrogates (JSON ``\\ud800`` escapes) cannot be written as UTF-8: they become U+FFFD,
     so one odd character never fails the batch its article is stored in."""
-    fixed = {
+    fixed: dict[str, Any] = {
         f.name: SURROGATES.sub("\ufffd", value)
         for f in dataclasses.fields(article)
         if isinstance(value := getattr(article, f.name), str) and SURROGATES.search(value)

@@ -8,9 +8,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
-from worker.models import Checkpoint, FetchStats, HttpResponse, Known, RawItem, Seen, Skipped, Validators
+from worker.models import (
+    CaptureRef,
+    Checkpoint,
+    FetchStats,
+    HttpResponse,
+    HttpSettings,
+    Known,
+    RawItem,
+    Seen,
+    Skipped,
+    Validators,
+)
 
 FetchOutput = RawItem | Skipped | Known | Seen | Checkpoint
 FetchIterator = Iterator[FetchOutput]
@@ -23,6 +35,8 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
 class HttpClient(Protocol):
     """What ``fetchers.http`` offers: one GET that maps every failure to ``FetchError``."""
 
+    settings: HttpSettings  # the ``http:`` section it was made with
+
     def get(
         self,
         url: str,
@@ -32,6 +46,7 @@ class HttpClient(Protocol):
         respect_robots: bool = True,
         stats: FetchStats | None = None,
         accept: str | None = None,
+        capture: bool = False,
     ) -> HttpResponse: ...
 
 
@@ -66,23 +81,40 @@ class FetchContext(Protocol):
         """True when an article with this headline is already in the archive."""
         ...
 
+    @property
+    def capturing(self) -> bool:
+        """Whether this run keeps its raw responses (then ``conditional_get`` writes them)."""
+        ...
+
+    def capture(self, resp: HttpResponse) -> HttpResponse:
+        """The response with ``capture`` set once its exchange is written (WARC), if capturing."""
+        ...
+
+    def capture_file(self, path: Path, data: bytes, content_type: str) -> CaptureRef | None:
+        """Keep a local file as a WARC resource record when the run captures; its reference."""
+        ...
+
 
 def conditional_get(
     ctx: FetchContext, source, url: str, *, trusted: bool, accept: str, validators: bool = True
 ) -> HttpResponse:
     """GET ``url`` for ``source`` with the validators saved for it (when ``validators``), its
     robots.txt setting and the run's stats: the one way fetchers call the HTTP client."""
-    return ctx.http.get(
+    resp = ctx.http.get(
         url,
         trusted=trusted,
         validators=ctx.validators_for(url) if validators else None,
         respect_robots=source.respect_robots,
         stats=ctx.stats,
         accept=accept,
+        capture=ctx.capturing,
     )
+    return ctx.capture(resp)
 
 
-def http_checkpoint(url: str, validators: Validators) -> Checkpoint:
-    """The checkpoint that stores ``url``'s new cache validators (key ``http:<url>``)."""
-    value = json.dumps({"etag": validators.etag, "last_modified": validators.last_modified})
+def http_checkpoint(url: str, validators: Validators, **kept: int | None) -> Checkpoint:
+    """The checkpoint that stores ``url``'s new cache validators (key ``http:<url>``), and what
+    else the fetcher keeps for the next run (``kept``: a feed's ttl and update period)."""
+    kept = {k: v for k, v in kept.items() if v is not None}
+    value = json.dumps({"etag": validators.etag, "last_modified": validators.last_modified, **kept})
     return Checkpoint("http:" + url, value)

@@ -8,7 +8,10 @@ Its dictionaries never leave this module: entries become ``RawItem(kind="fragmen
 from __future__ import annotations
 
 import io
+import json
 import re
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import feedparser
 
@@ -18,7 +21,8 @@ from worker.fetchers.entries import entry_items, http_url
 from worker.fetchers.http_body import charset_of
 from worker.fetchers.jsonfeed import parse_json_feed
 from worker.fetchers.page import page_item
-from worker.models import RawItem, Seen, Skipped, Source
+from worker.models import PollHints, RawItem, Seen, Skipped, Source
+from worker.polling import cache_seconds, ttl_seconds, update_period_seconds
 from worker.text.dates import parse_date
 from worker.text.decode import decode
 from worker.text.lang import lang_code
@@ -77,13 +81,22 @@ def parse_feed(
     link-less entries (``url#n``). ``headers`` are the HTTP response headers (lower-case).
     Raises ``ParseError`` when the document is not a feed at all.
     """
+    items, warnings, _ = read_feed(data, url, headers, source=source)
+    return items, warnings
+
+
+def read_feed(
+    data: bytes, url: str, headers: dict[str, str] | None = None, *, source: str = ""
+) -> tuple[list[RawItem | Skipped], list[str], PollHints]:
+    """``parse_feed``, plus what the document says about how often to read it: its RSS
+    ``<ttl>`` and ``sy:updatePeriod``/``sy:updateFrequency`` (a JSON Feed says neither)."""
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     if not data or not data.strip():
         raise ParseError(f"{url}: empty document")
     charset = charset_of(headers.get("content-type"))
     text = decode(data, charset)
     if text.lstrip("\ufeff \t\r\n").startswith("{"):
-        return parse_json_feed(text, url, headers, source)
+        return (*parse_json_feed(text, url, headers, source), PollHints())
     return _parse_xml_feed(text, url, headers, source)
 
 
@@ -119,7 +132,11 @@ def _parse_xml_feed(text: str, url: str, headers: dict[str, str], source: str):
                 "lang": lang_code((entry.get("title_detail") or {}).get("language")),
             }
         )
-    return entry_items(entries, url, source, publication, lang), warnings
+    hints = PollHints(
+        ttl=ttl_seconds(feed.get("ttl")),
+        update_period=update_period_seconds(feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")),
+    )
+    return entry_items(entries, url, source, publication, lang), warnings, hints
 
 
 def _published(entry) -> str | None:
@@ -137,7 +154,7 @@ def _feed_authors(entry) -> list[str]:
     m = _EMAIL_NAME.match(raw)
     if m:
         return [m.group(1)]
-    names = [a.get("name") for a in entry.get("authors") or [] if isinstance(a, dict) and a.get("name")]
+    names = [str(a["name"]) for a in entry.get("authors") or [] if isinstance(a, dict) and a.get("name")]
     if not names and raw:
         names = [(entry.get("author_detail") or {}).get("name") or raw]
     return [n for n in names if not re.fullmatch(r"\S+@\S+", n.strip())]
@@ -147,19 +164,27 @@ def _feed_authors(entry) -> list[str]:
 
 
 def fetch(source: Source, ctx: FetchContext) -> FetchIterator:
-    """Fetch one feed; yield its entries (or their pages with ``follow_links``), then its checkpoint."""
+    """Fetch one feed; yield its entries (or their pages with ``follow_links``), then its
+    checkpoint. What the feed and the response ask about polling goes to ``ctx.stats.poll``;
+    the feed's own part is kept with the checkpoint, for the runs that get a 304."""
     url = source.options["url"]
     resp = conditional_get(ctx, source, url, trusted=True, accept=FEED_ACCEPT)
+    max_age, expires = cache_seconds(resp.headers, datetime.now(UTC))
     if resp.not_modified:
+        saved = json.loads(ctx.saved("http:" + url) or "{}")
+        ctx.stats.poll = PollHints(saved.get("ttl"), saved.get("update_period"), max_age, expires)
         return
-    items, warnings = parse_feed(resp.content, resp.url, resp.headers, source=source.name)
+    items, warnings, hints = read_feed(resp.content, resp.url, resp.headers, source=source.name)
+    ctx.stats.poll = PollHints(hints.ttl, hints.update_period, max_age, expires)
     ctx.stats.warnings.extend(f"{url}: {w}" for w in warnings)
     for item in items:
+        if isinstance(item, RawItem) and resp.capture is not None:
+            item = replace(item, capture=resp.capture)
         if source.options.get("follow_links") and isinstance(item, RawItem):
             yield _follow(item, source, ctx)
         else:
             yield item
-    yield http_checkpoint(url, resp.validators)
+    yield http_checkpoint(url, resp.validators, ttl=hints.ttl, update_period=hints.update_period)
 
 
 def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem | Seen:
@@ -169,7 +194,7 @@ def _follow(item: RawItem, source: Source, ctx: FetchContext) -> RawItem | Seen:
     if not link:
         return item
     if item.hints.headline and ctx.is_archived(item.hints.headline, item.hints.publication):
-        return Seen(item.source, item.locator, item.hints.headline, link, item.hints.publication)
+        return Seen(item.source, item.locator, item.hints.headline, link, item.hints.publication, item.capture)
     try:
         page = conditional_get(ctx, source, link, trusted=False, accept=PAGE_ACCEPT, validators=False)
     except FetchError as err:

@@ -12,6 +12,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,13 @@ HTML = (".html", ".htm")
 JSON = (".jsonl", ".json", ".ndjson")
 FEED = (".xml", ".rss", ".atom")
 SUFFIXES = TEXT + HTML + JSON + FEED
+CONTENT_TYPES = {
+    ".txt": "text/plain",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+}  # of a local file kept as a WARC resource record
 MAX_FILE_BYTES = 10_000_000  # a single .txt/.html/feed file; JSON Lines stream line by line
 MAX_LINE_BYTES = 10_000_000
 SKIP_CHUNK_BYTES = 1 << 16  # a line past the cap is read on in chunks of this size, and dropped
@@ -59,7 +67,7 @@ def display(p: Path) -> str:
     return os.fsencode(p).decode("utf-8", "backslashreplace")
 
 
-def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Checkpoint]:
+def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
     for p in expand(source.options["path"]):
         if isinstance(p, NotRead):
             yield Skipped(source.name, display(p.path), p.reason)
@@ -108,12 +116,13 @@ def read_path(p: Path, source: str, ctx) -> Iterator[RawItem | Skipped | Known |
         if _changed(p, st):
             yield Skipped(source, loc, "file changed while it was read; it will be read again next run")
             return
+        ref = ctx.capture_file(p, data, CONTENT_TYPES.get(suffix, "application/xml"))
         if suffix in TEXT:
-            yield RawItem(source, loc, "text", data, Hints(url=None))
+            yield RawItem(source, loc, "text", data, Hints(url=None), capture=ref)
         elif suffix in HTML:
-            yield RawItem(source, loc, "html", data, Hints())
+            yield RawItem(source, loc, "html", data, Hints(), capture=ref)
         else:
-            yield from _feed_items(data, p, source)
+            yield from (replace(i, capture=ref) if isinstance(i, RawItem) else i for i in _feed_items(data, p, source))
     if not _changed(p, st):
         yield Checkpoint(key, stamp)
 

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from http import HTTPStatus
+from datetime import UTC, datetime
 from typing import Self
 from urllib.parse import urljoin, urlsplit
 
@@ -36,6 +36,7 @@ from worker.fetchers.http_body import (
 )
 from worker.fetchers.http_deadline import Deadline
 from worker.fetchers.http_errors import DNS_FAILED, TRANSPORT_ERRORS, transport_failure, transport_reason
+from worker.fetchers.http_exchange import exchange_of, kept, phrase
 from worker.fetchers.http_netguard import (
     Resolver,
     Target,
@@ -116,8 +117,10 @@ class Http:
         respect_robots: bool = True,
         stats: FetchStats | None = None,
         accept: str | None = None,
+        capture: bool = False,
     ) -> HttpResponse:
-        """GET ``url`` (following redirects); FetchError on any failure, with ``status`` when HTTP."""
+        """GET ``url`` (following redirects); FetchError on any failure, with ``status`` when HTTP.
+        With ``capture``, a successful response carries its ``exchange`` as sent and received."""
         headers: dict[str, str] = {}
         if accept:
             headers["Accept"] = accept
@@ -129,7 +132,7 @@ class Http:
         call = _Call(origin=url)
         robots = respect_robots and self.settings.respect_robots
         try:
-            resp = self._fetch(call, url, trusted, headers, robots=robots, cap=self.settings.max_bytes)
+            resp = self._fetch(call, url, trusted, headers, robots=robots, cap=self.settings.max_bytes, capture=capture)
         except FetchError as exc:
             if stats is not None and call.attempted:
                 with self._lock:
@@ -173,6 +176,7 @@ class Http:
         robots: bool,
         cap: int,
         truncate: bool = False,
+        capture: bool = False,
     ) -> HttpResponse:
         with Deadline(self.settings.deadline, self._clock) as deadline:
             current = url
@@ -181,6 +185,7 @@ class Http:
                 target = self._target(call, current)
                 start_host = start_host or target.host
                 address = self._admit(call, target, hop, trusted and target.host == start_host, robots)
+                sent = datetime.now(UTC)
                 resp = self._attempts(call, target, address, headers, deadline)
                 try:
                     location = self._session.get_redirect_target(resp)
@@ -188,7 +193,10 @@ class Http:
                         current = requote_uri(urljoin(target.url, location))
                         log.debug("http_redirect", url=call.origin, location=current, status=resp.status_code)
                         continue
-                    return self._finish(call, target, resp, cap, truncate, deadline)
+                    answer = self._finish(call, target, resp, cap, truncate, deadline, capture)
+                    if answer.exchange is not None:
+                        answer = replace(answer, exchange=replace(answer.exchange, fetched_at=sent, remote_ip=address))
+                    return answer
                 finally:
                     resp.close()
         raise FetchError(call.origin, None, f"too many redirects (more than {self.settings.max_redirects})")
@@ -291,7 +299,7 @@ class Http:
         request = self._prepare(call, target, address, headers)
         call.attempted = True
         timeout = min(self.settings.timeout, remaining)
-        env = self._session.merge_environment_settings(request.url, {}, True, None, None)
+        env = self._session.merge_environment_settings(request.url or "", {}, True, None, None)
         return self._session.send(request, allow_redirects=False, timeout=(timeout, timeout), **env)
 
     def _prepare(
@@ -309,20 +317,29 @@ class Http:
         return request
 
     def _finish(
-        self, call: _Call, target: Target, resp: requests.Response, cap: int, truncate: bool, deadline: Deadline
+        self,
+        call: _Call,
+        target: Target,
+        resp: requests.Response,
+        cap: int,
+        truncate: bool,
+        deadline: Deadline,
+        capture: bool = False,
     ) -> HttpResponse:
         status = resp.status_code
         headers = {k.lower(): v for k, v in resp.headers.items()}
         if status >= 400 or (300 <= status < 400 and status != 304):
-            reason = resp.reason or _phrase(status)
+            reason = resp.reason or phrase(status)
             if 300 <= status < 400:
                 reason = f"{reason} (redirect without a usable location)"
             retry_after = retry_after_seconds(headers.get("retry-after")) if status in (429, 503) else None
             raise FetchError(call.origin, status, reason, retry_after=retry_after)
         content = b""
+        wire: list[bytes] | None = [] if capture and status != 304 else None
         if status != 304:
-            content = self._read(call, resp, headers, cap, truncate, deadline)
+            content = self._read(call, resp, headers, cap, truncate, deadline, wire)
         return HttpResponse(
+            exchange=None if wire is None else exchange_of(target.url, resp, b"".join(wire)),
             url=target.url,
             status=status,
             headers=headers,
@@ -340,11 +357,15 @@ class Http:
         cap: int,
         truncate: bool,
         deadline: Deadline,
+        wire: list[bytes] | None = None,
     ) -> bytes:
+        """The body, decoded and capped; ``wire`` (when given) receives it as it came off the wire."""
         try:
             if not truncate:
                 check_length(headers.get("content-length"), cap)
             chunks = resp.raw.stream(CHUNK, decode_content=False)
+            if wire is not None:
+                chunks = kept(chunks, wire)
             content = read_capped(chunks, headers.get("content-encoding"), cap, truncate=truncate)
         except (BodyTooLarge, BodyDecodeError) as exc:
             raise FetchError(call.origin, None, str(exc)) from None
@@ -363,10 +384,3 @@ class Http:
             if len(self._logged) > _LOGGED_MAX:
                 self._logged.popitem(last=False)
         log.info("robots_disallowed", url=url, host=host)
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "HTTP error"

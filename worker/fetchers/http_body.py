@@ -39,6 +39,7 @@ class _Inflater:
         """Inflate ``data``; returns at most ``limit + 1`` bytes (more than ``limit`` means over)."""
         if self._obj is None:
             self._start_deflate(data)
+        assert self._obj is not None
         out: list[bytes] = []
         produced = 0
         while data and not self._done and produced <= limit:

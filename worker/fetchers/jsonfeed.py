@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from worker.errors import ParseError
 from worker.fetchers.entries import entry_items, http_url
@@ -36,7 +37,7 @@ def parse_json_feed(
     publication = plain_text(doc.get("title") if isinstance(doc.get("title"), str) else None) or None
     lang = lang_code(doc.get("language") if isinstance(doc.get("language"), str) else headers.get("content-language"))
     feed_authors = _json_authors(doc)
-    entries = []
+    entries: list[dict[str, Any] | None] = []
     for item in items:
         if not isinstance(item, dict):
             entries.append(None)
@@ -65,5 +66,5 @@ def _date(value: object) -> str | None:
 
 
 def _json_authors(obj: dict) -> list[str]:
-    found = obj.get("authors") if isinstance(obj.get("authors"), list) else [obj.get("author")]
+    found = obj["authors"] if isinstance(obj.get("authors"), list) else [obj.get("author")]
     return [a["name"] for a in found if isinstance(a, dict) and isinstance(a.get("name"), str)]

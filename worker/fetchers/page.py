@@ -76,4 +76,5 @@ def page_item(source: str, locator: str, resp: HttpResponse, hints: Hints, fallb
         content=resp.content,
         hints=replace(hints, url=resp.url, encoding=resp.encoding),
         fallback=fallback,
+        capture=resp.capture,
     )

@@ -247,9 +247,18 @@ class WarcReader:
 # -- local files ------------------------------------------------------------------------------
 
 
-def fetch(source: Source, ctx, filters: WarcFilter = NO_FILTER) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
-    """The pages of the .warc / .warc.gz files under ``source.path`` (a file, folder or glob)."""
-    for p in paths.expand(source.options["path"], SUFFIXES):
+def fetch(source: Source, ctx) -> Iterator[RawItem | Skipped | Known | Checkpoint]:
+    """The pages of a ``warc`` source: the .warc / .warc.gz files under its ``path`` (a file,
+    folder or glob), or the one file at an http(s) URL, read as it arrives; filtered by its
+    ``host``, ``since`` and ``until`` before any payload is read."""
+    o = source.options
+    filters = WarcFilter(host=o.get("host"), since=o.get("since"), until=o.get("until"))
+    if urlsplit(o["path"]).scheme in ("http", "https"):
+        from worker.fetchers.warc_remote import read_url
+
+        yield from read_url(o["path"], source.name, ctx, ctx.http.settings, filters)
+        return
+    for p in paths.expand(o["path"], SUFFIXES):
         if isinstance(p, NotRead):
             yield Skipped(source.name, display(p.path), p.reason)
         else:

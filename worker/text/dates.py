@@ -171,9 +171,9 @@ def _day_in(text: str) -> tuple[date, int, int] | None:
             offer(_valid_day(int(m["y"]), month, day), m)
     for rx in _WORDY:
         for m in rx.finditer(text):
-            month = month_number(m["mon"])
-            if month:
-                offer(_valid_day(int(m["y"]), month, int(m["d"])), m)
+            named = month_number(m["mon"])
+            if named:
+                offer(_valid_day(int(m["y"]), named, int(m["d"])), m)
                 break
     return best
 

@@ -81,8 +81,8 @@ def decode(data: bytes | str, declared: str | None = None) -> str:
         pass
     m = _DECLARED.search(data[:4096])
     in_document = (m.group(1) or m.group(2)).decode("ascii", "replace") if m else None
-    for name in (declared, in_document):
-        if (text := _try(data, name)) is not None:
+    for charset in (declared, in_document):
+        if (text := _try(data, charset)) is not None:
             return text
     if _looks_cp1252(data):  # detection misreads short Western texts (one 0x92 as Cyrillic)
         return data.decode("cp1252")

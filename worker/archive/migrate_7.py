@@ -1,4 +1,4 @@
-"""Migration 6 (released: never edit): a trigram index for scripts written without spaces.
+"""Migration 7 (released: never edit): a trigram index for scripts written without spaces.
 
 ``articles_fts`` splits text into words at spaces and punctuation. Chinese, Japanese, Thai, Lao,
 Khmer and Burmese are written without spaces between words, and Korean writes particles onto
@@ -54,7 +54,7 @@ def padded(prefix: str = "") -> str:
     return ", ".join(f"{prefix}{c} || {PAD}" for c in COLUMNS)
 
 
-def migrate_6(db: sqlite_utils.Database) -> None:
+def migrate_7(db: sqlite_utils.Database) -> None:
     cols = ", ".join(COLUMNS)
     for family in ("articles", "versions"):
         view, table = f"{family}_trigram_text", f"{family}_trigram"
