@@ -1,14 +1,22 @@
-"""Search speed on a large archive: p50 and p95 of ``worker.search.search`` (in-process).
+"""Search speed on a large archive: ``worker search`` (in-process), Datasette's search box (over
+HTTP, from a real ``datasette`` process with the shipped metadata and its 1 s time limit) and
+``sqlite-utils search`` (its command line): p50 and p95, and the size of each full-text index.
 
 Builds (once, then re-used) an archive of ``--n`` articles made of real article text from
 ``../shared/corpus`` recombined: every body is sentences drawn from the corpus (a few sentences
-are common, most are rare, as words are in news), every headline is unique. Rows go in with
-direct bulk inserts in the archive's own schema (``Archive`` makes it; FTS triggers index it),
-then FTS ``optimize`` runs, as after any large backfill.
+are common, most are rare, as words are in news), every headline is unique; ``--spaceless``
+(2 %) of them are Chinese, Japanese and Thai, from the corpus's pages in those scripts. Rows go
+in with direct bulk inserts in the archive's own schema (``Archive`` makes it; FTS triggers
+index it), then FTS ``optimize`` runs, as after any large backfill. An archive made by an older
+worker is migrated when opened (the time is printed) and gets the spaceless articles it lacks.
+
+``--baseline`` runs Datasette and sqlite-utils without the worker's plugins: what they did before
+them (Datasette's own search filter; sqlite-utils ranking every match).
 
 Example:
     python benchmarks/search.py                      # 1,000,000 articles, cached in the temp folder
     python benchmarks/search.py --n 50000 --db /tmp/bench-50k.db
+    python benchmarks/search.py --n 200000 --db /tmp/bench-200k.db --baseline --skip-worker
 """
 
 from __future__ import annotations
@@ -18,7 +26,6 @@ import json
 import random
 import re
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from search_tools import measure_datasette, measure_sqlite_utils, percentiles  # noqa: E402
+
 from worker.archive import Archive  # noqa: E402
 from worker.dedupe import headline_hash  # noqa: E402
 from worker.search import Filters, search  # noqa: E402
@@ -36,6 +45,15 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 SOURCES = [f"source-{i:02d}" for i in range(20)]
 LANGS = ["en"] * 8 + ["de", "fr"]
 SEED = 20240101
+SPACELESS_TEXTS = ("chinese_article*.txt", "japanese_article*.txt", "thai_article.txt")
+# words of those texts: three characters or more, two, one, a Thai word, two scripts together
+SPACELESS_WORDS = {
+    "zh/ja word, 3+ characters": ["梁振英", "立法会", "行政长官", "金正恩", "北朝鮮"],
+    "zh/ja word, 2 characters": ["香港", "道歉", "中国", "米朝", "議員"],
+    "zh/ja word, 1 character": ["港", "日"],
+    "Thai word": ["ผู้สื่อข่าว", "สุรชัย", "ตำรวจ"],
+    "Chinese word + English word": ["梁振英 said", "香港 police"],
+}
 
 
 def corpus_sentences() -> list[str]:
@@ -53,6 +71,69 @@ def corpus_sentences() -> list[str]:
             if 6 <= len(s.split()) <= 60:
                 sentences.append(s.strip())
     return list(dict.fromkeys(sentences))
+
+
+def spaceless_sentences() -> list[str]:
+    """Sentences of the corpus's Chinese, Japanese and Thai articles (Thai ends its sentences with a space)."""
+    out = []
+    for pattern in SPACELESS_TEXTS:
+        for p in sorted(CORPUS.glob(f"pages/newspaper4k/{pattern}")):
+            for s in re.split(r"(?<=[。！？])|\s{1,}(?=[\u0e00-\u0e7f])", p.read_text("utf-8", "replace")):
+                if len(s.strip()) >= 8:
+                    out.append(s.strip())
+    return list(dict.fromkeys(out))
+
+
+def spaceless_rows(rng: random.Random, count: int, start: int, first_seen: datetime) -> list[dict]:
+    """``count`` articles of recombined Chinese, Japanese and Thai sentences."""
+    sentences = spaceless_sentences()
+    rows = []
+    for i in range(count):
+        picks = rng.sample(sentences, k=min(len(sentences), rng.randint(6, 14)))
+        body = "\n\n".join("".join(picks[j : j + 3]) for j in range(0, len(picks), 3))
+        headline = f"{picks[0][:24]} {start + i}"
+        seen = (first_seen + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows.append(
+            {
+                "headline_hash": headline_hash(headline),
+                "headline": headline,
+                "published_at": seen,
+                "dek": None,
+                "body": body,
+                "url": f"https://example.org/spaceless/{start + i}",
+                "source": "source-asia",
+                "publication": "Publication Asia",
+                "lang": "th" if re.search("[\u0e00-\u0e7f]", body) else "zh",
+                "word_count": len(body),
+                "content_hash": headline_hash(body)[:16],
+                "headline_derived": 0,
+                "first_seen_at": seen,
+            }
+        )
+    return rows
+
+
+def top_up(path: Path, wanted: int) -> None:
+    """Migrate an archive made by an older worker (printing the time it takes) and add the
+    spaceless articles it lacks."""
+    started = time.monotonic()
+    with Archive(path) as archive:
+        print(f"opened (and migrated) {path} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        db = archive.db
+        have = db.execute("SELECT count(*) FROM articles WHERE source = 'source-asia'").fetchone()[0]
+        if have >= wanted:
+            return
+        total = db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+        rng = random.Random(SEED + have)
+        latest = db.execute("SELECT max(first_seen_at) FROM articles").fetchone()[0] or "2024-01-01T00:00:00Z"
+        first_seen = datetime.fromisoformat(latest.replace("Z", "+00:00")) + timedelta(seconds=1)
+        for chunk in range(have, wanted, 5000):
+            rows = spaceless_rows(rng, min(5000, wanted - chunk), total + chunk, first_seen)
+            first_seen += timedelta(seconds=len(rows))
+            with db.conn:
+                db["articles"].insert_all(rows, batch_size=5000)
+        print(f"added {wanted - have:,} spaceless articles", file=sys.stderr)
+        archive.optimize()
 
 
 def build(path: Path, n: int, words: int = 500) -> None:
@@ -151,28 +232,27 @@ def measure(conn, queries: list[str], filters: Filters, repeat: int) -> tuple[fl
             t = time.perf_counter()
             hits += len(search(conn, q, limit=20, filters=filters))
             times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-    return statistics.median(times), p95, hits // max(1, repeat * len(queries))
+    return *percentiles(times), hits // max(1, repeat * len(queries))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=1_000_000, help="articles (default 1,000,000)")
-    ap.add_argument("--db", type=Path, default=None, help="archive to build or re-use (default: temp folder)")
-    ap.add_argument("--repeat", type=int, default=5, help="runs of each query (default 5)")
-    ap.add_argument("--rebuild", action="store_true", help="build again even when --db exists")
-    args = ap.parse_args()
-    path = args.db or Path(tempfile.gettempdir()) / f"worker-search-bench-{args.n}.db"
-    if args.rebuild or not path.exists():
-        build(path, args.n)
-    archive = Archive(path, readonly=True)
-    conn = archive.db.conn
-    total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-    words = pick_words(conn, total)
+def index_sizes(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    """Bytes of each full-text index (its shadow tables, from SQLite's dbstat) and of the file."""
+    out = []
+    for fts in ("articles_fts", "articles_trigram", "versions_fts", "versions_trigram"):
+        size = 0
+        for part in ("data", "idx", "docsize", "config"):
+            row = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ? AND aggregate = 1", [f"{fts}_{part}"])
+            size += row.fetchone()[0] or 0
+        out.append((fts, size))
+    pages = conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
+    return [*out, ("the whole archive", pages)]
+
+
+def worker_cases(conn: sqlite3.Connection, words: dict[str, list[str]], spaceless: bool) -> list[tuple]:
     two = {k: [f"{a} {b}" for a, b in zip(v, v[1:] + v[:1])] for k, v in words.items()}
-    busiest = conn.execute("SELECT source FROM articles GROUP BY source ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
-    quiet = conn.execute("SELECT source FROM articles GROUP BY source ORDER BY count(*) LIMIT 1").fetchone()[0]
+    by_size = "SELECT source FROM articles WHERE source != 'source-asia' GROUP BY source ORDER BY count(*)"
+    busiest = conn.execute(f"{by_size} DESC LIMIT 1").fetchone()[0]
+    quiet = conn.execute(f"{by_size} LIMIT 1").fetchone()[0]
     cases = [
         ("common word", words["common"], Filters()),
         ("common, two words", two["common"], Filters()),
@@ -183,18 +263,63 @@ def main() -> None:
         ("common + --lang de", words["common"], Filters(lang="de")),
         ("rare + --source + --since", words["rare"], Filters(source=busiest, since="2022-01-01")),
     ]
-    for q in words["common"][:1] + words["rare"][:1]:  # warm the page cache
-        search(conn, q)
-    print(f"archive: {path} ({total:,} articles, {path.stat().st_size / 1e9:.2f} GB)")
-    print(f"common words (df): {', '.join(f'{w} ({doc_freq(conn, w):,})' for w in words['common'][:4])}, ...")
-    print(f"rare words (df): {', '.join(f'{w} ({doc_freq(conn, w):,})' for w in words['rare'][:4])}, ...")
-    print(f"{'case':38} {'p50 ms':>8} {'p95 ms':>8} {'hits':>5}")
-    for name, queries, filters in cases:
-        if not queries:
-            continue
-        p50, p95, hits = measure(conn, queries, filters, args.repeat)
-        print(f"{name:38} {p50:8.1f} {p95:8.1f} {hits:5d}")
-    archive.close()
+    if spaceless:
+        cases += [(name, queries, Filters()) for name, queries in SPACELESS_WORDS.items()]
+    return cases
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1_000_000, help="articles (default 1,000,000)")
+    ap.add_argument("--db", type=Path, default=None, help="archive to build or re-use (default: temp folder)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each query (default 5)")
+    ap.add_argument("--rebuild", action="store_true", help="build again even when --db exists")
+    ap.add_argument("--spaceless", type=float, default=0.02, help="share of Chinese, Japanese, Thai (0.02)")
+    ap.add_argument("--baseline", action="store_true", help="Datasette and sqlite-utils without the plugins")
+    ap.add_argument("--no-settings", action="store_true", help="Datasette without worker serve's settings")
+    ap.add_argument("--tools-repeat", type=int, default=2, help="runs of each Datasette/sqlite-utils query (2)")
+    ap.add_argument("--skip-worker", action="store_true", help="leave out worker search")
+    ap.add_argument("--skip-tools", action="store_true", help="leave out Datasette and sqlite-utils")
+    args = ap.parse_args()
+    path = args.db or Path(tempfile.gettempdir()) / f"worker-search-bench-{args.n}.db"
+    spaceless = int(args.n * args.spaceless)
+    if args.rebuild or not path.exists():
+        build(path, args.n - spaceless)
+    top_up(path, spaceless)
+    with Archive(path, readonly=True) as archive:
+        conn = archive.db.conn
+        total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        words = pick_words(conn, total)
+        print(f"archive: {path} ({total:,} articles, {spaceless:,} of them Chinese, Japanese or Thai)")
+        for name, size in index_sizes(conn):
+            print(f"  {name:20} {size / 1e6:10,.1f} MB")
+        print(f"common words (df): {', '.join(f'{w} ({doc_freq(conn, w):,})' for w in words['common'][:5])}, ...")
+        print(f"rare words (df): {', '.join(f'{w} ({doc_freq(conn, w):,})' for w in words['rare'][:4])}, ...")
+        if not args.skip_worker:
+            for q in words["common"][:1] + words["rare"][:1]:  # warm the page cache
+                search(conn, q)
+            print(f"\nworker search\n{'case':38} {'p50 ms':>8} {'p95 ms':>8} {'hits':>5}")
+            for name, queries, filters in worker_cases(conn, words, spaceless > 0):
+                if queries:
+                    p50, p95, hits = measure(conn, queries, filters, args.repeat)
+                    print(f"{name:38} {p50:8.1f} {p95:8.1f} {hits:5d}")
+    if not args.skip_tools:
+        common = words["common"][:5]
+        plugins = "without the worker's plugins" if args.baseline else "with the worker's plugins"
+        settings = not args.no_settings
+        for tool, measured in (
+            (
+                f"Datasette (HTTP), {plugins}, {'worker serve' if settings else 'default'} settings",
+                measure_datasette(path, common, args.tools_repeat, args.baseline, settings),
+            ),
+            (
+                f"sqlite-utils (command line), {plugins}",
+                measure_sqlite_utils(path, common, args.tools_repeat, args.baseline),
+            ),
+        ):
+            print(f"\n{tool}, common words\n{'case':38} {'p50 ms':>8} {'p95 ms':>8}  answers")
+            for case, p50, p95, summary in measured:
+                print(f"{case:38} {p50:8.1f} {p95:8.1f}  {summary}")
 
 
 if __name__ == "__main__":

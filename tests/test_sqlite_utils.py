@@ -109,3 +109,23 @@ def test_the_plugin_leaves_other_databases_alone(tmp_path, archive_path):
 
     assert is_worker_archive(archive_path) and not is_worker_archive(other)
     assert not is_worker_archive(tmp_path / "missing.db") and not (tmp_path / "missing.db").exists()
+
+
+def test_search_with_limit_ranks_as_worker_search(tmp_path):
+    """On more matches than search's window, --limit ranks the newest matches as worker search
+    does (milliseconds on a million articles); without --limit every match is listed."""
+    from tests.many_archive import MANY, many_articles
+    from worker.archive import Archive
+    from worker.search import search
+
+    path = many_articles(tmp_path / "many.db")
+    out = sqlite_utils("search", str(path), "articles", "alpha", "--limit", "5", "-c", "id")
+    assert out.returncode == 0, out.stderr
+    with Archive(path, readonly=True) as archive:
+        expected = [hit["id"] for hit in search(archive.db.conn, "alpha", limit=5)]
+    assert [row["id"] for row in json.loads(out.stdout)] == expected
+    out = sqlite_utils("search", str(path), "articles", "alpha", "-c", "id", "--nl")
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == MANY
+    out = sqlite_utils("search", str(path), "articles", "alpha", "-c", "id", "-o", "id desc", "--limit", "2")
+    assert json.loads(out.stdout) == [{"id": MANY}, {"id": MANY - 1}]

@@ -24,7 +24,7 @@ from typing import IO
 
 from worker.archive.schema import COLUMN_NAMES
 from worker.errors import WorkerError
-from worker.search import NO_FILTERS, Deadline, Filters, fts_error, match_expression, where_sql
+from worker.search import NO_FILTERS, Deadline, Filters, fts_error, plan, where_sql
 
 FORMATS = ("jsonl", "csv")
 COLUMNS = COLUMN_NAMES
@@ -72,10 +72,10 @@ def rows(
     columns = columns_of(versions)
     select = ", ".join("v.article_id" if c == "id" and versions else f"{'v' if versions else 'a'}.{c}" for c in columns)
     tables = "articles a"
-    if query is not None:
-        tables = "articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-        clauses.insert(0, "articles_fts MATCH ?")
-        params.insert(0, match_expression(query, raw))
+    if query is not None:  # the query's words, each in the index that finds it (search_plan)
+        matches, found = plan(conn, query, raw).rowids()
+        clauses.insert(0, f"a.id IN ({matches})")
+        params[:0] = found
     if versions:
         tables += " JOIN versions v ON v.article_id = a.id"
     sql = f"SELECT {select} FROM {tables}"

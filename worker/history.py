@@ -50,20 +50,22 @@ def lines(history: list[Version], shown: int | None = None) -> Iterator[tuple[st
             yield "same", ""
             yield from (("same", line) for line in _wrapped(v.body))
         else:
-            yield from _diff(previous, v)
+            yield from diff(previous, v)
         yield "same", ""
         previous = v
 
 
-def _diff(before: Version, after: Version) -> Iterator[tuple[str, str]]:
+def diff(before: Version, after: Version) -> Iterator[tuple[str, str]]:
+    """(kind, text) lines of what changed from ``before`` to ``after``: the headline, then the
+    body's changed lines with one line of context (``...`` between distant changes)."""
     if before.headline != after.headline:
         yield "remove", "- " + before.headline
         yield "add", "+ " + after.headline
     if before.body == after.body:
         yield "same", "  (same text)" if before.headline != after.headline else "  (no change)"
         return
-    diff = difflib.unified_diff(_wrapped(before.body), _wrapped(after.body), lineterm="", n=1)
-    for line in list(diff)[2:]:  # without the ---/+++ header
+    changes = difflib.unified_diff(_wrapped(before.body), _wrapped(after.body), lineterm="", n=1)
+    for line in list(changes)[2:]:  # without the ---/+++ header
         kind = "add" if line.startswith("+") else "remove" if line.startswith("-") else "same"
         yield kind, ("  ..." if line.startswith("@@") else line[0] + " " + line[1:])
 

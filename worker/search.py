@@ -3,7 +3,9 @@
 User queries are plain words by default: each word is quoted, so hyphens, quotes and FTS
 operators in them can never be a syntax error (``word*`` stays a prefix search). ``raw=True``
 passes FTS5 syntax through (NEAR, prefix*, column filters) and turns a syntax error into a
-clear ``SearchError``.
+clear ``SearchError``. Each word is looked up in the index that can find it, the word index or,
+for Chinese, Japanese, Thai, Korean and the like, the trigram index (``worker.search_plan``);
+every reading of the query is ranked by its own index, and the best hits of all win.
 
 Ranking is two-stage, so a word found in most of a large archive costs no more than a rare one:
 
@@ -33,7 +35,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from worker.archive.schema import HIT_COLUMNS, RANK_WEIGHTS
-from worker.errors import WorkerError
+from worker.search_plan import Match, NothingToSearch, Plan, SearchError, compile_query, terms
+
+__all__ = ["Filters", "NothingToSearch", "SearchError", "match_expression", "plan", "quote_query", "ranked", "search"]
 
 # bm25 weights in articles_fts column order: headline, dek, body, byline
 WEIGHTS = RANK_WEIGHTS
@@ -53,10 +57,6 @@ FTS_ERRORS = (
 )
 
 
-class SearchError(WorkerError):
-    """A query SQLite's FTS5 cannot run, or one with nothing to search for."""
-
-
 @dataclass(frozen=True)
 class Filters:
     source: str | None = None
@@ -67,18 +67,12 @@ class Filters:
 
 NO_FILTERS = Filters()
 
-_WORD = re.compile(r"[\w][\w'’.\-]*(\*?)")
-
 
 def quote_query(query: str) -> str:
     """Plain words -> an FTS5 query of quoted tokens (implicit AND); '' when nothing is searchable.
 
     ``Qala-e-Naw`` becomes the phrase ``"Qala-e-Naw"``; a trailing ``*`` keeps a prefix search."""
-    out = []
-    for m in _WORD.finditer(query):
-        word = m.group(0).rstrip("*").rstrip(".'’-") or m.group(0).rstrip("*")
-        out.append('"' + word.replace('"', '""') + '"' + m.group(1))
-    return " ".join(out)
+    return " ".join(term.quoted() for term in terms(query))
 
 
 def match_expression(query: str, raw: bool = False) -> str:
@@ -86,13 +80,28 @@ def match_expression(query: str, raw: bool = False) -> str:
     the query has more terms than a search may have."""
     match = query.strip() if raw else quote_query(query)
     if not match:
-        raise SearchError(f"nothing to search for in {query!r}: give at least one word")
+        raise NothingToSearch(f"nothing to search for in {query!r}: give at least one word")
     for group in _NEAR.findall(match):
         if (n := len(_TERM.findall(group))) > MAX_NEAR_TERMS:
             raise SearchError(f"query too costly: NEAR() with {n} terms, at most {MAX_NEAR_TERMS} in one NEAR group")
     if (n := len(_TERM.findall(match))) > MAX_TERMS:
         raise SearchError(f"query too long: {n} terms, at most {MAX_TERMS}")
     return match
+
+
+def plan(conn: sqlite3.Connection, query: str, raw: bool = False, family: str = "articles") -> Plan:
+    """A user query, checked (``match_expression``), as the indexes that find it (``search_plan``).
+    The query is also read wholly in the trigram index only when the first reading matches fewer
+    than ``WINDOW`` articles: that reading is for words written against text without spaces
+    (``JR東海``), and a word found in thousands of articles would cost it most of the index."""
+    match_expression(query, raw)
+    with _fts_errors(raw):
+        readings = compile_query(conn, query, raw=raw, family=family)
+        if readings.substrings is not None:
+            select, params = readings.first.rowids(family)
+            if conn.execute(f"SELECT 1 FROM ({select}) LIMIT 1 OFFSET ?", [*params, WINDOW - 1]).fetchone():
+                return Plan(readings.first)
+        return readings
 
 
 # a quoted string or a bareword (operators, and a NEAR group's distance, count as terms too: a bound)
@@ -189,55 +198,78 @@ def fts_error(exc: sqlite3.OperationalError, raw: bool) -> SearchError | None:
     return SearchError(f"not a valid FTS5 query ({exc}){hint}")
 
 
-def _run(conn: sqlite3.Connection, sql: str, params: list, raw: bool) -> list[tuple]:
+@contextlib.contextmanager
+def _fts_errors(raw: bool) -> Iterator[None]:
     try:
-        return conn.execute(sql, params).fetchall()
+        yield
     except sqlite3.OperationalError as exc:
         if error := fts_error(exc, raw):
             raise error from None
         raise
 
 
+def _run(conn: sqlite3.Connection, sql: str, params: list, raw: bool) -> list[tuple]:
+    with _fts_errors(raw):
+        return conn.execute(sql, params).fetchall()
+
+
 def ranked(
     conn: sqlite3.Connection,
-    match: str,
+    readings: Plan,
     *,
     limit: int = 20,
     filters: Filters = NO_FILTERS,
     window: int | None = WINDOW,
     raw: bool = True,
 ) -> list[tuple[int, float]]:
-    """(rowid, bm25) of the best ``limit`` matches, best first (see the module's docstring)."""
+    """(rowid, bm25) of the best ``limit`` matches of any reading of the query, best first: each
+    reading is ranked by its own index (see the module's docstring); an article found by the
+    first reading keeps its score there (the trigram index's bm25 is on another scale), one found
+    only by the other is ranked by that one's."""
     where, params = where_sql(filters)
+    selective = False
+    if where and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0:
+        window, selective = max(window, wanted), True
+    best: dict[int, float] = {}
+    for match in readings.matches:  # an article keeps the score of the first reading that found it
+        for rowid, score in _ranked(conn, match, limit, (where, params, selective), window, raw):
+            best.setdefault(rowid, score)
+    hits = sorted(best.items(), key=lambda hit: hit[1])
+    return hits if limit < 0 else hits[:limit]
+
+
+def _ranked(
+    conn: sqlite3.Connection, match: Match, limit: int, filtered: tuple[str, list, bool], window: int | None, raw: bool
+) -> list[tuple[int, float]]:
+    """One reading's best matches; ``filtered``: the filters' SQL, parameters and whether they
+    pass few enough rows to read them from their indexes."""
+    fts, found, found_args = match.condition()
+    where, params, selective = filtered
     weights = ", ".join(str(w) for w in WEIGHTS)
-    wanted = _window_for(conn, where, params, limit) if where and window is not None else 0
-    selective = wanted > 0
-    if selective and window is not None:
-        window = max(window, wanted)
     while True:
         cutoff = None
         if window is not None:
             row = _run(
                 conn,
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                [match, window - 1],
+                f"SELECT {fts}.rowid FROM {fts} WHERE {found} ORDER BY {fts}.rowid DESC LIMIT 1 OFFSET ?",
+                [*found_args, window - 1],
                 raw,
             )
             cutoff = row[0][0] if row else None
-        select = f"SELECT articles_fts.rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts"
+        select = f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS score FROM {fts}"
         if not where:
-            sql, args = f"{select} WHERE articles_fts MATCH ?", [match]
+            sql, args = f"{select} WHERE {found}", list(found_args)
         elif cutoff is None and not selective:  # few matches, a broad filter: look each match up
-            sql = f"{select} JOIN articles a ON a.rowid = articles_fts.rowid AND {where} WHERE articles_fts MATCH ?"
-            args = [*params, match]
+            sql = f"{select} JOIN articles a ON a.rowid = {fts}.rowid AND {where} WHERE {found}"
+            args = [*params, *found_args]
         else:  # the window's rows that pass the filters, from the indexes, as a set to probe
             sql = (
-                f"{select} WHERE articles_fts MATCH ? AND +articles_fts.rowid IN "
+                f"{select} WHERE {found} AND +{fts}.rowid IN "
                 f"(SELECT a.rowid FROM articles a WHERE {where} AND a.rowid >= ?)"
             )
-            args = [match, *params, cutoff or 0]  # type: ignore[list-item]
+            args = [*found_args, *params, cutoff or 0]
         if cutoff is not None:
-            sql, args = sql + " AND articles_fts.rowid >= ?", [*args, cutoff]
+            sql, args = sql + f" AND {fts}.rowid >= ?", [*args, cutoff]
         hits = _run(conn, sql + " ORDER BY score LIMIT ?", [*args, limit], raw)
         if cutoff is None or window is None or len(hits) >= limit:
             return hits
@@ -270,21 +302,25 @@ def search(
     raw: bool = False,
     window: int | None = WINDOW,
     all_versions: bool = False,
+    bounded: bool = True,
 ) -> list[dict]:
     """Ranked hits: the article's id, headline, byline, source, publication, dates, url, lang,
     version count and cluster, the ``version`` whose text matched, a ``snippet`` (the match
     [marked]) and ``rank`` (bm25: lower is better). An article is found by the words of its latest
-    text; with ``all_versions``, by those of any text it ever had."""
-    match = match_expression(query, raw)
-    with Deadline(conn).limit():
+    text; with ``all_versions``, by those of any text it ever had. ``bounded``: SQLite's time is
+    limited (``QUERY_SECONDS``); without, the caller's own limit applies (Datasette's, when a
+    query of Datasette's calls it)."""
+    with Deadline(conn).limit() if bounded else contextlib.nullcontext():
+        readings = plan(conn, query, raw)
         hits = [
-            (score, _hit(conn, "articles_fts", "a.id", "a.version", match, rowid))
-            for rowid, score in ranked(conn, match, limit=limit, filters=filters, window=window, raw=raw)
+            (score, _hit(conn, readings, "articles", rowid))
+            for rowid, score in ranked(conn, readings, limit=limit, filters=filters, window=window, raw=raw)
         ]
         if all_versions:
+            earlier = plan(conn, query, raw, family="versions")
             found = {hit["id"] for _, hit in hits if hit}
-            for vid, score in _earlier_versions(conn, match, limit, filters, raw):
-                hit = _hit(conn, "versions_fts", "v.id", "v.version", match, vid)
+            for vid, score in _earlier_versions(conn, earlier, limit, filters, raw):
+                hit = _hit(conn, earlier, "versions", vid)
                 if hit and hit["id"] not in found:
                     found.add(hit["id"])
                     hits.append((score, hit))
@@ -292,33 +328,40 @@ def search(
     return [{**hit, "rank": round(score, 4)} for score, hit in hits[:limit] if hit]
 
 
-def _hit(conn: sqlite3.Connection, table: str, key: str, version: str, match: str, rowid: int) -> dict | None:
+def _hit(conn: sqlite3.Connection, readings: Plan, family: str, rowid: int) -> dict | None:
     """One hit's columns and snippet, from the index that matched (the article's or a version's)."""
-    join = (
-        "JOIN articles a ON a.id = articles_fts.rowid"
-        if table == "articles_fts"
-        else "JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id"
-    )
-    row = conn.execute(
-        f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, {version}, "
-        f"snippet({table}, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) FROM {table} {join} "
-        f"WHERE {table} MATCH ? AND {key} = ?",
-        [match, rowid],
-    ).fetchone()
-    if row is None:
-        return None
-    return {**dict(zip(HIT_COLUMNS, row[:-2])), "version": row[-2], "snippet": row[-1]}
+    for match in readings.matches:
+        fts, found, args = match.condition(family)
+        if family == "articles":
+            join, key, version = f"JOIN articles a ON a.id = {fts}.rowid", "a.id", "a.version"
+        else:
+            join = f"JOIN versions v ON v.id = {fts}.rowid JOIN articles a ON a.id = v.article_id"
+            key, version = "v.id", "v.version"
+        row = conn.execute(
+            f"SELECT {', '.join('a.' + c for c in HIT_COLUMNS)}, {version}, "
+            f"snippet({fts}, -1, '{MARK[0]}', '{MARK[1]}', '…', 24) FROM {fts} {join} "
+            f"WHERE {found} AND {key} = ?",
+            [*args, rowid],
+        ).fetchone()
+        if row is not None:
+            return {**dict(zip(HIT_COLUMNS, row[:-2])), "version": row[-2], "snippet": (row[-1] or "").strip()}
+    return None
 
 
 def _earlier_versions(
-    conn: sqlite3.Connection, match: str, limit: int, filters: Filters, raw: bool
+    conn: sqlite3.Connection, readings: Plan, limit: int, filters: Filters, raw: bool
 ) -> list[tuple[int, float]]:
     """(version id, bm25) of the best matches among texts articles no longer show."""
     where, params = where_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
-    sql = (
-        f"SELECT versions_fts.rowid, bm25(versions_fts, {weights}) AS score FROM versions_fts "
-        f"JOIN versions v ON v.id = versions_fts.rowid JOIN articles a ON a.id = v.article_id "
-        f"WHERE versions_fts MATCH ?{' AND ' + where if where else ''} ORDER BY score LIMIT ?"
-    )
-    return _run(conn, sql, [match, *params, limit], raw)
+    best: dict[int, float] = {}
+    for match in readings.matches:
+        fts, found, args = match.condition("versions")
+        sql = (
+            f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS score FROM {fts} "
+            f"JOIN versions v ON v.id = {fts}.rowid JOIN articles a ON a.id = v.article_id "
+            f"WHERE {found}{' AND ' + where if where else ''} ORDER BY score LIMIT ?"
+        )
+        for vid, score in _run(conn, sql, [*args, *params, limit], raw):
+            best.setdefault(vid, score)
+    return sorted(best.items(), key=lambda hit: hit[1])[:limit]

@@ -28,6 +28,10 @@ from worker.errors import WorkerError
 METADATA_NAME = "metadata.yml"
 PROJECT_METADATA = Path(__file__).resolve().parent.parent / "archive" / METADATA_NAME
 INSTALL_HINT = "Datasette is not installed: pip install 'news-archive-worker[datasette]' (or: pip install datasette)"
+# Datasette's settings for an archive (arguments after serve's options override them). Suggested
+# facets try every column of the listed rows on each page, 50 ms a column on a large archive,
+# only to suggest facets the metadata configures already.
+SETTINGS = (("suggest_facets", "off"),)
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,18 @@ def prepare(archive: Path, *, host: str, port: int, metadata: Path | None, extra
         raise WorkerError(f"{archive}: no archive here yet (run an ingest or backfill first)")
     if not datasette_installed():
         raise WorkerError(INSTALL_HINT)
-    args = (sys.executable, "-m", "datasette", "serve", str(archive), "--host", host, "--port", str(port))
+    args: tuple[str, ...] = (
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        str(archive),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    )
+    args += tuple(arg for name, value in SETTINGS for arg in ("--setting", name, value))
     return Launch(args, tuple(extra), metadata_for(archive, metadata) if metadata is not None else None)
 
 

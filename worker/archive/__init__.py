@@ -20,13 +20,13 @@ from typing import Any
 
 import sqlite_utils
 
-from worker.archive.schema import MIGRATIONS, RANK_WEIGHTS, SCHEMA_VERSION
+from worker.archive.schema import APPLICATION_ID, MIGRATIONS, RANK_WEIGHTS, SCHEMA_VERSION
 from worker.archive.store import Batch, Stored, finish_run, store_batch
 from worker.errors import ArchiveDamaged, ArchiveError, ArchiveFull, ArchiveReadOnly
 from worker.models import RunResult, SourceState
 from worker.timefmt import utcnow
 
-__all__ = ["RANK_WEIGHTS", "SCHEMA_VERSION", "Archive", "Batch", "Stored", "archive_error"]
+__all__ = ["RANK_WEIGHTS", "SCHEMA_VERSION", "Archive", "Batch", "Stored", "archive_error", "is_worker_archive"]
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -278,11 +278,27 @@ class Archive:
             raise ArchiveDamaged("the archive is damaged (database disk image is malformed); see README: recovering")
 
     def optimize(self) -> None:
-        """Merge the full-text index into one b-tree (after a large backfill: faster searches),
-        then refresh the query planner's statistics."""
+        """Merge the full-text indexes into one b-tree each (after a large backfill: faster
+        searches), then refresh the query planner's statistics."""
         with self.transaction() as db:
-            db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
+            for fts in ("articles_fts", "articles_trigram"):
+                db.execute(f"INSERT INTO {fts}({fts}) VALUES ('optimize')")
         self.db.execute("PRAGMA optimize")
+
+
+def is_worker_archive(path: Any) -> bool:
+    """True when ``path`` is a SQLite file this worker made (``PRAGMA application_id``; a
+    read-only check, the file is never created)."""
+    try:
+        if not Path(str(path)).is_file():
+            return False
+        conn = sqlite3.connect(f"file:{Path(str(path)).resolve()}?mode=ro", uri=True)
+        try:
+            return bool(conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID)
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError, ValueError):
+        return False
 
 
 def archive_error(exc: sqlite3.Error, path: str, *, opening: bool = False) -> ArchiveError:

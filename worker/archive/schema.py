@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from worker.archive.migrate_4 import migrate_4
+from worker.archive.migrate_7 import migrate_7
 
 FTS_COLUMNS = ("headline", "dek", "body", "byline")
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
@@ -274,5 +275,6 @@ MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     4: migrate_4,
     5: _migrate_5,
     6: _migrate_6,
+    7: migrate_7,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

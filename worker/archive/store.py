@@ -279,12 +279,14 @@ class BatchWrites:
 
 
 def _index_version(db: sqlite_utils.Database, version_id: int) -> None:
-    """Make a text the article does not show searchable with ``--all-versions``."""
-    db.execute(
-        "INSERT INTO versions_fts (rowid, headline, dek, body, byline) "
-        "SELECT id, headline, dek, body, byline FROM versions WHERE id = ?",
-        [version_id],
-    )
+    """Make a text the article does not show searchable with ``--all-versions`` (in the trigram
+    index too when it is written in a script without spaces: its view holds only those)."""
+    for fts, content in (("versions_fts", "versions"), ("versions_trigram", "versions_trigram_text")):
+        db.execute(
+            f"INSERT INTO {fts} (rowid, headline, dek, body, byline) "
+            f"SELECT id, headline, dek, body, byline FROM {content} WHERE id = ?",
+            [version_id],
+        )
 
 
 def _version_of(db: sqlite_utils.Database, aid: int, content_hash: str) -> int | None:

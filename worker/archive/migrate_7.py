@@ -1,0 +1,80 @@
+"""Migration 7 (released: never edit): a trigram index for scripts written without spaces.
+
+``articles_fts`` splits text into words at spaces and punctuation. Chinese, Japanese, Thai, Lao,
+Khmer and Burmese are written without spaces between words, and Korean writes particles onto
+the word (서울에서, "in Seoul"), so there a word is never a token of its own: 梁振英 inside
+香港特首梁振英宣布 was not found at all.
+
+``articles_trigram`` (FTS5, ``trigram`` tokenizer) indexes every run of three characters of the
+articles whose text holds any character of those scripts, and of those only: an index of every
+article's trigrams is as large as the rest of the archive (benchmarks/search.py, README). Any
+substring of three characters or more is one phrase of it; a shorter word (香港, 東京) is found
+through the index's vocabulary (``articles_trigram_vocab``), as every trigram that begins with
+it. The index reads its text from a view that ends each column in two spaces, so that a word at
+the very end of a headline begins a trigram too. ``versions_trigram`` does the same for the
+texts an article no longer shows (the ones ``versions_fts`` holds, for ``--all-versions``).
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+# Code point ranges of the scripts the trigram index serves (the query planner routes a word
+# holding any of them to it: worker.search_plan).
+SPACELESS_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0E00, 0x0E7F),  # Thai
+    (0x0E80, 0x0EFF),  # Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x1780, 0x17FF),  # Khmer
+    (0x2E80, 0x2FDF),  # CJK and Kangxi radicals
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3130, 0x318F),  # Hangul compatibility Jamo
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK unified ideographs, extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xAC00, 0xD7AF),  # Hangul syllables
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # halfwidth Katakana
+    (0x20000, 0x3134F),  # CJK unified ideographs, extensions B to G
+)
+COLUMNS = ("headline", "dek", "body", "byline")
+PAD = "'  '"
+WEIGHTS = "bm25(10.0, 4.0, 1.0, 2.0)"
+GLOB_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in SPACELESS_RANGES)
+
+
+def spaceless(prefix: str = "") -> str:
+    """SQL: whether a row's text (``prefix`` ``new.``, ``old.`` or none) holds a character of those scripts."""
+    text = " || ' ' || ".join(f"coalesce({prefix}{c}, '')" for c in COLUMNS)
+    return f"(({text}) GLOB '*[{GLOB_CLASS}]*')"
+
+
+def padded(prefix: str = "") -> str:
+    return ", ".join(f"{prefix}{c} || {PAD}" for c in COLUMNS)
+
+
+def migrate_7(db: sqlite_utils.Database) -> None:
+    cols = ", ".join(COLUMNS)
+    for family in ("articles", "versions"):
+        view, table = f"{family}_trigram_text", f"{family}_trigram"
+        named = ", ".join(f"{c} || {PAD} AS {c}" for c in COLUMNS)
+        db.execute(f"CREATE VIEW {view} AS SELECT id, {named} FROM {family} WHERE {spaceless()}")
+        db.execute(
+            f"CREATE VIRTUAL TABLE {table} USING fts5({cols}, tokenize='trigram', content='{view}', content_rowid='id')"
+        )
+        db.execute(f"CREATE VIRTUAL TABLE {table}_vocab USING fts5vocab({table}, 'row')")
+        db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('rank', '{WEIGHTS}')")
+    delete = (
+        f"INSERT INTO articles_trigram (articles_trigram, rowid, {cols}) "
+        f"SELECT 'delete', old.id, {padded('old.')} WHERE {spaceless('old.')};"
+    )
+    insert = f"INSERT INTO articles_trigram (rowid, {cols}) SELECT new.id, {padded('new.')} WHERE {spaceless('new.')};"
+    db.execute(f"CREATE TRIGGER articles_trigram_ai AFTER INSERT ON articles BEGIN {insert} END")
+    db.execute(f"CREATE TRIGGER articles_trigram_ad AFTER DELETE ON articles BEGIN {delete} END")
+    db.execute(f"CREATE TRIGGER articles_trigram_au AFTER UPDATE OF {cols} ON articles BEGIN {delete} {insert} END")
+    db.execute("INSERT INTO articles_trigram (articles_trigram) VALUES ('rebuild')")
+    db.execute(
+        f"INSERT INTO versions_trigram (rowid, {cols}) SELECT id, {cols} FROM versions_trigram_text "
+        "WHERE id IN (SELECT id FROM versions_fts_docsize)"
+    )
