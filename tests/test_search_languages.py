@@ -187,6 +187,32 @@ def test_an_earlier_version_in_those_scripts_is_found_with_all_versions(tmp_path
         assert (hit["headline"], hit["version"]) == ("Trains stop", 1)
 
 
+def test_the_writer_says_which_articles_the_trigram_index_holds(tmp_path):
+    """The writer sets ``spaceless`` (no GLOB over every text as it is stored); the index follows
+    the flag through edits from one script to the other and stays whole."""
+    path = tmp_path / "archive.db"
+    from tests.test_revisions import story
+
+    english = story(5)
+    texts = [english + " Crowds filled 東京駅 all day.", english, english + " Then 大阪 too."]
+    with Archive(path) as archive:
+        for i, body in enumerate(texts):
+            f = tmp_path / f"in{i}" / "a.jsonl"
+            f.parent.mkdir()
+            lines = [{"headline": "Trains stop", "url": "https://x.example/t", "body": body}]
+            lines.append({"headline": f"Another story {i}", "url": f"https://x.example/{i}", "body": story(4)})
+            f.write_text("".join(json.dumps(line) + "\n" for line in lines))
+            assert ingest(make_source(name="paper", kind="files", path=str(f)), archive).status == "ok"
+            flags = dict(archive.db.execute("SELECT headline, spaceless FROM articles").fetchall())
+            assert flags["Trains stop"] == (i != 1) and flags[f"Another story {i}"] == 0
+            trigram = archive.db.execute("SELECT rowid FROM articles_trigram WHERE articles_trigram MATCH '東京駅'")
+            assert len(trigram.fetchall()) == (i == 0)
+        archive.db.execute("INSERT INTO articles_trigram (articles_trigram, rank) VALUES ('integrity-check', 1)")
+    with Archive(path, readonly=True) as archive:
+        assert headlines(search(archive.db.conn, "大阪")) == ["Trains stop"]
+        assert search(archive.db.conn, "東京駅") == []
+
+
 def test_an_archive_of_schema_6_gets_the_trigram_index(tmp_path):
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(path)

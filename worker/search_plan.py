@@ -28,10 +28,9 @@ from typing import Any
 
 import regex
 
-from worker.archive.migrate_7 import SPACELESS_RANGES
+from worker.archive.migrate_7 import SPACELESS
 from worker.errors import WorkerError
 
-SPACELESS = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in SPACELESS_RANGES) + "]")
 MAX_SHORT = 2000  # trigrams a word of one or two characters may stand for
 _WORD = regex.compile(r"[\w\p{M}][\w\p{M}'’.\-]*(\*?)")  # letters with their combining marks (Thai, Hindi)
 

@@ -67,6 +67,8 @@ ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("cluster", int, "the id shared by the article's near-duplicates (wire copies), or null", hit=True),
     Column("dek", str, "the standfirst or summary"),
     Column("body", str, "paragraphs separated by blank lines", not_null=True),
+    # added by migration 7, so after the body (read with the row's text, never filtered on)
+    Column("spaceless", int, "1 when its text holds Chinese, Japanese, Thai, ... (it is in the trigram index too)"),
 )
 COLUMN_NAMES = tuple(c.name for c in ARTICLE_COLUMNS)
 HIT_COLUMNS = tuple(c.name for c in ARTICLE_COLUMNS if c.hit)

@@ -16,6 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from worker.archive.identify import Probe
+from worker.archive.migrate_7 import is_spaceless
 from worker.archive.schema import COLUMN_NAMES
 from worker.identity import Decision, classify, story_key
 from worker.models import Article, CaptureRef, Checkpoint, RunResult, Seen, SourceState
@@ -50,6 +51,7 @@ EDITED = (
     "word_count",
     "content_hash",
     "headline_derived",
+    "spaceless",
 )  # what an edit changes in the article's row
 
 
@@ -130,6 +132,7 @@ def article_row(article: Article, now: str) -> dict[str, Any]:
         "version": 1,
         "version_count": 1,
         "cluster": None,
+        "spaceless": is_spaceless(article.headline, article.dek, article.body, article.byline),
         "dek": article.dek,
         "body": article.body,
     }
