@@ -13,7 +13,8 @@ resident memory of the process and its children and as that of the largest one (
   warc      the same pages as response records of one WARC file: `worker backfill FILE.warc.gz`
   anchor    the same files through the obvious script: trafilatura.bare_extraction per page,
             sqlite-utils insert_all into an FTS5 table kept in step by triggers
-  txt       --articles plain-text articles, one file each: `worker backfill DIR`
+  txt       --articles plain-text articles, one file each, of corpus lines with half their words
+            drawn again from the corpus (no two share their sentences): `worker backfill DIR`
   jsonl     the same articles as one JSON Lines file: `worker backfill FILE`
   ceiling   sqlite-utils insert_all of the same articles, already clean, into the archive schema
   txt-10k   the first 10,000 of the text files (memory at 10,000 vs --articles files)
@@ -114,13 +115,23 @@ def sentences() -> list[str]:
     return out or ["The council voted on Tuesday to close the old pier for repairs, citing safety concerns."]
 
 
+def reworded(line: str, words: list[str], rnd: random.Random) -> str:
+    """A corpus line with half its words replaced by words drawn from the corpus (common words
+    more often, as they are drawn from every occurrence): the sentence's length and vocabulary
+    stay those of news, but no two articles share their sentences, as the stories of a real
+    archive do not. (Drawn unchanged from the corpus's few hundred lines, any two articles shared
+    a sixth of their sentences: each new article had LSH candidates to compare with.)"""
+    return " ".join(rnd.choice(words) if rnd.random() < 0.5 else w for w in line.split())
+
+
 def make_articles(dest: Path, jsonl: Path, n: int) -> None:
     rnd = random.Random(7)
     pool = sentences()
+    words = [w for line in pool for w in line.split()]
     dest.mkdir(parents=True, exist_ok=True)
     with jsonl.open("w", encoding="utf-8") as out:
         for i in range(n):
-            paras = ["  ".join(rnd.sample(pool, 2)) for _ in range(rnd.randint(6, 14))]
+            paras = ["  ".join(reworded(s, words, rnd) for s in rnd.sample(pool, 2)) for _ in range(rnd.randint(6, 14))]
             headline = f"Report {i}: " + " ".join(rnd.choice(pool).split()[:8]).rstrip(",.;")
             byline = rnd.choice(["Maria Lopez", "Daniel Okafor", "Ana Silva and Tom Reed"])
             text = f"{headline}\n\nBy {byline}\n\nThe Daily Record\n\nWASHINGTON — " + "\n\n".join(paras) + "\n"
@@ -330,8 +341,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     pages, texts, jsonl = (
         work / f"pages-{args.pages}",
-        work / f"texts-{args.articles}",
-        work / f"articles-{args.articles}.jsonl",
+        work / f"texts-v2-{args.articles}",
+        work / f"articles-v2-{args.articles}.jsonl",
     )
     if args.cluster:
         pages = work / f"pages-{args.pages}"
@@ -350,7 +361,7 @@ def main() -> None:
         make_warc(pages, warc)
     if not texts.is_dir() or not jsonl.exists():
         make_articles(texts, jsonl, args.articles)
-    texts10k = work / "texts-10k"
+    texts10k = work / "texts-v2-10k"
     if args.articles > 10_000 and not texts10k.is_dir():
         texts10k.mkdir()
         for p in sorted(texts.iterdir())[:10_000]:
