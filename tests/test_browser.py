@@ -8,16 +8,12 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.query_archive import ROOT
-from tests.test_datasette import free_port, get
+from tests.test_datasette import get, live_datasette
 from tests.test_revisions import story
 from worker.archive import Archive
 from worker.kinds import make_source
@@ -132,32 +128,10 @@ def build(folder: Path) -> Path:
 def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     path = build(folder)
-    port = free_port()
-    log = (folder / "datasette.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "datasette", "serve", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                get(base, "/-/versions.json")
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, (folder / "datasette.log").read_text()
-                time.sleep(0.2)
+    with live_datasette([path], folder / "datasette.log") as base:
         with Archive(path, readonly=True) as archive:
             (article_id,) = archive.db.execute("SELECT id FROM articles WHERE headline = ?", [HEADLINE]).fetchone()
         yield base, article_id, folder
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-        log.close()
 
 
 def test_the_article_page_reads_like_an_article(chromium, site):

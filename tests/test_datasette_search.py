@@ -5,11 +5,6 @@ Datasette's own search."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 from importlib.metadata import entry_points
 
@@ -18,8 +13,8 @@ import sqlite_utils
 
 from tests.language_archive import build_language_archive
 from tests.many_archive import MANY, many_articles, source_of
-from tests.query_archive import ROOT, build_archive
-from tests.test_datasette import free_port, get
+from tests.query_archive import build_archive
+from tests.test_datasette import get, live_datasette
 from worker.search import WINDOW
 
 pytest.importorskip("datasette")
@@ -50,30 +45,8 @@ def server(tmp_path_factory):
         many_articles(folder / "many.db"),
         other_database(folder / "other.db"),
     ]
-    port = free_port()
-    log = (folder / "datasette.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "datasette", "serve", *map(str, files), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                get(base, "/-/versions.json")
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, (folder / "datasette.log").read_text()
-                time.sleep(0.2)
+    with live_datasette(files, folder / "datasette.log") as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-        log.close()
 
 
 def table(base, path, **params):
