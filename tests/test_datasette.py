@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,6 +38,19 @@ def get(base: str, path: str, **params) -> dict:
         return json.loads(resp.read())
 
 
+def wait_for(base: str, proc: subprocess.Popen, output: Callable[[], str], seconds: float) -> None:
+    """Until Datasette at ``base`` answers; its ``output`` in the failure if it stops or takes longer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            get(base, "/-/versions.json")
+            return
+        except OSError as exc:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"datasette did not start: {output()}") from exc
+            time.sleep(0.2)
+
+
 @contextmanager
 def live_datasette(files: list[Path], log_path: Path) -> Iterator[str]:
     """A real ``datasette serve`` of ``files`` on a free loopback port, its output in
@@ -53,14 +66,7 @@ def live_datasette(files: list[Path], log_path: Path) -> Iterator[str]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    get(base, "/-/versions.json")
-                    break
-                except OSError:
-                    assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
-                    time.sleep(0.2)
+            wait_for(base, proc, log_path.read_text, seconds=60)
             yield base
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -101,15 +107,7 @@ def serve(path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                get(base, "/-/versions.json")
-                break
-            except OSError as exc:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"datasette did not start: {proc.stdout.read().decode()}") from exc
-                time.sleep(0.2)
+        wait_for(base, proc, lambda: proc.stdout.read().decode(), seconds=30)
         yield base, path
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
