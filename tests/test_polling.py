@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.test_page import FakeCtx, not_modified, ok
+from tests.test_service import wait_for
 from worker import polling
 from worker.fetchers import feed
 from worker.fetchers.http import Http
@@ -256,18 +257,6 @@ def query(db, sql):
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.05)
-    return False
 
 
 def gaps(server, path: str) -> list[float]:
