@@ -54,7 +54,8 @@ def test_schema(archive, archive_path):
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     indexed = {tuple(i.columns) for i in db["articles"].indexes}
     assert {("source",), ("published_at",), ("headline_hash",), ("url",)} <= indexed
-    assert {"versions", "versions_fts", "lsh", "produced"} <= set(db.table_names())
+    assert {"version_rows", "versions_fts", "lsh", "lsh_latest", "lsh_recent", "produced"} <= set(db.table_names())
+    assert "versions" in db.view_names()  # every version's whole text (migration 8)
 
 
 def test_store_new_duplicates_and_sightings(archive):
@@ -264,3 +265,101 @@ def test_backup_is_a_consistent_copy_while_writes_go_on(archive, tmp_path):
     assert not (tmp_path / "copy.db.partial").exists()
     with pytest.raises(ArchiveError, match="already exists"):
         archive.backup(tmp_path / "copy.db")
+
+
+def test_band_keys_move_down_their_levels_and_are_found_in_every_one(archive, monkeypatch):
+    """New band keys go into lsh_latest; a full level moves into the next (here after 30 and
+    120 keys); the keys stay where a near-duplicate under another headline finds them."""
+    from tests.test_revisions import story
+    from worker.archive import lsh
+
+    monkeypatch.setattr(lsh, "LEVELS", (("lsh_latest", 30), ("lsh_recent", 120), ("lsh", None)))
+    run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
+    bodies = [story(500 + i, sentences=10) for i in range(20)]
+    stored = []
+    for i, body in enumerate(bodies):  # one article a batch: a level fills between two batches
+        stored.append(art(f"Story number {i}", body, url=f"https://a.example/{i}"))
+        store(archive, run, [(stored[-1], f"https://a.example/{i}")])
+    keys = {(k, aid) for aid, a in enumerate(stored, start=1) for k in a.band_keys}
+    assert len(keys) == 12 * len(bodies)
+
+    def level(table):
+        return set(archive.db.execute(f"SELECT key, article_id FROM {table}").fetchall())
+
+    latest, recent, oldest = level("lsh_latest"), level("lsh_recent"), level("lsh")
+    assert latest | recent | oldest == keys  # every key kept, each in one level
+    assert len(latest) + len(recent) + len(oldest) == len(keys)
+    assert 0 < len(latest) < 30 and 0 < len(recent) < 120 and oldest
+    levels = {aid: t for t, found in (("latest", latest), ("recent", recent), ("lsh", oldest)) for _, aid in found}
+    assert [levels[aid] for aid in (1, 15, 20)] == ["lsh", "recent", "latest"]
+    for aid in (1, 15, 20):  # one article whose keys are in each level
+        url = f"https://b.example/{aid}"
+        copy = art(f"Another paper's headline {aid}", "By a correspondent.\n\n" + bodies[aid - 1], url=url)
+        assert store(archive, run, [(copy, url)])[0] == ["new"]
+        (cluster,) = archive.db.execute("SELECT cluster FROM articles WHERE url = ?", [url]).fetchone()
+        assert cluster == aid, levels[aid]
+
+
+def test_an_archive_of_schema_7_migrates_and_its_texts_and_keys_are_kept(tmp_path):
+    """Migration 8: versions become version_rows behind a view of the same name and columns;
+    rows written before keep their text, the band keys stay in lsh and are still found."""
+    import sqlite_utils
+
+    from tests.test_revisions import story
+    from worker.archive.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    for step in range(1, 8):
+        MIGRATIONS[step](db)
+    db.execute("PRAGMA user_version = 7")
+    old = art("Ferry timetable changes", story(700, sentences=10), url="https://a.example/ferry")
+    db.execute(
+        "INSERT INTO articles (headline_hash, headline, body, first_seen_at, url, content_hash, version, "
+        "version_count) VALUES (?, ?, ?, '2024-01-01T00:00:00Z', ?, ?, 1, 1)",
+        [old.headline_hash, old.headline, old.body, old.url, old.content_hash],
+    )
+    db.execute(
+        "INSERT INTO versions (article_id, version, reason, seen_at, url, content_hash, headline, body) "
+        "VALUES (1, 1, 'first', '2024-01-01T00:00:00Z', ?, ?, ?, ?)",
+        [old.url, old.content_hash, old.headline, old.body],
+    )
+    db.conn.executemany("INSERT INTO lsh (key, article_id) VALUES (?, 1)", [(k,) for k in old.band_keys])
+    db.conn.commit()
+    db.close()
+    with Archive(path) as archive:
+        assert archive.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        (version,) = archive.db.query("SELECT * FROM versions")
+        assert (version["version"], version["reason"], version["body"]) == (1, "first", old.body)
+        run = archive.start_run("s", "manual", "2024-01-02T00:00:00Z")
+        edited = art(old.headline, old.body + "\n\nA late sailing was added.", url=old.url)
+        copy = art("Ferries to sail at new times", "From the wire.\n\n" + old.body, url="https://b.example/f")
+        assert store(archive, run, [(edited, old.url), (copy, copy.url)])[0] == ["edit", "new"]
+        texts = archive.db.execute("SELECT version, body FROM versions WHERE article_id = 1 ORDER BY version")
+        assert texts.fetchall() == [(1, old.body), (2, edited.body)]
+        (cluster,) = archive.db.execute("SELECT cluster FROM articles WHERE url = ?", [copy.url]).fetchone()
+        assert cluster == 1  # found through the keys lsh held before the migration
+
+
+def test_the_text_an_article_shows_is_stored_once_and_kept_when_it_changes(archive):
+    """A version's row holds its text unless it is the one its article shows (``shown``); an edit
+    moves the shown text into its row first; a copy keeps its own text; the view shows them all."""
+    from tests.test_revisions import story
+
+    run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
+    first = art("Bridge to close for repairs", story(800, sentences=10), url="https://a.example/bridge")
+    store(archive, run, [(first, first.url)])
+
+    def stored():
+        return archive.db.execute("SELECT version, reason, shown, body FROM version_rows ORDER BY version").fetchall()
+
+    assert stored() == [(1, "first", 1, "")]  # the text is the article's, not stored again
+    edit = art(first.headline, first.body + "\n\nThe work will take a month.", url=first.url)
+    copy = art(first.headline, first.body + "\n\nCopyright Example Wire.", url="https://wire.example/b")
+    assert store(archive, run, [(edit, edit.url)])[0] == ["edit"]
+    assert store(archive, run, [(copy, copy.url)])[0] == ["copy"]
+    assert stored() == [(1, "first", 0, first.body), (2, "edit", 1, ""), (3, "copy", 0, copy.body)]
+    view = archive.db.execute("SELECT version, body FROM versions ORDER BY version").fetchall()
+    assert view == [(1, first.body), (2, edit.body), (3, copy.body)]
+    (shown,) = archive.db.execute("SELECT body FROM articles").fetchone()
+    assert shown == edit.body

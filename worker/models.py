@@ -138,9 +138,17 @@ class Article:
 
         return tuple(band_keys(self.body))
 
+    @cached_property
+    def spaceless(self) -> int:
+        """1 when its text holds a character of a script written without spaces (the archive
+        keeps it in the trigram index too): ``worker.text.scripts``."""
+        from worker.text.scripts import is_spaceless
+
+        return is_spaceless(self.headline, self.dek, self.body, self.byline)
+
     def computed(self) -> Article:
         """The same article with its derived values computed (before it crosses processes)."""
-        self.word_count, self.content_hash, self.headline_hash, self.band_keys  # noqa: B018 - fills the caches
+        self.word_count, self.content_hash, self.headline_hash, self.band_keys, self.spaceless  # noqa: B018 - fills the caches
         return self
 
 

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -105,12 +105,16 @@ def _zip(chunk: list[object], results: list[Article | str]) -> Iterator[tuple[ob
         yield out, (next(it) if isinstance(out, RawItem) else None)
 
 
-def cleaned(stream: Iterable[object], source: str, workers: int = 1) -> Iterator[tuple[object, Cleaned]]:
+def cleaned(
+    stream: Iterable[object], source: str, workers: int = 1, clean_here: Callable[[], bool] | None = None
+) -> Iterator[tuple[object, Cleaned]]:
     """Pair every output of a fetcher with its cleaned article (or skip reason), in order.
     ``workers`` processes clean, this one included: a pool of ``workers - 1`` takes chunks
-    while it has room, and this process cleans the next chunk itself whenever the pool is full,
-    so every core works without a whole interpreter more for the writer. An exception from
-    the stream is raised after everything before it has come out."""
+    while it has room, and this process cleans the next chunk itself whenever the pool is full
+    and ``clean_here()`` says so (a writer thread busy with a batch says no: it needs this
+    process's interpreter lock more than the chunk does, which waits in the pool's queue), so
+    every core works without a whole interpreter more for the writer. An exception from the
+    stream is raised after everything before it has come out."""
     if workers <= 1:
         from worker.clean.items import clean_one  # only where the cleaning runs
 
@@ -127,7 +131,7 @@ def cleaned(stream: Iterable[object], source: str, workers: int = 1) -> Iterator
                 if pool is None and inflight:  # a second chunk: now the pool pays for itself
                     pool = _Pool(helpers)
                 busy = sum(1 for e in inflight if e.future is not None and not e.future.done())
-                if pool is not None and busy < helpers * WINDOW:
+                if pool is not None and (busy < helpers * WINDOW or (clean_here and not clean_here())):
                     inflight.append(_Entry(chunk, pool.submit(_items(chunk), source)))
                 else:
                     inflight.append(_Entry(chunk))  # cleaned here (below) while the pool works

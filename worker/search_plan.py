@@ -28,8 +28,8 @@ from typing import Any
 
 import regex
 
-from worker.archive.migrate_7 import SPACELESS
 from worker.errors import WorkerError
+from worker.text.scripts import SPACELESS
 
 MAX_SHORT = 2000  # trigrams a word of one or two characters may stand for
 _WORD = regex.compile(r"[\w\p{M}][\w\p{M}'’.\-]*(\*?)")  # letters with their combining marks (Thai, Hindi)

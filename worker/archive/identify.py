@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import sqlite_utils
 
+from worker.archive import lsh
 from worker.identity import Candidate
 from worker.models import Article
 
@@ -28,13 +29,11 @@ class Probe:
         self.db = db
         self.by_hash = _lookup(
             db,
-            "SELECT headline_hash, id FROM articles WHERE headline_hash IN ({})",
+            "SELECT headline_hash, id FROM articles WHERE headline_hash IN ({0})",
             {a.headline_hash for a in articles},
         )
-        self.by_url = _lookup(db, "SELECT url, id FROM articles WHERE url IN ({})", {a.url for a in articles if a.url})
-        self.by_key = _lookup(
-            db, "SELECT key, article_id FROM lsh WHERE key IN ({})", {k for a in articles for k in a.band_keys}
-        )
+        self.by_url = _lookup(db, "SELECT url, id FROM articles WHERE url IN ({0})", {a.url for a in articles if a.url})
+        self.by_key = _lookup(db, lsh.SELECT_SQL, {k for a in articles for k in a.band_keys}, len(lsh.LEVELS))
 
     def add(self, article: Article, article_id: int) -> None:
         """An article stored in this batch: later ones are compared with it too."""
@@ -67,12 +66,12 @@ class Probe:
         marks = ",".join("?" * len(ids))
         hashes: dict[int, set[str]] = defaultdict(set)
         for aid, h in self.db.execute(
-            f"SELECT article_id, content_hash FROM versions WHERE article_id IN ({marks})", ids
+            f"SELECT article_id, content_hash FROM version_rows WHERE article_id IN ({marks})", ids
         ):
             hashes[aid].add(h)
         rows = self.db.execute(
             f"SELECT a.id, a.headline, a.body, v.url, v.source, a.publication FROM articles a "
-            f"JOIN versions v ON v.article_id = a.id AND v.version = a.version "
+            f"JOIN version_rows v ON v.article_id = a.id AND v.version = a.version "
             f"WHERE a.id IN ({marks})",
             ids,
         ).fetchall()
@@ -91,11 +90,17 @@ class Probe:
         ]
 
 
-def _lookup(db: sqlite_utils.Database, sql: str, values: set) -> defaultdict[object, list[int]]:
+def _lookup(db: sqlite_utils.Database, sql: str, values: set, parts: int = 1) -> defaultdict[object, list[int]]:
+    """(value, id) pairs of ``sql`` for ``values``, by value; ``sql`` names its IN list ``{0}``,
+    ``parts`` times (a union of as many tables, where a pair may be found twice)."""
     found: defaultdict[object, list[int]] = defaultdict(list)
     values_list = list(values)
-    for i in range(0, len(values_list), CHUNK):
-        chunk = values_list[i : i + CHUNK]
-        for value, aid in db.execute(sql.format(",".join("?" * len(chunk))), chunk):
-            found[value].append(aid)
+    pairs = set()
+    step = CHUNK // parts
+    for i in range(0, len(values_list), step):
+        chunk = values_list[i : i + step]
+        for value, aid in db.execute(sql.format(",".join("?" * len(chunk))), chunk * parts):
+            if (value, aid) not in pairs:
+                pairs.add((value, aid))
+                found[value].append(aid)
     return found

@@ -16,6 +16,7 @@ import sqlite_utils
 
 from worker.archive.migrate_4 import migrate_4
 from worker.archive.migrate_7 import migrate_7
+from worker.archive.migrate_8 import migrate_8
 
 FTS_COLUMNS = ("headline", "dek", "body", "byline")
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
@@ -278,5 +279,6 @@ MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     5: _migrate_5,
     6: _migrate_6,
     7: migrate_7,
+    8: migrate_8,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlite_utils
 
+from worker.archive import lsh
 from worker.archive.identify import Probe
-from worker.archive.migrate_7 import is_spaceless
 from worker.archive.schema import COLUMN_NAMES
 from worker.identity import Decision, classify, story_key
 from worker.models import Article, CaptureRef, Checkpoint, RunResult, Seen, SourceState
@@ -38,6 +38,7 @@ VERSION_COLUMNS = (
     "lang",
     "dek",
     "body",
+    "shown",
 )
 EDITED = (
     "headline_hash",
@@ -93,21 +94,39 @@ def store_batch(db: sqlite_utils.Database, batch: Batch, now: str) -> Stored:
         outcome, aid = writes.article(article, locator, writes.capture_id(ref))
         outcomes.append(outcome)
         ids.append(aid)
+    writes.flush()
+    lsh.settle(db)
     resighted = sum(_resight(db, batch, key, locator, now) for key, locator in batch.known)
     resighted += sum(_seen_again(db, batch, seen, now, writes.capture_id(seen.capture)) for seen in batch.seen)
     produced, start = [*batch.carried, *ids], 0
+    states: list[tuple] = []
+    made: list[tuple] = []
     for checkpoint, position in batch.checkpoints:
         end = len(batch.carried) + position
-        db.execute(
-            "INSERT OR REPLACE INTO fetch_state (source, key, value, updated_at) VALUES (?, ?, ?, ?)",
-            [batch.source, checkpoint.key, checkpoint.value, now],
-        )
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO produced (source, key, article_id) VALUES (?, ?, ?)",
-            [(batch.source, checkpoint.key, aid) for aid in produced[start:end]],
-        )
+        states.append((batch.source, checkpoint.key, checkpoint.value, now))
+        made.extend((batch.source, checkpoint.key, aid) for aid in produced[start:end])
         start = end
+    insert_rows(db, "INSERT OR REPLACE INTO fetch_state (source, key, value, updated_at)", states)
+    insert_rows(db, "INSERT OR IGNORE INTO produced (source, key, article_id)", made)
     return Stored(tuple(outcomes), tuple(ids), resighted, tuple(produced[start:]))
+
+
+MAX_VARIABLES = 999  # per statement: SQLite's limit before 3.32, the lowest a build may have
+
+
+def insert_rows(db: sqlite_utils.Database, head: str, rows: list[tuple]) -> None:
+    """``head`` (an INSERT naming its columns) with ``rows``, as few multi-row statements as the
+    variable limit allows. SQLite is entered once per statement, not once per row: the writer
+    thread gives up the interpreter's lock on each entry and may wait to get it back while the
+    thread that cleans holds it, so per-row statements cost a backfill far more than their work."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(1, MAX_VARIABLES // width)
+    one = "(" + ", ".join("?" * width) + ")"
+    for i in range(0, len(rows), per):
+        chunk = rows[i : i + per]
+        db.execute(f"{head} VALUES {', '.join([one] * len(chunk))}", [v for row in chunk for v in row])
 
 
 def article_row(article: Article, now: str) -> dict[str, Any]:
@@ -132,7 +151,7 @@ def article_row(article: Article, now: str) -> dict[str, Any]:
         "version": 1,
         "version_count": 1,
         "cluster": None,
-        "spaceless": is_spaceless(article.headline, article.dek, article.body, article.byline),
+        "spaceless": article.spaceless,
         "dek": article.dek,
         "body": article.body,
     }
@@ -140,16 +159,40 @@ def article_row(article: Article, now: str) -> dict[str, Any]:
 
 
 class BatchWrites:
-    """The writes of one batch, article by article (in the caller's transaction)."""
+    """The writes of one batch, article by article (in the caller's transaction).
+
+    A new article's rows (the article, its first version, its sighting, its band keys) wait in
+    ``pending`` and go in together (``flush``), with ids given here: the transaction holds the
+    write lock, so the next ids are the tables' largest plus one, as SQLite would give them. Any
+    other outcome reads the archive, so what waits is written first; ``store_batch`` flushes
+    before the batch's other writes.
+    """
 
     def __init__(self, db: sqlite_utils.Database, batch: Batch, now: str):
         self.db, self.batch, self.now = db, batch, now
         self.probe = Probe(db, [a for a, _, _ in batch.articles])
         self._captures: dict[tuple[str, int], int] = {}
+        self.pending: dict[str, list[tuple]] = {name: [] for name in _PENDING}
+        self._next: dict[str, int] = {}
+
+    def flush(self) -> None:
+        """Write the rows that wait, table by table, in the order their rows refer to each other."""
+        for table, head in _PENDING.items():
+            insert_rows(self.db, head, self.pending[table])
+            self.pending[table].clear()
+
+    def _new_id(self, table: str) -> int:
+        if table not in self._next:
+            (largest,) = self.db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+            self._next[table] = int(largest) + 1
+        self._next[table] += 1
+        return self._next[table] - 1
 
     def article(self, article: Article, locator: str, capture_id: int | None) -> tuple[str, int]:
         """Store one article as what it is; (outcome, article id)."""
         ids = self.probe.candidate_ids(article)
+        if ids:
+            self.flush()
         where = replace(article, url=article.url or locator)  # a file without a URL is known by its path
         decision = classify(where, self.probe.candidates(ids)) if ids else Decision("new", None, "nothing like it")
         if decision.kind == "duplicate":
@@ -197,12 +240,9 @@ class BatchWrites:
     def _insert(self, article: Article, locator: str, cluster: int | None, capture_id: int | None) -> int:
         row = article_row(article, self.now)
         row["cluster"] = cluster
-        names = [n for n in COLUMN_NAMES if n != "id"]
-        cur = self.db.execute(
-            f"INSERT INTO articles ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", [row[n] for n in names]
-        )
-        aid = int(cur.lastrowid or 0)
-        self._add_version(aid, 1, "first", article, locator, capture_id)
+        row["id"] = aid = self._new_id("articles")
+        self.pending["articles"].append(tuple(row[n] for n in COLUMN_NAMES))
+        self._add_version(aid, 1, "first", article, locator, capture_id, shown=True)
         self._keys(aid, article)
         return aid
 
@@ -227,7 +267,13 @@ class BatchWrites:
         ).fetchone()
         version = count + 1
         reason = self.batch.reason or decision.kind
-        vid = self._add_version(aid, version, reason, article, locator, capture_id)
+        if decision.kind != "copy":  # the text the article shows becomes an earlier version's: kept there
+            self.db.execute(
+                "UPDATE version_rows SET (dek, body, shown) = (SELECT dek, body, 0 FROM articles WHERE id = ?) "
+                "WHERE article_id = ? AND shown = 1",
+                [aid, aid],
+            )
+        vid = self._add_version(aid, version, reason, article, locator, capture_id, shown=decision.kind != "copy")
         if decision.kind == "copy":
             self.db.execute("UPDATE articles SET version_count = ? WHERE id = ?", [version, aid])
             _index_version(self.db, vid)
@@ -239,7 +285,7 @@ class BatchWrites:
             [*row.values(), version, version, self.now, aid],
         )
         (previous,) = self.db.execute(
-            "SELECT id FROM versions WHERE article_id = ? AND version = ?", [aid, current]
+            "SELECT id FROM version_rows WHERE article_id = ? AND version = ?", [aid, current]
         ).fetchone()
         _index_version(self.db, previous)
         self._keys(aid, article)
@@ -248,37 +294,45 @@ class BatchWrites:
         return version
 
     def _keys(self, aid: int, article: Article) -> None:
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO lsh (key, article_id) VALUES (?, ?)", [(key, aid) for key in article.band_keys]
-        )
+        self.pending["lsh"].extend((key, aid) for key in article.band_keys)
 
     def _add_version(
-        self, aid: int, version: int, reason: str, article: Article, locator: str, capture_id: int | None
+        self, aid: int, version: int, reason: str, article: Article, locator: str, capture_id: int | None, shown: bool
     ) -> int:
+        """A ``version_rows`` row; ``shown``: the text the article shows (read from the article's
+        row through the ``versions`` view, not stored twice: migration 8)."""
+        text = (None, "") if shown else (article.dek, article.body)
         values = (
             aid, version, reason, article.fetched_at or self.now, self.batch.source, article.url or locator,
             self.batch.run_id,
             article.content_hash, article.headline, article.byline, article.published_at, article.dateline,
-            article.lang, article.dek, article.body,
+            article.lang, *text, int(shown),
         )  # fmt: skip
-        cur = self.db.execute(
-            f"INSERT INTO versions ({', '.join(VERSION_COLUMNS)}) VALUES ({', '.join('?' * len(VERSION_COLUMNS))})",
-            values,
-        )
-        vid = int(cur.lastrowid or 0)
+        vid = self._new_id("version_rows")
+        self.pending["versions"].append((vid, *values))
         if capture_id is not None:
-            self.db.execute("INSERT INTO version_captures (version_id, capture_id) VALUES (?, ?)", [vid, capture_id])
+            self.pending["version_captures"].append((vid, capture_id))
+        if version != 1:  # a revision: the statements that follow read it
+            self.flush()
         return vid
 
     def _sighting(self, aid: int, version: int | None, article: Article, locator: str, capture_id: int | None) -> None:
         if self.batch.reason == "reclean":  # cleaning a record again is not seeing it again
             return
-        self.db.execute(
-            "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
-            "run_id, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [aid, version, article.headline_hash, self.batch.source, article.url or locator,
-             article.fetched_at or self.now, article.content_hash, self.batch.run_id, capture_id],
+        self.pending["sightings"].append(
+            (aid, version, article.headline_hash, self.batch.source, article.url or locator,
+             article.fetched_at or self.now, article.content_hash, self.batch.run_id, capture_id)
         )  # fmt: skip
+
+
+_PENDING = {  # the tables whose rows wait for ``flush``, in the order they are written
+    "articles": f"INSERT INTO articles ({', '.join(COLUMN_NAMES)})",
+    "versions": f"INSERT INTO version_rows (id, {', '.join(VERSION_COLUMNS)})",
+    "version_captures": "INSERT INTO version_captures (version_id, capture_id)",
+    "lsh": lsh.INSERT_SQL,
+    "sightings": "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
+    "run_id, capture_id)",
+}
 
 
 def _index_version(db: sqlite_utils.Database, version_id: int) -> None:
@@ -294,7 +348,7 @@ def _index_version(db: sqlite_utils.Database, version_id: int) -> None:
 
 def _version_of(db: sqlite_utils.Database, aid: int, content_hash: str) -> int | None:
     row = db.execute(
-        "SELECT min(version) FROM versions WHERE article_id = ? AND content_hash = ?", [aid, content_hash]
+        "SELECT min(version) FROM version_rows WHERE article_id = ? AND content_hash = ?", [aid, content_hash]
     ).fetchone()
     return row[0] if row else None
 
