@@ -111,9 +111,10 @@ def cleaned(
     """Pair every output of a fetcher with its cleaned article (or skip reason), in order.
     ``workers`` processes clean, this one included: a pool of ``workers - 1`` takes chunks
     while it has room, and this process cleans the next chunk itself whenever the pool is full
-    and ``clean_here()`` says so (a writer thread busy with a batch says no: it needs this
-    process's interpreter lock more than the chunk does, which waits in the pool's queue), so
-    every core works without a whole interpreter more for the writer. An exception from the
+    and ``clean_here()`` says so (a writer thread with a batch still waiting says no: it is what
+    holds the run back, and it needs this process's interpreter lock more than the chunk does,
+    which waits in the pool's queue), so every core works without a whole interpreter more for
+    the writer. An exception from the
     stream is raised after everything before it has come out."""
     if workers <= 1:
         from worker.clean.items import clean_one  # only where the cleaning runs

@@ -73,7 +73,7 @@ def ingest(
     try:
         try:
             fetched = (fetcher or fetch)(source, ctx) if stream is None else ()
-            pairs = stream(source, ctx) if stream else cleaned(fetched, source.name, workers, writer.idle)
+            pairs = stream(source, ctx) if stream else cleaned(fetched, source.name, workers, writer.keeping_up)
             for out, article in pairs:
                 if stop is not None and stop.is_set():
                     raise Stopping()

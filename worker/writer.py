@@ -22,7 +22,6 @@ class Writer:
         self.archive, self.run = archive, run
         self.error: BaseException | None = None
         self.closing = False
-        self.writing = False  # the thread is storing a batch
         self.carried: list[int] = []  # article ids produced since the last checkpoint (writer's side)
         self.queue: queue.Queue | None = queue.Queue(maxsize=2) if threaded else None
         if self.queue is not None:
@@ -39,9 +38,9 @@ class Writer:
         else:
             self.queue.put((batch, state))
 
-    def idle(self) -> bool:
-        """Whether the writer has nothing to store (its thread waits for a batch)."""
-        return self.queue is None or (not self.writing and self.queue.empty())
+    def keeping_up(self) -> bool:
+        """Whether no batch waits for the writer's thread (it stores the last one given, if any)."""
+        return self.queue is None or self.queue.empty()
 
     def finish(self, batch: Batch, state: SourceState) -> None:
         """Store the last batch with the run row, and stop the writer's thread. Called again
@@ -77,10 +76,7 @@ class Writer:
         with Archive(self.archive.path) as own:
             while (job := self.queue.get()) is not None:
                 if self.error is None:
-                    self.writing = True
                     try:
                         self._write(own, *job)
                     except BaseException as exc:  # handed to the fetching thread
                         self.error = exc
-                    finally:
-                        self.writing = False
