@@ -170,3 +170,23 @@ def test_kill_9_of_a_backfill_leaves_no_pool_worker_behind(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_this_process_cleans_only_when_the_writer_keeps_up(monkeypatch):
+    """While a batch waits for the writer (``clean_here`` says no), chunks go to the pool's queue
+    instead of being cleaned here; past the first (cleaned here before the pool starts), this
+    process cleans only when ``clean_here`` lets it."""
+    real = items_module.clean_one
+    here: list[str] = []
+
+    def counted(item, source):
+        here.append(item.locator)
+        return real(item, source)
+
+    monkeypatch.setattr(items_module, "clean_one", counted)  # here only: the pool's processes are spawned
+    stream = items(CHUNK * 12)
+    behind = list(cleaned(iter(stream), "s", workers=2, clean_here=lambda: False))
+    assert [o for o, _ in behind] == stream and len(here) == CHUNK  # the first chunk only
+    here.clear()
+    keeping_up = list(cleaned(iter(stream), "s", workers=2, clean_here=lambda: True))
+    assert keeping_up == behind and len(here) > CHUNK
