@@ -363,3 +363,28 @@ def test_the_text_an_article_shows_is_stored_once_and_kept_when_it_changes(archi
     assert view == [(1, first.body), (2, edit.body), (3, copy.body)]
     (shown,) = archive.db.execute("SELECT body FROM articles").fetchone()
     assert shown == edit.body
+
+
+def test_a_batch_of_new_articles_goes_in_as_few_statements_with_the_ids_sqlite_would_give(archive, monkeypatch):
+    """New articles wait and go in together (a few multi-row statements, not one per row), with
+    ids the writer gives: consecutive after the largest, as SQLite's own would be."""
+    run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
+    store(archive, run, [(art("Earlier story", "An earlier text about ferries."), "f0")])
+    statements: list[str] = []
+    execute = archive.db.execute
+
+    def recorded(sql, *args):
+        statements.append(sql)
+        return execute(sql, *args)
+
+    monkeypatch.setattr(archive.db, "execute", recorded)
+    batch = [(art(f"Story {i}", f"Text {i} about bridges and roads."), f"f{i}") for i in range(1, 101)]
+    outcomes, _ = store(archive, run, batch)
+    assert outcomes == ["new"] * 100
+    inserts = [s for s in statements if s.startswith(("INSERT INTO articles (", "INSERT INTO version_rows ("))]
+    assert 2 <= len(inserts) <= 10  # 200 rows
+    assert sum(s.startswith("INSERT INTO sightings (") for s in statements) == 1
+    ids = [r[0] for r in execute("SELECT id FROM articles ORDER BY id")]
+    assert ids == list(range(1, 102))
+    last = execute("SELECT article_id, version, body FROM versions ORDER BY id DESC LIMIT 1").fetchone()
+    assert last == (101, 1, "Text 100 about bridges and roads.")

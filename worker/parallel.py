@@ -114,8 +114,7 @@ def cleaned(
     and ``clean_here()`` says so (a writer thread with a batch still waiting says no: it is what
     holds the run back, and it needs this process's interpreter lock more than the chunk does,
     which waits in the pool's queue), so every core works without a whole interpreter more for
-    the writer. An exception from the
-    stream is raised after everything before it has come out."""
+    the writer. An exception from the stream is raised after everything before it has come out."""
     if workers <= 1:
         from worker.clean.items import clean_one  # only where the cleaning runs
 

@@ -72,8 +72,11 @@ def ingest(
     writer = Writer(archive, run, threaded=workers > 1 or stream is not None)
     try:
         try:
-            fetched = (fetcher or fetch)(source, ctx) if stream is None else ()
-            pairs = stream(source, ctx) if stream else cleaned(fetched, source.name, workers, writer.keeping_up)
+            pairs = (
+                stream(source, ctx)
+                if stream
+                else cleaned((fetcher or fetch)(source, ctx), source.name, workers, writer.keeping_up)
+            )
             for out, article in pairs:
                 if stop is not None and stop.is_set():
                     raise Stopping()

@@ -5,9 +5,8 @@ index ordered by key, and a batch of 200 articles rewrote 2,400 pages of it (10 
 100,000 articles, more than the articles' own text). New keys go into ``lsh_latest``, a few
 thousand articles' worth, whose pages a batch shares; when it fills, its keys move, in key order
 and so each page written once, into ``lsh_recent``, ten times larger, and that in turn into
-``lsh``. The keys of an article are read from all three (``SELECT_SQL``). Each move is part of
-the batch's transaction: a key is always in exactly one level's table or in two at once, never
-in none.
+``lsh``. Keys are looked up in all three (``SELECT_SQL``). Each move (copy, then delete) is part
+of the batch's transaction, so no reader ever sees a key in none of the levels.
 """
 
 from __future__ import annotations

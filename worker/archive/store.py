@@ -130,7 +130,7 @@ def insert_rows(db: sqlite_utils.Database, head: str, rows: list[tuple]) -> None
 
 
 def article_row(article: Article, now: str) -> dict[str, Any]:
-    """A new ``articles`` row, with exactly the declared columns (``id`` left to SQLite)."""
+    """A new ``articles`` row, with exactly the declared columns (``id`` given by the writer)."""
     values = {
         "id": None,
         "headline_hash": article.headline_hash,
@@ -309,7 +309,7 @@ class BatchWrites:
             article.lang, *text, int(shown),
         )  # fmt: skip
         vid = self._new_id("version_rows")
-        self.pending["versions"].append((vid, *values))
+        self.pending["version_rows"].append((vid, *values))
         if capture_id is not None:
             self.pending["version_captures"].append((vid, capture_id))
         if version != 1:  # a revision: the statements that follow read it
@@ -327,7 +327,7 @@ class BatchWrites:
 
 _PENDING = {  # the tables whose rows wait for ``flush``, in the order they are written
     "articles": f"INSERT INTO articles ({', '.join(COLUMN_NAMES)})",
-    "versions": f"INSERT INTO version_rows (id, {', '.join(VERSION_COLUMNS)})",
+    "version_rows": f"INSERT INTO version_rows (id, {', '.join(VERSION_COLUMNS)})",
     "version_captures": "INSERT INTO version_captures (version_id, capture_id)",
     "lsh": lsh.INSERT_SQL,
     "sightings": "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
