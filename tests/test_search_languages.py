@@ -16,7 +16,7 @@ import sqlite_utils
 from tests.conftest import ROOT, needs_corpus, run_cli
 from tests.language_archive import build_language_archive
 from worker.archive import Archive
-from worker.archive.schema import MIGRATIONS, SCHEMA_VERSION
+from worker.archive.schema import MIGRATIONS, RANK_WEIGHTS, SCHEMA_VERSION
 from worker.export import rows
 from worker.kinds import make_source
 from worker.pipeline import ingest
@@ -287,3 +287,50 @@ def test_sqlite3_without_the_worker_reads_the_index(archive_path):
         assert n == 1
     finally:
         conn.close()
+
+
+def test_a_latin_word_keeps_its_word_index_score_and_the_trigram_index_ranks_only_what_it_misses(tmp_path):
+    """``Tokyo`` in English text (the word index), in Japanese once with spaces (both indexes) and
+    five times written onto Japanese (``Tokyo駅``: only the trigram index sees those), and in
+    Japanese only written on. An article the word index finds keeps its score there; the trigram
+    index ranks only the one the word index misses (and nothing when it misses none), so the best
+    ``limit`` hits are the first of the best ``limit + 1``."""
+    bodies = {
+        "A story": "The English story, told in Tokyo, goes on about the rain and the trains and the crowds "
+        "at every station for a long while.",
+        "Japanese with spaces": "東京の話 Tokyo です。 大雨 の 影響 で 運転 を 見合わせ て いる。 "
+        "Tokyo駅 Tokyo駅 Tokyo駅 Tokyo駅 Tokyo駅。",
+        "Japanese, written on": "大雨の影響で運転を見合わせている。Tokyo駅には乗客があふれた。",
+    }
+    rows = [*bodies.items(), *((f"大阪 {i}", f"大阪の話です。雨が降った。{i}") for i in range(8))]
+    with Archive(tmp_path / "a.db") as archive, archive.transaction() as db:
+        for i, (headline, body) in enumerate(rows):
+            db.execute(
+                "INSERT INTO articles (headline_hash, headline, body, first_seen_at, spaceless) "
+                "VALUES (?, ?, ?, 'x', ?)",
+                [f"h{i}", headline, body, int(i > 0)],
+            )
+    with Archive(tmp_path / "a.db", readonly=True) as archive:
+        conn = archive.db.conn
+        weights = ", ".join(str(w) for w in RANK_WEIGHTS)
+        found = "SELECT rowid, bm25(articles_fts, {0}) FROM articles_fts WHERE articles_fts MATCH 'Tokyo'"
+        words = dict(conn.execute(found.format(weights)))
+        assert sorted(words) == [1, 2]
+        best = [h["id"] for h in search(conn, "Tokyo", limit=3)]
+        assert sorted(best) == [1, 2, 3]
+        for limit in (1, 2, 3):
+            hits = search(conn, "Tokyo", limit=limit)
+            assert [h["id"] for h in hits] == best[:limit]
+            for hit in hits:
+                if hit["id"] in words:
+                    assert hit["rank"] == round(words[hit["id"]], 4), (limit, hit)
+        ranked_on: list[str] = []
+        conn.set_trace_callback(lambda sql: ranked_on.append(sql) if "bm25(articles_trigram" in sql else None)
+        try:
+            search(conn, "Tokyo")
+            assert len(ranked_on) == 1 and "json_each" in ranked_on[0]
+            ranked_on.clear()
+            assert headlines(search(conn, "English")) == ["A story"]
+            assert ranked_on == []
+        finally:
+            conn.set_trace_callback(None)

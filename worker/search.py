@@ -5,7 +5,8 @@ operators in them can never be a syntax error (``word*`` stays a prefix search).
 passes FTS5 syntax through (NEAR, prefix*, column filters) and turns a syntax error into a
 clear ``SearchError``. Each word is looked up in the index that can find it, the word index or,
 for Chinese, Japanese, Thai, Korean and the like, the trigram index (``worker.search_plan``);
-every reading of the query is ranked by its own index, and the best hits of all win.
+every reading of the query is ranked by its own index, and the best hits of all win (a second
+reading ranks only the articles the first does not find).
 
 Ranking is two-stage, so a word found in most of a large archive costs no more than a rare one:
 
@@ -27,11 +28,12 @@ handler with a deadline), so no query can hold the archive's reader for minutes.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from worker.archive.schema import HIT_COLUMNS, RANK_WEIGHTS
@@ -225,17 +227,29 @@ def ranked(
     """(rowid, bm25) of the best ``limit`` matches of any reading of the query, best first: each
     reading is ranked by its own index (see the module's docstring); an article found by the
     first reading keeps its score there (the trigram index's bm25 is on another scale), one found
-    only by the other is ranked by that one's."""
+    only by the other is ranked by that one's. Only the articles the first reading misses are
+    ranked by the other: usually none, and ranking costs a reading of every match again."""
     where, params = where_sql(filters)
     selective = False
     if where and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0:
         window, selective = max(window, wanted), True
-    best: dict[int, float] = {}
-    for match in readings.matches:  # an article keeps the score of the first reading that found it
-        for rowid, score in _ranked(conn, match, limit, (where, params, selective), window, raw):
+    filtered = (where, params, selective)
+    best = dict(_ranked(conn, readings.first, limit, filtered, window, raw))
+    if readings.substrings is not None and (missed := _missed(conn, readings, raw)):
+        only = replace(readings.substrings, among=json.dumps(missed))
+        wide = window if window is not None and len(missed) > window else None
+        for rowid, score in _ranked(conn, only, limit, filtered, wide, raw):
             best.setdefault(rowid, score)
     hits = sorted(best.items(), key=lambda hit: hit[1])
     return hits if limit < 0 else hits[:limit]
+
+
+def _missed(conn: sqlite3.Connection, readings: Plan, raw: bool) -> list[int]:
+    """The rowids the other reading finds and the first does not (the first finds fewer than
+    ``WINDOW``: ``plan`` leaves the other out otherwise)."""
+    assert readings.substrings is not None
+    found = {rowid for (rowid,) in _run(conn, *readings.first.rowids(), raw)}
+    return [rowid for (rowid,) in _run(conn, *readings.substrings.rowids(), raw) if rowid not in found]
 
 
 def _ranked(

@@ -14,9 +14,10 @@ ends in two spaces, so that every occurrence begins a trigram). Only articles of
 index can hold such a word, so a query with one runs there wholly, its other words as
 substrings too (in a text without spaces a Latin word is part of a longer run: ``JR東海``). A
 query without one runs on the word index, and also wholly on the trigram index (``Plan``: an
-article either reading finds is a match), unless the word index finds thousands of articles
-for it already (``search.plan``). A ``raw`` query (FTS5 syntax) runs on the trigram index when it
-holds a character of those scripts, on both otherwise.
+article either reading finds is a match; the second ranks only those the first misses),
+unless the word index finds thousands of articles for it already (``search.plan``). A ``raw``
+query (FTS5 syntax) runs on the trigram index when it holds a character of those scripts, on
+both otherwise.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class Match:
     words: str | None = None
     grams: str | None = None
     nothing: bool = False
+    among: str | None = None  # a JSON array of rowids: only those can match (None: any)
 
     def indexes(self, family: str = "articles") -> list[tuple[str, str]]:
         """(FTS table, MATCH) of each index asked; the first one ranks the matches."""
@@ -100,6 +102,9 @@ class Match:
         if newest is not None:
             sql += f" AND {table}.rowid >= ?"
             params.append(newest)
+        if self.among is not None:
+            sql += f" AND {table}.rowid IN (SELECT value FROM json_each(?))"
+            params.append(self.among)
         if self.nothing:
             sql += " AND 0"
         return table, sql, params
