@@ -353,3 +353,39 @@ def test_decisions_are_frozen_and_of_known_kinds():
     with pytest.raises(AttributeError):
         d.kind = "edit"  # type: ignore[misc]
     assert 0 < SAME_STORY < WIRE_COPY < 1
+
+
+def test_the_shingle_cache_gives_what_shingles_gives_once_per_text_within_its_bytes(monkeypatch):
+    made: list[str] = []
+    real = similarity.shingles
+    monkeypatch.setattr(similarity, "shingles", lambda text: made.append(text) or real(text))
+    texts = [COUNCIL, STORM, MATCH]
+    cache = similarity.ShingleCache()
+    for _ in range(3):
+        for text in texts:
+            assert np.array_equal(cache(text), real(text))
+    assert made == texts  # each made once, then found
+    with pytest.raises(ValueError):
+        cache(COUNCIL)[0] = 0  # read-only: a caller cannot change what the next one gets
+    small = similarity.ShingleCache(limit=real(COUNCIL).nbytes + max(real(STORM).nbytes, real(MATCH).nbytes))
+    made.clear()
+    small(COUNCIL), small(STORM), small(COUNCIL), small(MATCH)  # MATCH pushes out STORM, the least used
+    assert made == [COUNCIL, STORM, MATCH] and small.size <= small.limit and len(small) == 2
+    small(COUNCIL)
+    small(STORM)
+    assert made == [COUNCIL, STORM, MATCH, STORM]
+
+
+def test_the_readme_states_the_rules_numbers():
+    from worker.archive.identify import MAX_CLUSTER_CANDIDATES, MAX_SAME_HEADLINE, MAX_SAME_URL
+
+    readme = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    assert f"A same-headline body is the same story at {SAME_STORY} or more" in readme
+    assert f"a body under another headline is a wire copy at {WIRE_COPY} or more" in readme
+    assert f"Bodies under {MIN_SHINGLES} shingles" in readme
+    assert (
+        f"at most the {MAX_SAME_HEADLINE} newest articles under its headline, the {MAX_SAME_URL} newest at its URL"
+        in readme
+    )
+    assert f"the {MAX_CLUSTER_CANDIDATES} that share the most band keys" in readme
+    assert f"({similarity.ShingleCache().limit >> 20} MB at most)" in readme

@@ -275,3 +275,56 @@ def test_csv_export_has_the_ids_versions_and_clusters(tmp_path, fmt):
     r = run_cli("--archive", str(db), "export", "--format", fmt, "--versions")
     versions = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [v["reason"] for v in versions] == ["first", "first"] and versions[0]["id"] == rows[0]["id"]
+
+
+def test_each_body_under_a_recurring_headline_is_shingled_once(tmp_path, monkeypatch):
+    """Every new "Corrections" is compared with the earlier ones (up to 50): the writer keeps
+    the shingles it made, so each body is shingled once, within a batch and across runs."""
+    from worker import similarity
+    from worker.archive import Archive
+    from worker.kinds import make_source
+    from worker.pipeline import ingest
+
+    made: list[str] = []
+    real = similarity.shingle_hashes
+    monkeypatch.setattr(similarity, "shingle_hashes", lambda text, size: made.append(text) or real(text, size))
+    notes = [{**CORRECTION_1, "url": f"https://paper.example/c/{i}", "body": story(100 + i)} for i in range(12)]
+    with Archive(tmp_path / "a.db") as archive:
+        for part, records in enumerate((notes[:8], notes[8:])):
+            f = jsonl(tmp_path / f"in{part}" / "c.jsonl", *records)
+            result = ingest(make_source(name="paper", kind="files", path=str(f)), archive)
+            assert (result.status, result.new) == ("ok", len(records))
+        assert archive.db.execute("SELECT count(*) FROM articles WHERE headline = 'Corrections'").fetchone() == (12,)
+    assert sorted(made) == sorted(n["body"] for n in notes)
+
+
+def test_a_url_shared_by_many_articles_compares_only_its_newest_and_still_finds_an_edit(tmp_path):
+    """A site whose every page names one canonical URL (or a live page's URL) holds many distinct
+    articles at it: a new one is compared with the newest ``MAX_SAME_URL`` of them, not all, and an
+    edited headline of the newest is still its revision."""
+    from worker.archive import Archive
+    from worker.archive.identify import MAX_SAME_URL, Probe
+    from worker.kinds import make_source
+    from worker.models import Article
+    from worker.pipeline import ingest
+
+    url = "https://paper.example/"
+    pages = [{"headline": f"Story number {i}", "url": url, "body": story(300 + i)} for i in range(MAX_SAME_URL + 5)]
+    edited = {
+        "headline": f"Story number {len(pages) - 1}, officials say",
+        "url": url,
+        "body": pages[-1]["body"] + " More.",
+    }
+    with Archive(tmp_path / "a.db") as archive:
+        f = jsonl(tmp_path / "in0" / "a.jsonl", *pages)
+        assert ingest(make_source(name="paper", kind="files", path=str(f)), archive).new == len(pages)
+        ids = [aid for (aid,) in archive.db.execute("SELECT id FROM articles ORDER BY id")]
+        probe = Probe(archive.db, [Article("Another story", story(999), url=url)])
+        assert probe.candidate_ids(Article("Another story", story(999), url=url)) == ids[::-1][:MAX_SAME_URL]
+        f = jsonl(tmp_path / "in1" / "a.jsonl", edited)
+        result = ingest(make_source(name="paper", kind="files", path=str(f)), archive)
+        assert (result.new, result.revisions) == (0, 1)
+        assert archive.db.execute("SELECT headline, version FROM articles WHERE id = ?", [ids[-1]]).fetchone() == (
+            edited["headline"],
+            2,
+        )

@@ -18,7 +18,7 @@ The thresholds were calibrated on the development corpus (``benchmarks/similarit
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -136,8 +136,11 @@ def _own(article: Article, c: Candidate) -> bool:
     return article.source == c.source
 
 
-def classify(article: Article, candidates: Iterable[Candidate]) -> Decision:
-    """The decision for ``article`` against the candidates the archive found for it."""
+def classify(
+    article: Article, candidates: Iterable[Candidate], shingled: Callable[[str], np.ndarray] = shingles
+) -> Decision:
+    """The decision for ``article`` against the candidates the archive found for it; ``shingled``
+    makes a body's ``shingles`` (the writer's keeps those of the texts it compared lately)."""
     key = story_key(article.headline, article.publication)
     cands = sorted(candidates, key=lambda c: not _own(article, c))  # the article's own URL first
     same_head = [c for c in cands if story_key(c.headline, c.publication) == key]
@@ -145,8 +148,8 @@ def classify(article: Article, candidates: Iterable[Candidate]) -> Decision:
     for c in same_head:
         if article.content_hash in c.content_hashes:
             return Decision("duplicate", c.article_id, "same headline, text of an earlier version")
-    mine = shingles(article.body)
-    theirs = {c.article_id: shingles(c.body) for c in cands}
+    mine = shingled(article.body)
+    theirs = {c.article_id: shingled(c.body) for c in cands}
     scores = {c.article_id: score(mine, theirs[c.article_id]) for c in cands}
     revisions = [c for c in same_head if scores[c.article_id] >= SAME_STORY]
     if revisions:

@@ -19,7 +19,10 @@ integer that an SQLite INTEGER column holds.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import unicodedata
+from collections import OrderedDict
 from functools import cache
 
 import numpy as np
@@ -298,6 +301,38 @@ def shingles(text: str, size: int = SHINGLE) -> np.ndarray:
     """The set of shingle hashes of ``text``: sorted, unique ``uint64``."""
     hashes = np.sort(shingle_hashes(text, size))
     return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))] if hashes.size else hashes
+
+
+class ShingleCache:
+    """``shingles`` of the texts compared lately, by a 128-bit digest of the text, up to
+    ``limit`` bytes of shingle sets (the least recently used go first). The newest articles
+    under a recurring headline ("Corrections", up to 50) are compared with every new one, and
+    their shingles cost as much as the rest of storing an article: each is made once instead.
+    The sets are read-only."""
+
+    def __init__(self, limit: int = 16 << 20):
+        self.limit, self.size = limit, 0
+        self._sets: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> np.ndarray:
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        with self._lock:
+            if (found := self._sets.get(key)) is not None:
+                self._sets.move_to_end(key)
+                return found
+        made = shingles(text)
+        made.flags.writeable = False
+        with self._lock:
+            if key not in self._sets:
+                self._sets[key] = made
+                self.size += made.nbytes
+            while self.size > self.limit and self._sets:
+                self.size -= self._sets.popitem(last=False)[1].nbytes
+        return made
+
+    def __len__(self) -> int:
+        return len(self._sets)
 
 
 def similarity(a: str | np.ndarray, b: str | np.ndarray) -> float:

@@ -24,6 +24,7 @@ from worker.archive.schema import APPLICATION_ID, MIGRATIONS, RANK_WEIGHTS, SCHE
 from worker.archive.store import Batch, Stored, finish_run, store_batch
 from worker.errors import ArchiveDamaged, ArchiveError, ArchiveFull, ArchiveReadOnly
 from worker.models import RunResult, SourceState
+from worker.similarity import ShingleCache
 from worker.timefmt import utcnow
 
 __all__ = ["RANK_WEIGHTS", "SCHEMA_VERSION", "Archive", "Batch", "Stored", "archive_error", "is_worker_archive"]
@@ -36,6 +37,7 @@ class Archive:
 
     def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = str(path)
+        self._shingled = ShingleCache()  # of the bodies the writer compared lately
         self.immutable = False  # opened without locks: a read-only file whose WAL index cannot be made
         try:
             self.db = sqlite_utils.Database(self._reader() if readonly else self._writer())
@@ -129,7 +131,7 @@ class Archive:
     def store(self, batch: Batch) -> Stored:
         """Store one batch of a run (call inside ``transaction()``)."""
         self._in_transaction()
-        return store_batch(self.db, batch, utcnow())
+        return store_batch(self.db, batch, utcnow(), self._shingled)
 
     def finish_run(self, result: RunResult, state: SourceState) -> None:
         """Write the run row and the source's state (call inside ``transaction()``, with the

@@ -19,6 +19,9 @@ from worker.models import Article
 
 CHUNK = 500  # values per IN (...) list
 MAX_SAME_HEADLINE = 50  # the newest articles under one headline compared by text ("Corrections": many)
+# the newest articles at one URL compared by text: a live page's URL, or a site whose every page
+# names one canonical URL, holds many distinct articles, and each new one was compared with all
+MAX_SAME_URL = 10
 MAX_CLUSTER_CANDIDATES = 20  # articles sharing band keys compared by text
 
 
@@ -27,12 +30,8 @@ class Probe:
 
     def __init__(self, db: sqlite_utils.Database, articles: Sequence[Article]):
         self.db = db
-        self.by_hash = _lookup(
-            db,
-            "SELECT headline_hash, id FROM articles WHERE headline_hash IN ({0})",
-            {a.headline_hash for a in articles},
-        )
-        self.by_url = _lookup(db, "SELECT url, id FROM articles WHERE url IN ({0})", {a.url for a in articles if a.url})
+        self.by_hash = _lookup(db, _newest("headline_hash", MAX_SAME_HEADLINE), {a.headline_hash for a in articles})
+        self.by_url = _lookup(db, _newest("url", MAX_SAME_URL), {a.url for a in articles if a.url})
         self.by_key = _lookup(db, lsh.SELECT_SQL, {k for a in articles for k in a.band_keys}, len(lsh.LEVELS))
 
     def add(self, article: Article, article_id: int) -> None:
@@ -51,7 +50,7 @@ class Probe:
 
     def candidate_ids(self, article: Article) -> list[int]:
         same = sorted(set(self.by_hash.get(article.headline_hash, ())), reverse=True)[:MAX_SAME_HEADLINE]
-        url = self.by_url.get(article.url, []) if article.url else []
+        url = sorted(set(self.by_url.get(article.url, ())), reverse=True)[:MAX_SAME_URL] if article.url else []
         shared: dict[int, int] = defaultdict(int)
         for key in article.band_keys:
             for aid in self.by_key.get(key, ()):
@@ -88,6 +87,15 @@ class Probe:
             )
             for r in sorted(rows, key=lambda r: order[r[0]])
         ]
+
+
+def _newest(column: str, n: int) -> str:
+    """SQL of (value, id) for the newest ``n`` articles of each value of ``column`` in its IN list
+    ``{0}``: a URL or headline that thousands of articles share costs no more than ``n`` rows."""
+    return (
+        f"SELECT {column}, id FROM (SELECT {column}, id, row_number() OVER "
+        f"(PARTITION BY {column} ORDER BY id DESC) AS n FROM articles WHERE {column} IN ({{0}})) WHERE n <= {n}"
+    )
 
 
 def _lookup(db: sqlite_utils.Database, sql: str, values: set, parts: int = 1) -> defaultdict[object, list[int]]:

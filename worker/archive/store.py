@@ -10,9 +10,11 @@ of the inputs it completes with what they produced) is written in the caller's t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import sqlite_utils
 
 from worker.archive import lsh
@@ -20,6 +22,7 @@ from worker.archive.identify import Probe
 from worker.archive.schema import COLUMN_NAMES
 from worker.identity import Decision, classify, story_key
 from worker.models import Article, CaptureRef, Checkpoint, RunResult, Seen, SourceState
+from worker.similarity import shingles
 from worker.text.dates import utc_instant
 
 VERSION_COLUMNS = (
@@ -84,9 +87,12 @@ class Stored:
     carried: tuple[int, ...] = ()
 
 
-def store_batch(db: sqlite_utils.Database, batch: Batch, now: str) -> Stored:
-    """Match and store every article, record the known inputs' sightings and the checkpoints."""
-    writes = BatchWrites(db, batch, now)
+def store_batch(
+    db: sqlite_utils.Database, batch: Batch, now: str, shingled: Callable[[str], np.ndarray] = shingles
+) -> Stored:
+    """Match and store every article, record the known inputs' sightings and the checkpoints;
+    ``shingled`` makes the shingles of the bodies compared (``classify``)."""
+    writes = BatchWrites(db, batch, now, shingled)
     for captured in batch.captures:
         writes.capture_id(captured)
     outcomes, ids = [], []
@@ -168,8 +174,10 @@ class BatchWrites:
     before the batch's other writes.
     """
 
-    def __init__(self, db: sqlite_utils.Database, batch: Batch, now: str):
-        self.db, self.batch, self.now = db, batch, now
+    def __init__(
+        self, db: sqlite_utils.Database, batch: Batch, now: str, shingled: Callable[[str], np.ndarray] = shingles
+    ):
+        self.db, self.batch, self.now, self.shingled = db, batch, now, shingled
         self.probe = Probe(db, [a for a, _, _ in batch.articles])
         self._captures: dict[tuple[str, int], int] = {}
         self.pending: dict[str, list[tuple]] = {name: [] for name in _PENDING}
@@ -194,7 +202,10 @@ class BatchWrites:
         if ids:
             self.flush()
         where = replace(article, url=article.url or locator)  # a file without a URL is known by its path
-        decision = classify(where, self.probe.candidates(ids)) if ids else Decision("new", None, "nothing like it")
+        if ids:
+            decision = classify(where, self.probe.candidates(ids), self.shingled)
+        else:
+            decision = Decision("new", None, "nothing like it")
         if decision.kind == "duplicate":
             assert decision.article_id is not None
             version = _version_of(self.db, decision.article_id, article.content_hash)
