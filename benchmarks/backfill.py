@@ -26,6 +26,14 @@ overhead per task, the clean rate per core (pages over the seconds the tasks too
 workers) and the writer's rate (articles per second of ``worker merge``: storing alone).
 
 Prints a table and the ratios the issue asks for.
+
+With ``--compare CHECKOUT`` it runs the worker cases with another checkout's worker and this
+one's in turn (``--rounds`` each, the one that goes first alternating) and prints the median
+rates and their ratio: the way to tell whether a change made backfills slower, as one run after
+another on this machine differs by up to a third. Every run starts with the earlier runs'
+archives removed and written out of memory.
+
+    python benchmarks/backfill.py --workdir /tmp/bb --compare ../before --only html,txt --rounds 4
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import string
 import subprocess
 import sys
@@ -245,10 +254,53 @@ print(archive.db["articles"].count)
 WORKER_ROOT = ROOT  # --worker-root: the checkout whose worker runs (another commit, to compare)
 
 
-def worker_cmd(db: Path, *paths: Path, level: str = "warning", command: str = "backfill") -> list[str]:
-    head = ["env", f"PYTHONPATH={WORKER_ROOT}", sys.executable, "-m", "worker", "--log-format", "json",
+def worker_cmd(
+    db: Path, *paths: Path, level: str = "warning", command: str = "backfill", root: Path | None = None
+) -> list[str]:
+    head = ["env", f"PYTHONPATH={root or WORKER_ROOT}", sys.executable, "-m", "worker", "--log-format", "json",
             "--log-level", level, "--archive", str(db)]  # fmt: skip
     return [*head, command, *(["--no-optimize"] if command == "backfill" else []), *map(str, paths)]
+
+
+def settle(dbs: Path, limit_mb: int = 64, patience: float = 300.0) -> None:
+    """Remove the archives of earlier runs and wait until the kernel has written what they left
+    in memory (``Dirty`` + ``Writeback`` under ``limit_mb``): otherwise a run pays for the disk
+    writes of the one before it (up to a third slower here, whichever checkout ran second)."""
+    for p in dbs.glob("*"):
+        if p.is_file():
+            p.unlink()
+    os.sync()
+    until = time.monotonic() + patience
+    while time.monotonic() < until:
+        with open("/proc/meminfo") as fh:
+            kb = sum(int(line.split()[1]) for line in fh if line.startswith(("Dirty:", "Writeback:")))
+        if kb < limit_mb * 1024:
+            return
+        time.sleep(0.5)
+
+
+def compare(cases: dict[str, tuple], other: Path, rounds: int, dbs: Path) -> None:
+    """Each case run with ``other``'s worker and this checkout's in turn, ``rounds`` times each,
+    the one that goes first alternating, every run after ``settle``; rates and their ratio."""
+    roots = {"other": other.resolve(), "this": ROOT}
+    rates: dict[str, dict[str, list[float]]] = {}
+    peaks: dict[str, dict[str, float]] = {}
+    for name, (make_cmd, n, unit) in cases.items():
+        rates[name], peaks[name] = {"other": [], "this": []}, {"other": 0.0, "this": 0.0}
+        for r in range(rounds):
+            for label in ("other", "this") if r % 2 == 0 else ("this", "other"):
+                settle(dbs)
+                secs, peak, _, _ = measure(make_cmd(roots[label]), roots[label])
+                rates[name][label].append(n / secs)
+                peaks[name][label] = max(peaks[name][label], peak)
+                print(f"  {name}, {label}: {n / secs:.0f} {unit}/s, {peak:.0f} MB", file=sys.stderr)
+    print(f"\nother: {roots['other']}\nthis:  {roots['this']}\n")
+    print(f"{'case':24} {'other /s':>9} {'this /s':>9} {'this/other':>10} {'peak MB':>15}  runs (other | this)")
+    for name, by in rates.items():
+        mid = {label: statistics.median(v) for label, v in by.items()}
+        runs = " ".join(f"{x:.0f}" for x in by["other"]) + " | " + " ".join(f"{x:.0f}" for x in by["this"])
+        mb = f"{peaks[name]['other']:.0f} / {peaks[name]['this']:.0f}"
+        print(f"{name:24} {mid['other']:9.0f} {mid['this']:9.0f} {mid['this'] / mid['other']:10.2f} {mb:>15}  {runs}")
 
 
 def logged(path: Path, name: str) -> dict:
@@ -306,11 +358,13 @@ def writer_rate(shards: Path, db: Path) -> tuple[int, float, float, float]:
     from worker.archive import Archive, Batch
     from worker.archive.merge import shard_articles, shard_info
 
-    articles = []
+    articles: list = []
     for path in sorted(shards.glob("*.db")):
         with Archive(path, readonly=True) as shard:
-            upto = shard_info(shard.db)["sightings"]
-            articles += [(a, loc) for a, loc, _, _ in shard_articles(shard.db, 0, upto)]
+            info = shard_info(shard.db)
+            if info is None:
+                raise SystemExit(f"{path}: not a finished shard")
+            articles += [(a, loc, None) for a, loc, _, _ in shard_articles(shard.db, 0, info["sightings"])]
     with Archive(db) as archive:
         run_id = archive.start_run("bench", "backfill", "2024-01-01T00:00:00Z")
         t0, cpu0 = time.monotonic(), time.process_time()
@@ -318,7 +372,7 @@ def writer_rate(shards: Path, db: Path) -> tuple[int, float, float, float]:
             with archive.transaction():
                 archive.store(Batch(run_id, "bench", articles=articles[i : i + 200]))
         wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
-    return len(articles), wall, cpu, sum(a.word_count for a, _ in articles) / max(len(articles), 1)
+    return len(articles), wall, cpu, sum(a.word_count for a, _, _ in articles) / max(len(articles), 1)
 
 
 def main() -> None:
@@ -331,6 +385,9 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="comma-separated cases: html,warc,anchor,txt,jsonl,ceiling,txt10k")
     ap.add_argument("--cluster", default=None, metavar="SPEC", help="compare the pool with a Dask cluster (local:2)")
     ap.add_argument("--partition-files", type=int, default=200, help="with --cluster: files per task")
+    ap.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
+                    help="the worker cases with CHECKOUT's worker and this one's in turn")  # fmt: skip
+    ap.add_argument("--rounds", type=int, default=2, help="with --compare: runs of each checkout per case (2)")
     args = ap.parse_args()
     global WORKER_ROOT
     WORKER_ROOT = args.worker_root.resolve()
@@ -369,6 +426,22 @@ def main() -> None:
     dbs = work / "dbs"
     shutil.rmtree(dbs, ignore_errors=True)
     dbs.mkdir()
+    if args.compare:
+        inputs = {
+            "html": (pages, args.pages, "pages"),
+            "warc": (warc, args.pages, "pages"),
+            "txt": (texts, args.articles, "articles"),
+            "jsonl": (jsonl, args.articles, "articles"),
+            "txt10k": (texts10k, 10_000, "articles"),
+        }
+        chosen = {
+            name: (lambda root, name=name, path=path: worker_cmd(dbs / f"{name}.db", path, root=root), n, unit)
+            for name, (path, n, unit) in inputs.items()
+            if (only is None or name in only) and (name != "txt10k" or args.articles > 10_000)
+        }
+        compare(chosen, args.compare, args.rounds, dbs)
+        print(f"\ninputs kept in {work}")
+        return
 
     rows = []
 
@@ -383,6 +456,7 @@ def main() -> None:
         }.get(name, "anchor")
         if only is not None and key not in only:
             return
+        settle(dbs)
         secs, peak, largest, out = measure(cmd, WORKER_ROOT)
         rows.append((name, n, unit, secs, n / secs, peak, largest, out.strip().splitlines()[-1] if out.strip() else ""))
         print(f"  {name}: {n / secs:.0f} {unit}/s, {peak:.0f} MB ({largest:.0f} MB largest process)", file=sys.stderr)

@@ -107,7 +107,8 @@ def evaluate(name: str, pages: list[scoring.Page], details: bool = False) -> dic
             counts.append(c)
             line = "P={:.3f} R={:.3f}".format(*scoring.prf([c])[:2])
         elif page.body_start is not None:
-            starts.append(scoring.start_recall(scoring.without_dateline(page.body_start, res.dateline), res.body))
+            start = scoring.without_dateline(page.body_start, res.dateline) or ""
+            starts.append(scoring.start_recall(start, res.body))
             line = f"startR={starts[-1]:.3f}"
         if page.with_ or page.without:
             f, a = scoring.snippet_hits(res.body, page.with_, page.without)

@@ -259,8 +259,8 @@ def pairs(
         if lead != b.text:
             out.append(Pair("same", "lead paragraph, then full text", lead, b.text))
     notes = templated_notes(long, rng)
-    for x, y in itertools.combinations(notes, 2):
-        out.append(Pair("different", "templated notes", x, y))
+    for one, other in itertools.combinations(notes, 2):
+        out.append(Pair("different", "templated notes", one, other))
     return out
 
 

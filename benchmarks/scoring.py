@@ -110,7 +110,7 @@ def headline_ok(expected: str, got: str | None) -> bool:
         return False
     if e == g or (len(e) >= 20 and g.startswith(e)):
         return True
-    return bool(re.match(re.escape(got.strip()) + r"\s*[-|–—:·•]\s*\S", expected.strip()))
+    return bool(re.match(re.escape((got or "").strip()) + r"\s*[-|–—:·•]\s*\S", (expected or "").strip()))
 
 
 def _names(text: str | None) -> set[str]:

@@ -131,7 +131,7 @@ def top_up(path: Path, wanted: int) -> None:
             rows = spaceless_rows(rng, min(5000, wanted - chunk), total + chunk, first_seen)
             first_seen += timedelta(seconds=len(rows))
             with db.conn:
-                db["articles"].insert_all(rows, batch_size=5000)
+                db.table("articles").insert_all(rows, batch_size=5000)
         print(f"added {wanted - have:,} spaceless articles", file=sys.stderr)
         archive.optimize()
 
@@ -195,7 +195,7 @@ def build(path: Path, n: int, words: int = 500) -> None:
         i += 1
         if len(batch) == 5000 or i == n:
             with db.conn:
-                db["articles"].insert_all(batch, batch_size=5000)
+                db.table("articles").insert_all(batch, batch_size=5000)
             batch = []
             if i % 50_000 == 0 or i == n:
                 print(f"  {i:,} articles, {time.monotonic() - t0:.0f} s", file=sys.stderr)

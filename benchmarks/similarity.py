@@ -162,13 +162,13 @@ def sizes_table(pairs: list[labelled.Pair]) -> None:
     print("| shingles of the smaller body | distinct pairs | highest overlap | 99.9th percentile |")
     print("|---|---|---|---|")
     bins = (1, 10, 20, 25, 30, 40, 60, 100, 10**9)
-    diff = [
+    distinct = [
         (min(sets(p.a).size, sets(p.b).size), similarity.similarity(sets(p.a), sets(p.b)))
         for p in pairs
         if p.label == "different"
     ]
     for lo, hi in zip(bins, bins[1:]):
-        v = [s for n, s in diff if lo <= n < hi]
+        v = [s for n, s in distinct if lo <= n < hi]
         if v:
             print(f"| {lo}-{hi - 1 if hi < 10**9 else ''} | {len(v)} | {max(v):.3f} | {np.percentile(v, 99.9):.3f} |")
     print(f"\n## Short bodies (under {MIN_SHINGLES} shingles in either): the rule\n")
@@ -190,9 +190,9 @@ def sizes_table(pairs: list[labelled.Pair]) -> None:
     for name, rule in rules:
         hit = [rule(p) for p in shorts]
         same = [h for h, p in zip(hit, shorts) if p.label == "same"]
-        diff = [h for h, p in zip(hit, shorts) if p.label == "different"]
+        merged = [h for h, p in zip(hit, shorts) if p.label == "different"]
         notes = [h for h, p in zip(hit, shorts) if p.kind == "templated notes"]
-        print(f"| {name} | {sum(same)}/{len(same)} | {sum(diff)}/{len(diff)} | {sum(notes)}/{len(notes)} |")
+        print(f"| {name} | {sum(same)}/{len(same)} | {sum(merged)}/{len(merged)} | {sum(notes)}/{len(notes)} |")
 
 
 def _per_call(fn, *args, rounds: int = 15, budget: float = 0.02) -> float:

@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from worker import log as logsetup  # noqa: E402
 from worker.fetchers.http import Http  # noqa: E402
-from worker.models import Config, HttpSettings, SchedulerSettings, Source  # noqa: E402
+from worker.kinds import make_source  # noqa: E402
+from worker.models import Config, HttpSettings, SchedulerSettings  # noqa: E402
 from worker.scheduler import run_source  # noqa: E402
 
 
@@ -111,7 +112,7 @@ def main() -> None:
     db = args.db or Path(tmp.name) / "soak.db"
     logsetup.setup("json", "warning")  # run_finished lines are info: keep the table readable
     server = FeedServer(args.items)
-    source = Source(name="soak", kind="feed", url=server.url, every=1)
+    source = make_source(name="soak", kind="feed", url=server.url, every=1)
     config = Config(
         archive=str(db),
         http=HttpSettings(per_host_delay=0, respect_robots=False, retries=0),

@@ -87,9 +87,11 @@ def fastwarc_read(path: Path, mode: str) -> tuple[int, int]:
     from fastwarc import ArchiveIterator, WarcRecordType
 
     records = payload = 0
-    decode = "all" if mode == "decoded" else "none"
     with path.open("rb") as fh:
-        for record in ArchiveIterator(fh, record_types=WarcRecordType.response, auto_decode=decode):
+        records_of = ArchiveIterator(
+            fh, record_types=WarcRecordType.response, auto_decode="all" if mode == "decoded" else "none"
+        )
+        for record in records_of:
             records += 1
             if mode != "headers":
                 payload += len(record.reader.read())
