@@ -388,3 +388,12 @@ def test_a_batch_of_new_articles_goes_in_as_few_statements_with_the_ids_sqlite_w
     assert ids == list(range(1, 102))
     last = execute("SELECT article_id, version, body FROM versions ORDER BY id DESC LIMIT 1").fetchone()
     assert last == (101, 1, "Text 100 about bridges and roads.")
+
+
+def test_the_writer_keeps_more_pages_in_memory_than_sqlites_default(archive, archive_path):
+    from worker.archive import WRITER_CACHE_KB
+
+    assert archive.db.execute("PRAGMA cache_size").fetchone() == (-WRITER_CACHE_KB,)
+    assert WRITER_CACHE_KB > 2000  # SQLite's default: 2,000 KiB
+    with Archive(archive_path, readonly=True) as reader:  # readers keep SQLite's own setting
+        assert reader.db.execute("PRAGMA cache_size").fetchone() == (-2000,)
