@@ -20,8 +20,9 @@ from typing import Any
 
 import sqlite_utils
 
+from worker.archive.runs import finish_run
 from worker.archive.schema import APPLICATION_ID, MIGRATIONS, RANK_WEIGHTS, SCHEMA_VERSION
-from worker.archive.store import Batch, Stored, finish_run, store_batch
+from worker.archive.store import Batch, Stored, store_batch
 from worker.errors import ArchiveDamaged, ArchiveError, ArchiveFull, ArchiveReadOnly
 from worker.models import RunResult, SourceState
 from worker.similarity import ShingleCache

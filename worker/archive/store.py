@@ -1,17 +1,18 @@
-"""The writer's SQL: one batch of a run, and a finished run, as plain data in and out.
+"""The writer's SQL: one batch of a run, as plain data in and out (a finished run: ``runs``).
 
 Each article of a batch is matched to the archive (``identify.Probe`` finds candidates,
 ``identity.classify`` decides) and stored as what it is: a sighting of a text the archive has,
 a new version of an article (``edit`` from its own URL, ``copy`` from another), or a new article
 (linked into a near-duplicate cluster when it is one). Nothing is rewritten without its previous
 text kept in ``versions``. Everything a batch holds (articles, versions, sightings, the checkpoints
-of the inputs it completes with what they produced) is written in the caller's transaction.
+of the inputs it completes with what they produced, the sightings of what it holds already:
+``sightings``) is written in the caller's transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,9 @@ import sqlite_utils
 from worker.archive import lsh
 from worker.archive.identify import Probe
 from worker.archive.schema import COLUMN_NAMES
-from worker.identity import Decision, classify, story_key
-from worker.models import Article, CaptureRef, Checkpoint, RunResult, Seen, SourceState
+from worker.archive.sightings import resight, seen_again
+from worker.identity import Decision, classify
+from worker.models import Article, CaptureRef, Checkpoint, Seen
 from worker.similarity import shingles
 from worker.text.dates import utc_instant
 
@@ -102,8 +104,9 @@ def store_batch(
         ids.append(aid)
     writes.flush()
     lsh.settle(db)
-    resighted = sum(_resight(db, batch, key, locator, now) for key, locator in batch.known)
-    resighted += sum(_seen_again(db, batch, seen, now, writes.capture_id(seen.capture)) for seen in batch.seen)
+    run = (batch.source, batch.run_id, now)
+    resighted = sum(resight(db, run, key, locator) for key, locator in batch.known)
+    resighted += sum(seen_again(db, run, seen, writes.capture_id(seen.capture)) for seen in batch.seen)
     produced, start = [*batch.carried, *ids], 0
     states: list[tuple] = []
     made: list[tuple] = []
@@ -174,9 +177,7 @@ class BatchWrites:
     before the batch's other writes.
     """
 
-    def __init__(
-        self, db: sqlite_utils.Database, batch: Batch, now: str, shingled: Callable[[str], np.ndarray] = shingles
-    ):
+    def __init__(self, db: sqlite_utils.Database, batch: Batch, now: str, shingled: Callable[[str], np.ndarray]):
         self.db, self.batch, self.now, self.shingled = db, batch, now, shingled
         self.probe = Probe(db, [a for a, _, _ in batch.articles])
         self._captures: dict[tuple[str, int], int] = {}
@@ -362,44 +363,3 @@ def _version_of(db: sqlite_utils.Database, aid: int, content_hash: str) -> int |
         "SELECT min(version) FROM version_rows WHERE article_id = ? AND content_hash = ?", [aid, content_hash]
     ).fetchone()
     return row[0] if row else None
-
-
-def _resight(db: sqlite_utils.Database, batch: Batch, key: str, locator: str, now: str) -> int:
-    """A sighting of every article an unchanged input produced before."""
-    return int(
-        db.execute(
-            "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, run_id) "
-            "SELECT a.id, a.version, a.headline_hash, ?, coalesce(a.url, ?), ?, a.content_hash, ? "
-            "FROM produced p JOIN articles a ON a.id = p.article_id WHERE p.source = ? AND p.key = ?",
-            [batch.source, locator, now, batch.run_id, batch.source, key],
-        ).rowcount
-    )
-
-
-def _seen_again(db: sqlite_utils.Database, batch: Batch, seen: Seen, now: str, capture_id: int | None) -> int:
-    """A sighting of the archived article an item stands for: the one under its headline at its
-    URL, else the newest under its headline."""
-    key = story_key(seen.headline, seen.publication)
-    row = db.execute(
-        "SELECT id, version, content_hash FROM articles WHERE headline_hash = ? "
-        "ORDER BY (url IS ?) DESC, id DESC LIMIT 1",
-        [key, seen.url],
-    ).fetchone()
-    if row is None:
-        return 0
-    db.execute(
-        "INSERT INTO sightings (article_id, version, headline_hash, source, url, seen_at, content_hash, "
-        "run_id, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [row[0], row[1], key, batch.source, seen.url or seen.locator, now, row[2], batch.run_id, capture_id],
-    )
-    return 1
-
-
-def finish_run(db: sqlite_utils.Database, result: RunResult, state: SourceState) -> None:
-    """The run row and the source's state (with its article count)."""
-    row = {k: v for k, v in asdict(result).items() if k not in ("run_id", "next_attempt_at")}
-    row["not_modified"] = int(result.not_modified)
-    assert result.run_id is not None
-    db.table("runs").update(result.run_id, row)
-    count = db.execute("SELECT count(*) FROM articles WHERE source = ?", [state.source]).fetchone()[0]
-    db.table("source_state").upsert({**asdict(state), "articles": count}, pk="source")
