@@ -397,3 +397,31 @@ def test_the_writer_keeps_more_pages_in_memory_than_sqlites_default(archive, arc
     assert WRITER_CACHE_KB > 2000  # SQLite's default: 2,000 KiB
     with Archive(archive_path, readonly=True) as reader:  # readers keep SQLite's own setting
         assert reader.db.execute("PRAGMA cache_size").fetchone() == (-2000,)
+
+
+def test_an_archive_of_schema_8_migrates_and_drops_only_the_index_no_query_used(tmp_path):
+    """Migration 9 drops the index of versions by content hash (written for every new article,
+    read by nothing); the versions and their hashes stay, and a text seen again is a duplicate."""
+    import sqlite_utils
+
+    from worker.archive.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    for step in range(1, 9):
+        MIGRATIONS[step](db)
+    db.execute("PRAGMA user_version = 8")
+    db.conn.commit()
+    assert "idx_versions_content_hash" in {i.name for i in db.table("version_rows").indexes}
+    db.close()
+    with Archive(path) as archive:
+        run = archive.start_run("s", "manual", "2024-01-02T00:00:00Z")
+        first = art("Ferry timetable changes", "The ferry sails at nine from the north pier.", url="https://a/f")
+        assert store(archive, run, [(first, first.url), (first, first.url)])[0] == ["new", "duplicate"]
+        assert archive.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        names = {i.name for i in archive.db.table("version_rows").indexes}
+        assert "idx_versions_content_hash" not in names and "idx_versions_seen_at" in names
+        assert [r["content_hash"] for r in archive.db.query("SELECT content_hash FROM versions")] == [
+            first.content_hash
+        ]
+

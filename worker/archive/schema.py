@@ -271,6 +271,13 @@ def _migrate_6(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE source_state ADD COLUMN floor_reason TEXT")
 
 
+def _migrate_9(db: sqlite_utils.Database) -> None:
+    """No query reads versions by their content hash alone (an article's are read by its id), and
+    the index on it put each new article's random hash on a random page: a page of write-ahead
+    log per article, 5% of a 100,000-article backfill's time."""
+    db.execute("DROP INDEX IF EXISTS idx_versions_content_hash")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _migrate_1,
     2: _migrate_2,
@@ -280,5 +287,6 @@ MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     6: _migrate_6,
     7: migrate_7,
     8: migrate_8,
+    9: _migrate_9,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
