@@ -425,3 +425,27 @@ def test_an_archive_of_schema_8_migrates_and_drops_only_the_index_no_query_used(
             first.content_hash
         ]
 
+
+def test_articles_compared_only_with_archived_ones_are_written_in_one_statement(tmp_path):
+    """Twelve new stories, each under the headline of an archived one (a candidate to compare
+    with, already written): the batch writes its new articles together, as when nothing
+    matches, instead of once per article. An article compared with one waiting in the same
+    batch still finds it (the second "Corrections" of a batch: test_revisions)."""
+    from tests.test_revisions import story
+
+    with Archive(tmp_path / "a.db") as archive:
+        run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
+        heads = [f"Corrections and clarifications {i}" for i in range(12)]
+        old = [(art(h, story(i), url=f"https://p.example/old/{i}"), f"old/{i}") for i, h in enumerate(heads)]
+        assert store(archive, run, old)[0] == ["new"] * 12
+        statements: list[str] = []
+        archive.db.conn.set_trace_callback(statements.append)
+        new = [(art(h, story(100 + i), url=f"https://p.example/new/{i}"), f"new/{i}") for i, h in enumerate(heads)]
+        outcomes = store(archive, run, new)[0]
+        archive.db.conn.set_trace_callback(None)
+        assert outcomes == ["new"] * 12
+        # (each row's triggers report the articles' statement again: its versions' has none)
+        assert sum(s.startswith("INSERT INTO version_rows ") for s in statements) == 1
+        same = archive.db.execute("SELECT headline, count(*) FROM articles GROUP BY headline_hash").fetchall()
+        assert sorted(same) == sorted((h, 2) for h in heads)
+

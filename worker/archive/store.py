@@ -172,9 +172,10 @@ class BatchWrites:
 
     A new article's rows (the article, its first version, its sighting, its band keys) wait in
     ``pending`` and go in together (``flush``), with ids given here: the transaction holds the
-    write lock, so the next ids are the tables' largest plus one, as SQLite would give them. Any
-    other outcome reads the archive, so what waits is written first; ``store_batch`` flushes
-    before the batch's other writes.
+    write lock, so the next ids are the tables' largest plus one, as SQLite would give them. An
+    article compared with one that waits (its candidate, stored earlier in the batch) reads that
+    one's rows, so what waits is written first; so does a revision, whose statements read the
+    version it adds. ``store_batch`` flushes before the batch's other writes.
     """
 
     def __init__(self, db: sqlite_utils.Database, batch: Batch, now: str, shingled: Callable[[str], np.ndarray]):
@@ -183,12 +184,14 @@ class BatchWrites:
         self._captures: dict[tuple[str, int], int] = {}
         self.pending: dict[str, list[tuple]] = {name: [] for name in _PENDING}
         self._next: dict[str, int] = {}
+        self._unwritten: int | None = None  # the first id of the new articles that wait in ``pending``
 
     def flush(self) -> None:
         """Write the rows that wait, table by table, in the order their rows refer to each other."""
         for table, head in _PENDING.items():
             insert_rows(self.db, head, self.pending[table])
             self.pending[table].clear()
+        self._unwritten = None
 
     def _new_id(self, table: str) -> int:
         if table not in self._next:
@@ -200,8 +203,8 @@ class BatchWrites:
     def article(self, article: Article, locator: str, capture_id: int | None) -> tuple[str, int]:
         """Store one article as what it is; (outcome, article id)."""
         ids = self.probe.candidate_ids(article)
-        if ids:
-            self.flush()
+        if self._unwritten is not None and any(i >= self._unwritten for i in ids):
+            self.flush()  # a candidate stored earlier in this batch: what follows reads its rows
         where = replace(article, url=article.url or locator)  # a file without a URL is known by its path
         if ids:
             decision = classify(where, self.probe.candidates(ids), self.shingled)
@@ -253,6 +256,8 @@ class BatchWrites:
         row = article_row(article, self.now)
         row["cluster"] = cluster
         row["id"] = aid = self._new_id("articles")
+        if self._unwritten is None:
+            self._unwritten = aid
         self.pending["articles"].append(tuple(row[n] for n in COLUMN_NAMES))
         self._add_version(aid, 1, "first", article, locator, capture_id, shown=True)
         self._keys(aid, article)
