@@ -47,13 +47,25 @@ def _to_article(item: RawItem, source: str) -> Article:
     return _storable(dataclasses.replace(article, source=source, fetched_at=item.hints.fetched_at))
 
 
+def _has_surrogates(value: str) -> bool:
+    """Whether UTF-8 cannot write ``value``: only lone surrogates make it fail (and encoding is
+    five times faster than searching a body for them)."""
+    if value.isascii():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _storable(article: Article) -> Article:
     """Lone surrogates (JSON ``\\ud800`` escapes) cannot be written as UTF-8: they become U+FFFD,
     so one odd character never fails the batch its article is stored in."""
     fixed: dict[str, Any] = {
         f.name: SURROGATES.sub("\ufffd", value)
         for f in dataclasses.fields(article)
-        if isinstance(value := getattr(article, f.name), str) and SURROGATES.search(value)
+        if isinstance(value := getattr(article, f.name), str) and _has_surrogates(value)
     }
     return dataclasses.replace(article, **fixed) if fixed else article
 
