@@ -449,3 +449,18 @@ def test_articles_compared_only_with_archived_ones_are_written_in_one_statement(
         same = archive.db.execute("SELECT headline, count(*) FROM articles GROUP BY headline_hash").fetchall()
         assert sorted(same) == sorted((h, 2) for h in heads)
 
+
+def test_a_finished_run_writes_its_row_and_state_without_changing_the_schema(tmp_path):
+    """Finishing a run is an UPDATE and an upsert: no table made and dropped on the way (as
+    sqlite-utils' upsert does to learn whether SQLite has upserts), so the schema stays as it
+    is for every reader, and a run finished twice leaves one state row with the latest."""
+    with Archive(tmp_path / "a.db") as archive:
+        run = archive.start_run("s", "manual", "2024-01-01T00:00:00Z")
+        (before,) = archive.db.execute("PRAGMA schema_version").fetchone()
+        store(archive, run, [(art("Ferry times"), "f")], result=finish(run, new=1))
+        store(archive, run, [], result=finish(run, status="error", error="boom"))
+        assert archive.db.execute("PRAGMA schema_version").fetchone() == (before,)
+        row = archive.db.execute("SELECT source, trigger, started_at, status, error FROM runs").fetchall()
+        assert row == [("s", "manual", "2024-01-01T00:00:00Z", "error", "boom")]
+        states = archive.db.execute("SELECT source, last_status, articles FROM source_state").fetchall()
+        assert states == [("s", "error", 1)]

@@ -201,3 +201,33 @@ def test_an_archive_in_a_missing_folder_is_not_created(tmp_path):
     config.write_text("sources: []\n")
     made = run_cli("--config", str(config), "backfill", str(inbox))
     assert made.returncode == 0 and (tmp_path / "archive" / "archive.db").exists()  # the default folder is made
+
+
+def test_a_failed_run_whose_source_state_has_no_room_is_still_recorded_failed(tmp_path, monkeypatch):
+    """A full disk may leave room for the run's row (two pages) and not for its source's state
+    as well (four): the run is recorded as failed all the same, not left running."""
+    from worker.archive import Archive
+    from worker.errors import ArchiveFull
+    from worker.kinds import make_source
+    from worker.pipeline import ingest
+
+    full = sqlite3.OperationalError("database or disk is full")
+    inbox = articles(tmp_path / "in", 3)
+    with Archive(tmp_path / "a.db") as archive:
+        real_finish = archive.finish_run
+
+        def store(batch):
+            raise full
+
+        def finish_run(result, state):
+            if state is not None:
+                raise full
+            real_finish(result, state)
+
+        monkeypatch.setattr(archive, "store", store)
+        monkeypatch.setattr(archive, "finish_run", finish_run)
+        with pytest.raises(ArchiveFull):
+            ingest(make_source(name="inbox", kind="files", path=str(inbox)), archive)
+        ((status, error),) = archive.db.execute("SELECT status, error FROM runs").fetchall()
+        assert status == "error" and error.startswith("archive disk is full")
+        assert archive.db.execute("SELECT count(*) FROM source_state").fetchone() == (0,)

@@ -303,12 +303,20 @@ class Run:
         )
 
     def record_failure(self, archive: Archive, settings: SchedulerSettings) -> None:
-        """After the archive failed (its disk full, say): record the run as failed if it still can."""
+        """After the archive failed (its disk full, say): record the run as failed if it still can,
+        with the source's state (its next attempt), or else its row alone (half the pages)."""
         try:
             state = self.closing_state(archive.source_state(self.source.name), settings)
             with archive.transaction():
                 archive.finish_run(self.result(), state)
             self.state = state
+            return
+        except Exception as exc:
+            error = exc
+        try:
+            with archive.transaction():
+                archive.finish_run(self.result(), None)
+            log.error("source_state_not_recorded", source=self.source.name, error=repr(error))
         except Exception as exc:  # the archive is what failed: the next start marks the run interrupted
             log.error("run_not_recorded", source=self.source.name, error=repr(exc))
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
-from worker.archive.runs import finish_run
+from worker.archive.runs import finish_run, upsert
 from worker.archive.schema import APPLICATION_ID, MIGRATIONS, RANK_WEIGHTS, SCHEMA_VERSION
 from worker.archive.store import Batch, Stored, store_batch
 from worker.errors import ArchiveDamaged, ArchiveError, ArchiveFull, ArchiveReadOnly
@@ -138,9 +138,9 @@ class Archive:
         self._in_transaction()
         return store_batch(self.db, batch, utcnow(), self._shingled)
 
-    def finish_run(self, result: RunResult, state: SourceState) -> None:
-        """Write the run row and the source's state (call inside ``transaction()``, with the
-        run's last batch)."""
+    def finish_run(self, result: RunResult, state: SourceState | None) -> None:
+        """Write the run row and the source's state, unless None (call inside ``transaction()``,
+        with the run's last batch)."""
         self._in_transaction()
         finish_run(self.db, result, state)
 
@@ -174,7 +174,7 @@ class Archive:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
-            db.table("meta").upsert({"key": key, "value": value}, pk="key")
+            upsert(db, "meta", "key", {"key": key, "value": value})
 
     # -- reads used while ingesting --------------------------------------------------------
 
