@@ -82,8 +82,8 @@ def strip_publication_suffix(headline: str, publication: str | None = None) -> s
     ("X - Reuters"). Nothing else changes: "inflation falls to 4%" keeps its "%".
     """
     pieces = [p.strip() for p in _BARS.split(headline.strip()) if p.strip()]
-    whole = pieces == [headline.strip()]  # no bar: whether it names the publication changes nothing
-    named = [p for p in pieces if publication and not whole and _names(p, publication)]
+    # one piece (no bar) is the headline whether or not it names the publication
+    named = [p for p in pieces if publication and len(pieces) > 1 and _names(p, publication)]
     text = next((p for p in pieces if p not in named), headline.strip())
     dashes = list(_DASHES.finditer(text)) if publication else []
     if dashes and _names(text[dashes[-1].end() :], publication or ""):

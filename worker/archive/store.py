@@ -184,14 +184,18 @@ class BatchWrites:
         self._captures: dict[tuple[str, int], int] = {}
         self.pending: dict[str, list[tuple]] = {name: [] for name in _PENDING}
         self._next: dict[str, int] = {}
-        self._unwritten: int | None = None  # the first id of the new articles that wait in ``pending``
 
     def flush(self) -> None:
         """Write the rows that wait, table by table, in the order their rows refer to each other."""
         for table, head in _PENDING.items():
             insert_rows(self.db, head, self.pending[table])
             self.pending[table].clear()
-        self._unwritten = None
+
+    def _waiting(self, ids: list[int]) -> bool:
+        """Whether one of the articles ``ids`` waits in ``pending`` (ids grow: the articles written
+        have smaller ids than the first that waits)."""
+        waiting = self.pending["articles"]
+        return bool(waiting) and max(ids, default=0) >= waiting[0][0]
 
     def _new_id(self, table: str) -> int:
         if table not in self._next:
@@ -203,7 +207,7 @@ class BatchWrites:
     def article(self, article: Article, locator: str, capture_id: int | None) -> tuple[str, int]:
         """Store one article as what it is; (outcome, article id)."""
         ids = self.probe.candidate_ids(article)
-        if self._unwritten is not None and any(i >= self._unwritten for i in ids):
+        if self._waiting(ids):
             self.flush()  # a candidate stored earlier in this batch: what follows reads its rows
         where = replace(article, url=article.url or locator)  # a file without a URL is known by its path
         if ids:
@@ -256,8 +260,6 @@ class BatchWrites:
         row = article_row(article, self.now)
         row["cluster"] = cluster
         row["id"] = aid = self._new_id("articles")
-        if self._unwritten is None:
-            self._unwritten = aid
         self.pending["articles"].append(tuple(row[n] for n in COLUMN_NAMES))
         self._add_version(aid, 1, "first", article, locator, capture_id, shown=True)
         self._keys(aid, article)
