@@ -81,6 +81,24 @@ def test_microdata_authors_not_from_comments_or_photos():
     assert microdata_authors(root) == ["Ines Carvalho", "Jo Lindqvist"]
 
 
+def test_microdata_authors_in_page_order_from_every_kind_of_mark():
+    root = _root("""<html><body>
+        <span class="artikel-verfasser">Korinna Hennig</span>
+        <a rel="nofollow author" href="/p/ana">Ana Ruiz</a>
+        <a rel="authority" href="/x">Not A Byline</a>
+        <p itemprop="creator">Tom Watkins</p>
+        <p itemprop="authorship-note">Written with Chien-Ming Wang</p>
+        <div class="auteur-principal">Claire Dupont</div>
+        <span class="author-x">English Name</span></body></html>""")
+    assert microdata_authors(root) == [
+        "Ana Ruiz",
+        "Tom Watkins",
+        "Written with Chien-Ming Wang",
+        "Korinna Hennig",
+        "Claire Dupont",
+    ]
+
+
 @pytest.mark.parametrize(
     "raw, byline",
     [
