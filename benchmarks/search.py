@@ -5,7 +5,11 @@ HTTP, from a real ``datasette`` process with the shipped metadata and its 1 s ti
 Builds (once, then re-used) an archive of ``--n`` articles made of real article text from
 ``../shared/corpus`` recombined: every body is sentences drawn from the corpus (a few sentences
 are common, most are rare, as words are in news), every headline is unique; ``--spaceless``
-(2 %) of them are Chinese, Japanese and Thai, from the corpus's pages in those scripts. Rows go
+(2 %) of them are Chinese, Japanese and Thai, from the corpus's pages in those scripts, and only
+those hold characters of the scripts written without spaces. ``--mixed`` builds the archive of
+before: the other bodies also draw the corpus's 31 Chinese, Japanese, Korean and Thai sentences,
+so that one in nine of them quotes a sentence in those scripts and is in the trigram index too
+(a hard case for a Latin word's second reading; give it to ``search_compare.py`` too). Rows go
 in with direct bulk inserts in the archive's own schema (``Archive`` makes it; FTS triggers
 index it), then FTS ``optimize`` runs, as after any large backfill. An archive made by an older
 worker is migrated when opened (the time is printed) and gets the spaceless articles it lacks.
@@ -40,6 +44,7 @@ from search_tools import measure_datasette, measure_sqlite_utils, percentiles  #
 from worker.archive import Archive  # noqa: E402
 from worker.dedupe import headline_hash  # noqa: E402
 from worker.search import Filters, search  # noqa: E402
+from worker.text.scripts import is_spaceless  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 SOURCES = [f"source-{i:02d}" for i in range(20)]
@@ -56,8 +61,9 @@ SPACELESS_WORDS = {
 }
 
 
-def corpus_sentences() -> list[str]:
-    """Every sentence (6 to 60 words) of the corpus's plain-text bodies (and the expected bodies beside pages)."""
+def corpus_sentences(mixed: bool = False) -> list[str]:
+    """Every sentence (6 to 60 words) of the corpus's plain-text bodies (and the expected bodies
+    beside pages); with ``mixed``, also those in scripts written without spaces (31 of 986)."""
     texts = [p.read_text("utf-8", "replace") for p in sorted(CORPUS.glob("text/*.txt"))]
     texts += [p.read_text("utf-8", "replace") for p in sorted(CORPUS.glob("pages/*/*.txt"))]
     for p in sorted(CORPUS.glob("pages/goose3/*.json")):
@@ -70,7 +76,7 @@ def corpus_sentences() -> list[str]:
         for s in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text)):
             if 6 <= len(s.split()) <= 60:
                 sentences.append(s.strip())
-    return list(dict.fromkeys(sentences))
+    return [s for s in dict.fromkeys(sentences) if mixed or not is_spaceless(s)]
 
 
 def spaceless_sentences() -> list[str]:
@@ -108,6 +114,7 @@ def spaceless_rows(rng: random.Random, count: int, start: int, first_seen: datet
                 "content_hash": headline_hash(body)[:16],
                 "headline_derived": 0,
                 "first_seen_at": seen,
+                "spaceless": 1,
             }
         )
     return rows
@@ -136,11 +143,11 @@ def top_up(path: Path, wanted: int) -> None:
         archive.optimize()
 
 
-def build(path: Path, n: int, words: int = 500) -> None:
+def build(path: Path, n: int, words: int = 500, mixed: bool = False) -> None:
     if not CORPUS.exists():
         sys.exit(f"the corpus is not at {CORPUS}")
     rng = random.Random(SEED)
-    sentences = corpus_sentences()
+    sentences = corpus_sentences(mixed)
     rng.shuffle(sentences)
     # Zipf-like: sentence k is drawn with weight 1/(k+1)^1.5, so a word's document frequency ranges
     # from most of the archive down to a few dozen articles.
@@ -190,6 +197,7 @@ def build(path: Path, n: int, words: int = 500) -> None:
                 "content_hash": h[:16],
                 "headline_derived": 0,
                 "first_seen_at": (published + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "spaceless": is_spaceless(headline, body),  # as the writer marks it
             }
         )
         i += 1
@@ -209,11 +217,12 @@ def doc_freq(conn: sqlite3.Connection, word: str) -> int:
     return conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [f'"{word}"']).fetchone()[0]
 
 
-def pick_words(conn: sqlite3.Connection, total: int) -> dict[str, list[str]]:
+def pick_words(conn: sqlite3.Connection, total: int, mixed: bool = False) -> dict[str, list[str]]:
     """Real words by how many articles hold them: common (in over 20 % of the archive, from the
-    most drawn sentences) and rare (the ten rarest words of the least drawn sentences)."""
+    most drawn sentences) and rare (the ten rarest words of the least drawn sentences); ``mixed``:
+    the archive was built with ``--mixed``."""
     rng = random.Random(SEED)
-    sentences = corpus_sentences()
+    sentences = corpus_sentences(mixed)
     rng.shuffle(sentences)  # the order build() drew them in: the first are the most common
 
     def words(chunk):
@@ -275,6 +284,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="runs of each query (default 5)")
     ap.add_argument("--rebuild", action="store_true", help="build again even when --db exists")
     ap.add_argument("--spaceless", type=float, default=0.02, help="share of Chinese, Japanese, Thai (0.02)")
+    ap.add_argument("--mixed", action="store_true", help="other bodies quote sentences in those scripts too")
     ap.add_argument("--baseline", action="store_true", help="Datasette and sqlite-utils without the plugins")
     ap.add_argument("--no-settings", action="store_true", help="Datasette without worker serve's settings")
     ap.add_argument("--tools-repeat", type=int, default=2, help="runs of each Datasette/sqlite-utils query (2)")
@@ -284,13 +294,17 @@ def main() -> None:
     path = args.db or Path(tempfile.gettempdir()) / f"worker-search-bench-{args.n}.db"
     spaceless = int(args.n * args.spaceless)
     if args.rebuild or not path.exists():
-        build(path, args.n - spaceless)
+        build(path, args.n - spaceless, mixed=args.mixed)
     top_up(path, spaceless)
     with Archive(path, readonly=True) as archive:
         conn = archive.db.conn
         total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-        words = pick_words(conn, total)
-        print(f"archive: {path} ({total:,} articles, {spaceless:,} of them Chinese, Japanese or Thai)")
+        words = pick_words(conn, total, args.mixed)
+        trigram = conn.execute("SELECT count(*) FROM articles_trigram_docsize").fetchone()[0]
+        print(
+            f"archive: {path} ({total:,} articles, {spaceless:,} of them Chinese, Japanese or Thai; "
+            f"{trigram:,} in the trigram index)"
+        )
         for name, size in index_sizes(conn):
             print(f"  {name:20} {size / 1e6:10,.1f} MB")
         print(f"common words (df): {', '.join(f'{w} ({doc_freq(conn, w):,})' for w in words['common'][:5])}, ...")

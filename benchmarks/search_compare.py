@@ -40,13 +40,13 @@ print(json.dumps(out))
 """
 
 
-def cases(db: Path) -> list[tuple[str, list[str], dict]]:
+def cases(db: Path, mixed: bool) -> list[tuple[str, list[str], dict]]:
     from search import pick_words, worker_cases  # benchmarks/search.py
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     keys = ("source", "since", "until", "lang")
-    found = worker_cases(conn, pick_words(conn, total), False)
+    found = worker_cases(conn, pick_words(conn, total, mixed), False)
     return [(name, queries, {k: getattr(f, k) for k in keys}) for name, queries, f in found]
 
 
@@ -65,9 +65,10 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True, help="an archive built by benchmarks/search.py")
     ap.add_argument("--worker-root", type=Path, required=True, help="the other checkout")
     ap.add_argument("--repeat", type=int, default=5, help="runs of each query (default 5)")
+    ap.add_argument("--mixed", action="store_true", help="the archive was built by search.py --mixed")
     args = ap.parse_args()
     with tempfile.NamedTemporaryFile("w", suffix=".json") as spec:
-        json.dump(cases(args.db), spec)
+        json.dump(cases(args.db, args.mixed), spec)
         spec.flush()
         roots = {"other": args.worker_root.resolve(), "this": ROOT}
         for _ in range(2):
