@@ -177,9 +177,34 @@ _STRONG = (
 )
 _LAYOUT = ("layout", "wrap", "container", "page", "single", "template")
 _LAYOUT_TOKENS = frozenset({"has", "with", "show", "no"})
-_TOKEN_SPLIT = re.compile(r"[\s_-]+")
 NEG, WEAK, POS, STRONG, LAYOUT = 1, 2, 4, 8, 16
 _MODIFIER = re.compile(r"--[\w-]+")
+
+
+def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One expression finding any of ``words`` as a substring, written as their prefix tree
+    (``co(?:mment|okie)``): a position is left at its first letter that no word goes on with,
+    where a plain alternation tries every word (a third of the time over class names)."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(ch) + pattern(node[ch]) for ch in sorted(node) if ch]
+        if not branches:
+            return ""
+        either = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{either})?" if "" in node else either
+
+    return re.compile(pattern(trie))
+
+
+_STRONG_IN, _POSITIVE_IN, _NEGATIVE_IN, _WEAK_IN, _LAYOUT_IN = map(
+    _any_of, (_STRONG, _POSITIVE, _NEGATIVE, _WEAK_NEGATIVE, _LAYOUT)
+)
 
 
 def attrs(el) -> str:
@@ -194,17 +219,17 @@ def name_kinds(names: str) -> int:
     if not names:
         return 0
     low = names.lower()
-    tokens = set(_TOKEN_SPLIT.split(low))
+    tokens = set(low.replace("_", " ").replace("-", " ").split())
     kinds = 0
-    if any(k in low for k in _STRONG):
+    if _STRONG_IN.search(low):
         kinds |= STRONG | POS
-    elif any(k in low for k in _POSITIVE) or tokens & _POSITIVE_TOKENS:
+    elif _POSITIVE_IN.search(low) or tokens & _POSITIVE_TOKENS:
         kinds |= POS
-    if any(k in low for k in _NEGATIVE) or tokens & _NEGATIVE_TOKENS:
+    if _NEGATIVE_IN.search(low) or tokens & _NEGATIVE_TOKENS:
         kinds |= NEG
-    elif any(k in low for k in _WEAK_NEGATIVE) or tokens & _WEAK_TOKENS:
+    elif _WEAK_IN.search(low) or tokens & _WEAK_TOKENS:
         kinds |= WEAK
-    if any(k in low for k in _LAYOUT) or tokens & _LAYOUT_TOKENS:
+    if _LAYOUT_IN.search(low) or tokens & _LAYOUT_TOKENS:
         kinds |= LAYOUT
     return kinds
 
