@@ -144,12 +144,13 @@ def make_corpus(
 # ---------------------------------------------------------------- processes and the archive
 
 
-def spawn(args: list[str], log: Path) -> subprocess.Popen:
-    """``python -m worker ARGS`` in its own process group (its cleaning pool too), output to ``log``."""
+def spawn(args: list[str], log: Path, main: tuple[str, ...] = ("-m", "worker")) -> subprocess.Popen:
+    """``python -m worker ARGS`` (or ``python MAIN ARGS``) in its own process group (its cleaning
+    pool too), output to ``log``."""
     out = open(log, "ab")
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "worker", *args],
+            [sys.executable, *main, *args],
             cwd=ROOT,
             env=ENV,
             stdout=out,
@@ -527,6 +528,46 @@ def test_sigterm_while_a_server_stalls_mid_body_exits_zero_in_time(tmp_path, loo
     assert rows(db, "SELECT count(*) FROM articles")[0][0] >= 5  # the other source's articles are kept
     assert not rows(db, "SELECT 1 FROM runs WHERE status = 'running'")
     check_integrity(db)
+
+
+SUBMITTING = """
+import sys, time
+from concurrent.futures import thread
+from pathlib import Path
+flag = Path(sys.argv.pop(1))
+real = thread.ThreadPoolExecutor._adjust_thread_count
+def held(self):  # called by ThreadPoolExecutor.submit with the pool's shutdown lock held
+    real(self)
+    flag.touch()
+    time.sleep(1)
+thread.ThreadPoolExecutor._adjust_thread_count = held
+from worker.cli import main
+main()
+"""
+
+
+def test_sigterm_while_the_scheduler_submits_a_job_exits_zero_in_time(tmp_path):
+    """A signal handler runs in the main thread between any two of its bytecodes: one that stopped
+    APScheduler there, while that thread submitted a job (the heartbeat's, every second), waited
+    for the thread pool's lock it held itself, for ever."""
+    inbox = tmp_path / "inbox"
+    make_corpus(inbox, 3)
+    cfg = service_config(tmp_path, f"  - name: inbox\n    kind: files\n    path: {inbox}/\n    every: 1h\n")
+    db, log, submitting = tmp_path / "a.db", tmp_path / "service.log", tmp_path / "submitting"
+    proc = spawn([str(submitting), "--config", str(cfg), "--log-format", "json", "run"], log, main=("-c", SUBMITTING))
+    try:
+        assert wait_for(lambda: bool(rows(db, "SELECT 1 FROM runs WHERE source = 'inbox' AND status = 'ok'")))
+        submitting.unlink()
+        assert wait_for(submitting.exists, every=0.01)  # a job is being submitted, for a second
+        code, took = sigterm(proc)
+    finally:
+        if proc.poll() is None:
+            kill_group(proc)
+    assert code == 0, log.read_text()
+    assert took < 3 + 5
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] >= 3
+    assert not rows(db, "SELECT 1 FROM runs WHERE status = 'running'")
+    assert any(e.get("event") == "service_stopped" for e in log_events(log))
 
 
 # ---------------------------------------------------------------- readers beside the writer

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -126,14 +125,11 @@ def test_jobs_coalesce_never_overlap_and_keep_the_misfire_grace(tmp_path):
     )
     service = Service(Config(archive=str(tmp_path / "a.db"), scheduler=settings, sources=sources), None)
     service._register()
-    runner = threading.Thread(target=service.scheduler.start, kwargs={"paused": True}, daemon=True)
-    runner.start()  # paused: the jobs get their settings but never run
+    service.scheduler.start(paused=True)  # in its own thread; paused: the jobs get their settings but never run
     try:
-        assert wait_for(lambda: service.scheduler.running, timeout=5)
         jobs = {job.id: job for job in service.scheduler.get_jobs()}
     finally:
         service.scheduler.shutdown(wait=False)
-        runner.join(5)
     for name in ("every", "nightly"):
         job = jobs[name]
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 120

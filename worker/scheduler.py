@@ -3,6 +3,11 @@
 The scheduler only registers jobs and stops them cleanly: SIGTERM/SIGINT stop scheduling, give
 running sources ``shutdown_timeout`` seconds to finish, then ask them to stop and record them as
 interrupted; SIGHUP reloads config.yaml. A lock beside the archive keeps a second service off it.
+
+APScheduler runs in its own thread; the main thread waits for signals and acts on them. A signal
+handler runs in the main thread between any two of its bytecodes, also while it holds a lock, so
+the handler only notes the signal: one that stopped APScheduler itself, while that thread was
+submitting a job with the thread pool's lock held, waited for that lock for ever.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +26,7 @@ from typing import TYPE_CHECKING
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -41,6 +47,8 @@ if TYPE_CHECKING:
     from worker.metrics import Metrics
 
 log = structlog.get_logger("worker.scheduler")
+
+SIGNAL_POLL = 0.1  # seconds between the main thread's looks for a signal noted by the handler
 
 
 class ArchiveLock:
@@ -140,7 +148,8 @@ class Service:
         self.intervals: dict[str, int | None] = {}  # each job's interval now (None: cron)
         self.metrics: Metrics | None = None
         self._lock = threading.Lock()
-        self.scheduler = BlockingScheduler(
+        self._signals: deque[int] = deque()  # noted by the handler, acted on by the main thread
+        self.scheduler = BackgroundScheduler(
             executors={"default": JobExecutor(config.scheduler.max_workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": config.scheduler.misfire_grace},
             timezone="UTC",
@@ -150,9 +159,9 @@ class Service:
 
     def _job(self, name: str) -> None:
         source = self.config.source(name)
-        if source is None or self.stopping.is_set():
-            return
-        with self._lock:
+        with self._lock:  # checked under the lock: a run the drain does not see never starts
+            if source is None or self.stopping.is_set():
+                return
             self.running[name] = threading.current_thread()
         try:
             run_source(
@@ -267,13 +276,23 @@ class Service:
     # -- life cycle -------------------------------------------------------------------------------
 
     def _on_signal(self, signum, frame) -> None:
-        if signum == signal.SIGHUP:
-            threading.Thread(target=self.reload, name="reload", daemon=True).start()
-            return
-        log.info("shutdown_requested", signal=signal.Signals(signum).name)
-        self.stopping.set()
-        if self.scheduler.running:
+        """Note the signal and nothing more: no lock, no log line, no thread started (see above)."""
+        self._signals.append(signum)
+
+    def _serve_signals(self) -> None:
+        """The main thread while the jobs run: SIGHUP reloads the config; SIGTERM/SIGINT stop
+        scheduling and return."""
+        while True:
+            while not self._signals:
+                time.sleep(SIGNAL_POLL)
+            signum = self._signals.popleft()
+            if signum == signal.SIGHUP:
+                threading.Thread(target=self.reload, name="reload", daemon=True).start()
+                continue
+            log.info("shutdown_requested", signal=signal.Signals(signum).name)
+            self.stopping.set()
             self.scheduler.shutdown(wait=False)
+            return
 
     def run(self) -> int:
         lock = ArchiveLock(self.config.archive)
@@ -298,7 +317,8 @@ class Service:
                 archive=self.config.archive,
                 pid=os.getpid(),
             )
-            self.scheduler.start()  # blocks until a signal shuts it down
+            self.scheduler.start()  # in its own thread
+            self._serve_signals()  # until SIGTERM or SIGINT
             return self._drain()
         finally:
             if self.metrics is not None:
