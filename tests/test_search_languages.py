@@ -334,3 +334,29 @@ def test_a_latin_word_keeps_its_word_index_score_and_the_trigram_index_ranks_onl
             assert ranked_on == []
         finally:
             conn.set_trace_callback(None)
+
+
+def test_a_latin_word_inside_text_without_spaces_follows_the_articles_holding_it_as_a_word(tmp_path):
+    """``JR`` is a word of the English story and part of a run of the Japanese one (``JR東海``):
+    the word index finds the first, only the trigram index the second, which comes after it; and
+    when the word index fills the page, the trigram index is not read at all (on an archive whose
+    trigram index holds much Latin text, that reading was most of a rare word's time)."""
+    path, f = tmp_path / "archive.db", tmp_path / "in" / "a.jsonl"
+    f.parent.mkdir()
+    lines = [
+        {"headline": "JR trains run again", "body": "The JR line to the coast reopened on Monday after the storm."},
+        {"headline": "大雨で新幹線が運転見合わせ", "body": "JR東海によると、運転再開の見通しは立っていない。"},
+    ]
+    f.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    with Archive(path) as archive:
+        assert ingest(make_source(name="paper", kind="files", path=str(f)), archive).new == 2
+    with Archive(path, readonly=True) as archive:
+        conn = archive.db.conn
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        assert headlines(search(conn, "JR", limit=1)) == ["JR trains run again"]
+        assert not [s for s in statements if "articles_trigram MATCH" in s]
+        assert headlines(search(conn, "JR", limit=2)) == ["JR trains run again", "大雨で新幹線が運転見合わせ"]
+        assert headlines(search(conn, "jr")) == ["JR trains run again", "大雨で新幹線が運転見合わせ"]
+        assert [s for s in statements if "articles_trigram MATCH" in s]
+        conn.set_trace_callback(None)

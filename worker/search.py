@@ -5,8 +5,9 @@ operators in them can never be a syntax error (``word*`` stays a prefix search).
 passes FTS5 syntax through (NEAR, prefix*, column filters) and turns a syntax error into a
 clear ``SearchError``. Each word is looked up in the index that can find it, the word index or,
 for Chinese, Japanese, Thai, Korean and the like, the trigram index (``worker.search_plan``);
-every reading of the query is ranked by its own index, and the best hits of all win (a second
-reading ranks only the articles the first does not find).
+every reading of the query is ranked by its own index: the first reading's hits come first, then
+the articles only a second reading finds (``ranked``; it is read only when the first finds fewer
+than a page).
 
 Ranking is two-stage, so a word found in most of a large archive costs no more than a rare one:
 
@@ -224,24 +225,24 @@ def ranked(
     window: int | None = WINDOW,
     raw: bool = True,
 ) -> list[tuple[int, float]]:
-    """(rowid, bm25) of the best ``limit`` matches of any reading of the query, best first: each
-    reading is ranked by its own index (see the module's docstring); an article found by the
-    first reading keeps its score there (the trigram index's bm25 is on another scale), one found
-    only by the other is ranked by that one's. Only the articles the first reading misses are
-    ranked by the other: usually none, and ranking costs a reading of every match again."""
+    """(rowid, bm25) of the best ``limit`` matches of any reading of the query (all with a
+    negative ``limit``), best first: the first reading's, ranked by its index, then those only
+    the other finds (a Latin word inside a run of text without spaces: ``JR東海``), ranked by
+    theirs (the trigram index's bm25 is on another scale). So the other reading is run only when
+    the first finds fewer than ``limit``: it reads the trigram index, whose doclists are long for a
+    Latin word's trigrams wherever its articles hold much Latin text (benchmarks/search.py --mixed)."""
     where, params = where_sql(filters)
     selective = False
     if where and window is not None and (wanted := _window_for(conn, where, params, limit)) > 0:
         window, selective = max(window, wanted), True
     filtered = (where, params, selective)
-    best = dict(_ranked(conn, readings.first, limit, filtered, window, raw))
-    if readings.substrings is not None and (missed := _missed(conn, readings, raw)):
-        only = replace(readings.substrings, among=json.dumps(missed))
-        wide = window if window is not None and len(missed) > window else None
-        for rowid, score in _ranked(conn, only, limit, filtered, wide, raw):
-            best.setdefault(rowid, score)
-    hits = sorted(best.items(), key=lambda hit: hit[1])
-    return hits if limit < 0 else hits[:limit]
+    hits = _ranked(conn, readings.first, limit, filtered, window, raw)
+    if readings.substrings is None or 0 <= limit <= len(hits) or not (missed := _missed(conn, readings, raw)):
+        return hits
+    only = replace(readings.substrings, among=json.dumps(missed))
+    wide = window if window is not None and len(missed) > window else None
+    rest = _ranked(conn, only, limit - len(hits) if limit >= 0 else limit, filtered, wide, raw)
+    return hits + rest
 
 
 def _missed(conn: sqlite3.Connection, readings: Plan, raw: bool) -> list[int]:

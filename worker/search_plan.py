@@ -14,7 +14,8 @@ ends in two spaces, so that every occurrence begins a trigram). Only articles of
 index can hold such a word, so a query with one runs there wholly, its other words as
 substrings too (in a text without spaces a Latin word is part of a longer run: ``JR東海``). A
 query without one runs on the word index, and also wholly on the trigram index (``Plan``: an
-article either reading finds is a match; the second ranks only those the first misses),
+article either reading finds is a match; the second ranks only those the first misses, after
+the first's, and ``search.ranked`` reads it only when the first finds fewer than a page),
 unless the word index finds thousands of articles for it already (``search.plan``). A ``raw``
 query (FTS5 syntax) runs on the trigram index when it holds a character of those scripts, on
 both otherwise.
