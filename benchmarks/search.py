@@ -51,13 +51,14 @@ SOURCES = [f"source-{i:02d}" for i in range(20)]
 LANGS = ["en"] * 8 + ["de", "fr"]
 SEED = 20240101
 SPACELESS_TEXTS = ("chinese_article*.txt", "japanese_article*.txt", "thai_article.txt")
-# words of those texts: three characters or more, two, one, a Thai word, two scripts together
+# words of those texts: three characters or more, two, one, a Thai word, two scripts together (a Latin
+# word of those texts: ``【6月18日 AFP】ナイジェリア``)
 SPACELESS_WORDS = {
     "zh/ja word, 3+ characters": ["梁振英", "立法会", "行政长官", "金正恩", "北朝鮮"],
     "zh/ja word, 2 characters": ["香港", "道歉", "中国", "米朝", "議員"],
     "zh/ja word, 1 character": ["港", "日"],
     "Thai word": ["ผู้สื่อข่าว", "สุรชัย", "ตำรวจ"],
-    "Chinese word + English word": ["梁振英 said", "香港 police"],
+    "Japanese or Thai word + Latin word": ["ナイジェリア AFP", "ボルノ Borno", "ผู้สื่อข่าว DNA"],
 }
 
 
