@@ -4,6 +4,8 @@ fields; and that fetchers and cleaners both use it while it uses neither."""
 from __future__ import annotations
 
 import ast
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from worker.text.bylines import byline_names, format_byline, split_names
 from worker.text.datelines import find_dateline, strip_dateline
 from worker.text.lang import lang_code
-from worker.text.lines import plain_paragraphs, plain_text, unescape_line
+from worker.text.lines import clean_line, plain_paragraphs, plain_text, unescape_line
 
 WORKER = Path(__file__).resolve().parents[1] / "worker"
 
@@ -179,6 +181,19 @@ def test_not_datelines(text):
 )
 def test_unescape_line(raw, line):
     assert unescape_line(raw) == line
+
+
+_ODD = "\u00a0\u00ad\u200b\u200c\u200d\u2060\ufeff\u3000\u2003\u2028\u0085\u200e\t\x0b\x0c\x1c\x07\x7f"
+
+
+@given(st.text(alphabet=st.sampled_from("ab  é\u0301’中" + _ODD), max_size=40))
+def test_clean_line_is_its_definition_whichever_path_it_takes(raw):
+    # the definition: NFC, invisible characters and controls dropped, spaces collapsed, trimmed
+    text = unicodedata.normalize("NFC", raw)
+    text = re.sub("[\u00ad\u200b\u200c\u200d\u2060\ufeff]", "", text)
+    text = re.sub(r"[\x00-\x08\x0b\x0e-\x1f\x7f]", "", text)
+    text = re.sub(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\f\v]+", " ", text).strip()
+    assert clean_line(raw) == text
 
 
 def test_plain_text_drops_markup_and_decodes_once_more():

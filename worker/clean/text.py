@@ -110,19 +110,17 @@ def _to_text(data: str | bytes, declared: str | None) -> str:
     text = decode(data, declared)
     if "\x00" in text:
         raise ParseError("binary content: NUL bytes")
-    visible = sum(map(len, text.split()))  # characters but whitespace (str.split's is re's \s)
-    if not visible:
+    if not text or text.isspace():
         raise ParseError("empty text: whitespace only")
-    # only characters outside printable ASCII can be junk: look at those alone
-    odd = _NOT_PLAIN.findall(text)
-    junk = (
-        sum(1 for c in odd if c == "\ufffd" or unicodedata.category(c) in _JUNK_CATEGORIES)
-        if len(odd) > 0.1 * visible
-        else 0
-    )
-    if junk > 0.1 * visible:
+    # only characters outside printable ASCII can be junk: look at those alone (a lone surrogate
+    # is one, so text without junk has none to remove); the count of characters but whitespace
+    # (str.split's is re's \s) is needed only when there is junk
+    junk = sum(1 for c in _NOT_PLAIN.findall(text) if c == "\ufffd" or unicodedata.category(c) in _JUNK_CATEGORIES)
+    if not junk:
+        return text
+    if junk > 0.1 * sum(map(len, text.split())):
         raise ParseError("binary content: mostly non-text characters")
-    return text if text.isascii() else SURROGATES.sub("", text)
+    return SURROGATES.sub("", text)
 
 
 def _paragraphs(text: str) -> list[str]:
