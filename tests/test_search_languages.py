@@ -12,6 +12,8 @@ import sys
 
 import pytest
 import sqlite_utils
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import ROOT, needs_corpus, run_cli
 from tests.language_archive import build_language_archive
@@ -22,6 +24,7 @@ from worker.kinds import make_source
 from worker.pipeline import ingest
 from worker.search import Filters, SearchError, search
 from worker.search_plan import compile_query, terms
+from worker.text.scripts import SPACELESS, SPACELESS_RANGES, is_spaceless
 
 OWN = Filters(source="own")
 
@@ -185,6 +188,23 @@ def test_an_earlier_version_in_those_scripts_is_found_with_all_versions(tmp_path
         assert search(conn, "東京駅") == []
         (hit,) = search(conn, "東京駅", all_versions=True)
         assert (hit["headline"], hit["version"]) == ("Trains stop", 1)
+
+
+_EDGE_POINTS = sorted({p for low, high in SPACELESS_RANGES for p in (low - 1, low, high, high + 1)} | {0x2019, 0x1F600})
+
+
+@given(
+    st.text(alphabet=st.sampled_from("ab ’é\n"), max_size=40),
+    st.lists(st.sampled_from(_EDGE_POINTS), max_size=3),
+    st.randoms(),
+)
+def test_is_spaceless_is_the_regular_expression_on_short_and_long_texts(text, points, rnd):
+    for point in points:
+        at = rnd.randrange(len(text) + 1)
+        text = text[:at] + chr(point) + text[at:]
+    expected = int(SPACELESS.search(text) is not None)
+    assert is_spaceless(text) == expected
+    assert is_spaceless(None, "", "word é " * 50 + text) == expected  # a body: read as code points
 
 
 def test_the_writer_says_which_articles_the_trigram_index_holds(tmp_path):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 # Code point ranges of the scripts the trigram index serves (the query planner routes a word
 # holding any of them to it: worker.search_plan).
 SPACELESS_RANGES: tuple[tuple[int, int], ...] = (
@@ -29,8 +31,25 @@ SPACELESS_RANGES: tuple[tuple[int, int], ...] = (
 SPACELESS = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in SPACELESS_RANGES) + "]")
 
 
+# where the ranges start and end (exclusive), in order: a code point is in one when an odd number
+# of these are at or below it
+_EDGES = np.array(sorted(edge for low, high in SPACELESS_RANGES for edge in (low, high + 1)), dtype=np.uint32)
+_SHORT = 256  # characters: a shorter text is read by the regular expression
+
+
 def is_spaceless(*texts: str | None) -> int:
     """1 when any of the texts holds a character of those scripts: the ``spaceless`` column.
-    A regular expression here costs about 0.05 ms an article; SQLite's GLOB over the same text,
-    0.75 to 1.4 ms (more than the word index's insert)."""
-    return int(any(text and SPACELESS.search(text) for text in texts))
+    A body is read as code points, of which only those from the first range up are looked up
+    (the regular expression costs 8 ns a character, this a third of it); SQLite's GLOB over the
+    same text costs 0.75 to 1.4 ms (more than the word index's insert)."""
+    return int(any(text and _holds(text) for text in texts))
+
+
+def _holds(text: str) -> bool:
+    if text.isascii():
+        return False
+    if len(text) < _SHORT:
+        return SPACELESS.search(text) is not None
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    high = points[points >= _EDGES[0]]
+    return bool(high.size) and bool((np.searchsorted(_EDGES, high, side="right") & 1).any())
