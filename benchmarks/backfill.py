@@ -70,10 +70,16 @@ _CONTENT = re.compile(r"""(content=["'])([^"']*)(["'])""", re.I)
 def cipher(text: str, rnd: random.Random) -> str:
     """``text`` with the letters of what lies between tags and of meta tags' content substituted
     (one random alphabet per call): the page keeps its structure and its words' shapes, and
-    shares no text with another."""
+    shares no text with another. The letters of other alphabets and scripts (Arabic, Korean,
+    Chinese, Thai...) are shuffled among the page's own, so a copy of a page written in them is
+    a story of its own too."""
     lower = list(string.ascii_lowercase)
     rnd.shuffle(lower)
     table = str.maketrans(string.ascii_lowercase + string.ascii_uppercase, "".join(lower) + "".join(lower).upper())
+    others = sorted({c for c in text if not c.isascii() and c.isalpha()})
+    shuffled = others[:]
+    rnd.shuffle(shuffled)
+    table.update(str.maketrans("".join(others), "".join(shuffled)))
     text = _TEXT.sub(lambda m: ">" + m.group(1).translate(table) + "<", text)
     return _CONTENT.sub(lambda m: m.group(1) + m.group(2).translate(table) + m.group(3), text)
 
