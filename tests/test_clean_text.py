@@ -238,6 +238,11 @@ def test_output_is_nfc_without_invisibles():
     assert article.body == "The café opened today."
 
 
+def test_a_little_junk_is_dropped_and_the_text_kept():
+    article = clean_text("Senate Passes the Bill\n\nThe bill \ud800passed\x07 on a vote of 60 to 40 today.")
+    assert article.body == "The bill passed on a vote of 60 to 40 today."
+
+
 # --- not an article ----------------------------------------------------------------------
 
 
@@ -251,6 +256,7 @@ def test_output_is_nfc_without_invisibles():
         (b"GIF89a\x01\x00\x01\x00\x00\xff\x00,", "binary"),
         (bytes(range(256)) * 4, "binary"),
         ("Headline\x00 with NUL", "binary"),
+        ("Senate Passes the Bill\n\n" + "\x01\x02\x03\x7f" * 40 + " The bill passed.", "mostly non-text"),
         ("Senate Passes the Bill\n\nBy Ana Ruiz\n\nThe New York Times", "no body"),
         ("Credit…Jane Smith\n\nPhoto: Sam Lee", "no body"),
     ],

@@ -207,6 +207,12 @@ def test_is_spaceless_is_the_regular_expression_on_short_and_long_texts(text, po
     assert is_spaceless(None, "", "word é " * 50 + text) == expected  # a body: read as code points
 
 
+def test_the_text_layer_and_the_query_planner_do_not_load_numpy():
+    code = "import sys, worker.text.scripts, worker.search_plan; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"
+
+
 def test_the_writer_says_which_articles_the_trigram_index_holds(tmp_path):
     """The writer sets ``spaceless`` (no GLOB over every text as it is stored); the index follows
     the flag through edits from one script to the other and stays whole."""

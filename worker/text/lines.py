@@ -46,7 +46,7 @@ def clean_line(text: str) -> str:
     """NFC, invisible characters dropped, runs of spaces (incl. NBSP) collapsed, trimmed."""
     if not text.isascii():  # ASCII is already NFC and has none of the invisible characters
         text = unicodedata.normalize("NFC", text)
-        if any(c in text for c in _INVISIBLE_CHARS):  # a look per character is 30 times a translate's cost
+        if any(c in text for c in _INVISIBLE_CHARS):  # six scans cost a 30th of translate's dict lookups
             text = text.translate(_INVISIBLE)
     if text.isprintable():  # no control characters, and no spaces but " " (the common line)
         return " ".join(text.split()) if "  " in text else text.strip()

@@ -6,8 +6,11 @@ holding one is looked up there (``worker.search_plan``)."""
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # Code point ranges of the scripts the trigram index serves (the query planner routes a word
 # holding any of them to it: worker.search_plan).
@@ -31,9 +34,6 @@ SPACELESS_RANGES: tuple[tuple[int, int], ...] = (
 SPACELESS = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in SPACELESS_RANGES) + "]")
 
 
-# where the ranges start and end (exclusive), in order: a code point is in one when an odd number
-# of these are at or below it
-_EDGES = np.array(sorted(edge for low, high in SPACELESS_RANGES for edge in (low, high + 1)), dtype=np.uint32)
 _SHORT = 256  # characters: a shorter text is read by the regular expression
 
 
@@ -50,6 +50,18 @@ def _holds(text: str) -> bool:
         return False
     if len(text) < _SHORT:
         return SPACELESS.search(text) is not None
+    import numpy as np  # the text layer stays light for the fetchers and the query planner
+
+    edges = _edges()
     points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    high = points[points >= _EDGES[0]]
-    return bool(high.size) and bool((np.searchsorted(_EDGES, high, side="right") & 1).any())
+    high = points[points >= edges[0]]
+    return bool(high.size) and bool((np.searchsorted(edges, high, side="right") & 1).any())
+
+
+@cache
+def _edges() -> np.ndarray:
+    """Where the ranges start and end (exclusive), in order: a code point is in a range when an
+    odd number of these are at or below it."""
+    import numpy as np
+
+    return np.array(sorted(edge for low, high in SPACELESS_RANGES for edge in (low, high + 1)), dtype=np.uint32)
