@@ -29,9 +29,10 @@ Prints a table and the ratios the issue asks for.
 
 With ``--compare CHECKOUT`` it runs the worker cases with another checkout's worker and this
 one's in turn (``--rounds`` each, the one that goes first alternating) and prints the median
-rates and their ratio: the way to tell whether a change made backfills slower, as one run after
-another on this machine differs by up to a third. Every run starts with the earlier runs'
-archives removed and written out of memory.
+rates and their ratio, and the median CPU seconds per 1,000 items (the run's processes, pool
+workers included) and theirs: the way to tell whether a change made backfills slower, as one run
+after another on this machine differs by up to a third (the CPU time differs much less). Every
+run starts with the earlier runs' archives removed and written out of memory.
 
     python benchmarks/backfill.py --workdir /tmp/bb --compare ../before --only html,txt --rounds 4
 """
@@ -290,23 +291,36 @@ def compare(cases: dict[str, tuple], other: Path, rounds: int, dbs: Path) -> Non
     the one that goes first alternating, every run after ``settle``; rates and their ratio."""
     roots = {"other": other.resolve(), "this": ROOT}
     rates: dict[str, dict[str, list[float]]] = {}
+    cpus: dict[str, dict[str, list[float]]] = {}
     peaks: dict[str, dict[str, float]] = {}
     for name, (make_cmd, n, unit) in cases.items():
         rates[name], peaks[name] = {"other": [], "this": []}, {"other": 0.0, "this": 0.0}
+        cpus[name] = {"other": [], "this": []}
         for r in range(rounds):
             for label in ("other", "this") if r % 2 == 0 else ("this", "other"):
                 settle(dbs)
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 secs, peak, _, _ = measure(make_cmd(roots[label]), roots[label])
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
                 rates[name][label].append(n / secs)
+                cpus[name][label].append(cpu / n * 1000)
                 peaks[name][label] = max(peaks[name][label], peak)
-                print(f"  {name}, {label}: {n / secs:.0f} {unit}/s, {peak:.0f} MB", file=sys.stderr)
+                print(f"  {name}, {label}: {n / secs:.0f} {unit}/s, {cpu:.1f} CPU s, {peak:.0f} MB", file=sys.stderr)
     print(f"\nother: {roots['other']}\nthis:  {roots['this']}\n")
-    print(f"{'case':24} {'other /s':>9} {'this /s':>9} {'this/other':>10} {'peak MB':>15}  runs (other | this)")
+    print(
+        f"{'case':8} {'other /s':>9} {'this /s':>9} {'this/other':>10} {'CPU s/1000':>15} {'this/other':>10} "
+        f"{'peak MB':>11}  runs /s (other | this)"
+    )
     for name, by in rates.items():
         mid = {label: statistics.median(v) for label, v in by.items()}
+        cpu = {label: statistics.median(v) for label, v in cpus[name].items()}
         runs = " ".join(f"{x:.0f}" for x in by["other"]) + " | " + " ".join(f"{x:.0f}" for x in by["this"])
         mb = f"{peaks[name]['other']:.0f} / {peaks[name]['this']:.0f}"
-        print(f"{name:24} {mid['other']:9.0f} {mid['this']:9.0f} {mid['this'] / mid['other']:10.2f} {mb:>15}  {runs}")
+        print(
+            f"{name:8} {mid['other']:9.0f} {mid['this']:9.0f} {mid['this'] / mid['other']:10.2f} "
+            f"{cpu['other']:7.2f} / {cpu['this']:5.2f} {cpu['this'] / cpu['other']:10.2f} {mb:>11}  {runs}"
+        )
 
 
 def logged(path: Path, name: str) -> dict:
