@@ -314,12 +314,12 @@ def compare(cases: dict[str, tuple], other: Path, rounds: int, dbs: Path) -> Non
     )
     for name, by in rates.items():
         mid = {label: statistics.median(v) for label, v in by.items()}
-        cpu = {label: statistics.median(v) for label, v in cpus[name].items()}
+        per = {label: statistics.median(v) for label, v in cpus[name].items()}
         runs = " ".join(f"{x:.0f}" for x in by["other"]) + " | " + " ".join(f"{x:.0f}" for x in by["this"])
         mb = f"{peaks[name]['other']:.0f} / {peaks[name]['this']:.0f}"
         print(
             f"{name:8} {mid['other']:9.0f} {mid['this']:9.0f} {mid['this'] / mid['other']:10.2f} "
-            f"{cpu['other']:7.2f} / {cpu['this']:5.2f} {cpu['this'] / cpu['other']:10.2f} {mb:>11}  {runs}"
+            f"{per['other']:7.2f} / {per['this']:5.2f} {per['this'] / per['other']:10.2f} {mb:>11}  {runs}"
         )
 
 
