@@ -8,8 +8,9 @@ resident memory of the process and its children and as that of the largest one (
 ``/usr/bin/time -v`` reports):
 
   html      the HTML pages of ../shared/corpus/pages, copied to --pages files, each copy's text
-            (not its markup) put through a letter substitution of its own, so that no two copies
-            share a headline or a text, as the stories of a real archive do not: `worker backfill DIR`
+            (not its markup) put through a letter substitution of its own and its canonical URL
+            made its own, so that no two copies share a headline, a text or a URL, as the stories
+            of a real archive do not: `worker backfill DIR`
   warc      the same pages as response records of one WARC file: `worker backfill FILE.warc.gz`
   anchor    the same files through the obvious script: trafilatura.bare_extraction per page,
             sqlite-utils insert_all into an FTS5 table kept in step by triggers
@@ -66,6 +67,22 @@ sys.path.insert(0, str(ROOT))
 
 _TEXT = re.compile(r">([^<]+)<")
 _CONTENT = re.compile(r"""(content=["'])([^"']*)(["'])""", re.I)
+_LINK = re.compile(r"<link\b[^>]*>", re.I)
+_HREF = re.compile(r"""(\bhref=["'])([^"'?#]*)""", re.I)
+
+
+def own_url(page: str, i: int) -> str:
+    """The page with its canonical link's path made its copy's own (``.../copy-7``): copies of
+    one page are different stories, and stories of a real archive do not share a canonical URL
+    (the meta tags' and JSON-LD's URLs are made unreadable by ``cipher``)."""
+
+    def link(m: re.Match) -> str:
+        tag = m.group(0)
+        if "canonical" not in tag.lower():
+            return tag
+        return _HREF.sub(lambda h: f"{h.group(1)}{h.group(2).rstrip('/')}/copy-{i}", tag, count=1)
+
+    return _LINK.sub(link, page)
 
 
 def cipher(text: str, rnd: random.Random) -> str:
@@ -100,7 +117,7 @@ def make_pages(dest: Path, n: int) -> int:
     rnd = random.Random(11)
     for i in range(n):
         p, data, _headline = usable[i % len(usable)]
-        text = cipher(data.decode("utf-8", "surrogateescape"), rnd)
+        text = own_url(cipher(data.decode("utf-8", "surrogateescape"), rnd), i)
         (dest / f"{i:06d}-{p.stem}.html").write_bytes(text.encode("utf-8", "surrogateescape"))
     return len(usable)
 
@@ -417,12 +434,11 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="backfill-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     pages, texts, jsonl = (
-        work / f"pages-{args.pages}",
+        work / f"pages-v2-{args.pages}",
         work / f"texts-v2-{args.articles}",
         work / f"articles-v2-{args.articles}.jsonl",
     )
     if args.cluster:
-        pages = work / f"pages-{args.pages}"
         if not pages.is_dir():
             make_pages(pages, args.pages)
         dbs = work / "dbs"
@@ -433,7 +449,7 @@ def main() -> None:
         return
     if not pages.is_dir():
         make_pages(pages, args.pages)
-    warc = work / f"pages-{args.pages}.warc.gz"
+    warc = work / f"pages-v2-{args.pages}.warc.gz"
     if not warc.exists():
         make_warc(pages, warc)
     if not texts.is_dir() or not jsonl.exists():
