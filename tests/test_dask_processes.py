@@ -117,16 +117,20 @@ def test_a_client_killed_mid_run_goes_on_from_its_checkpoints(tmp_path, cluster,
     db = tmp_path / "cluster.db"
     run = backfill(db, address, inputs)
     deadline = time.monotonic() + 120
-    stored = 0
-    while time.monotonic() < deadline and run.poll() is None and stored < 12:
+    stored, running = 0, False
+    # killed once some inputs are stored and while a run of one of the first sources is open (a
+    # fast machine could otherwise store the last source's inputs before a look at the archive)
+    while time.monotonic() < deadline and run.poll() is None and not (stored >= 6 and running):
         if db.exists():
             try:
                 with sqlite3.connect(db, timeout=5) as conn:
                     stored = conn.execute("SELECT count(*) FROM fetch_state").fetchone()[0]
+                    states = [s for (s,) in conn.execute("SELECT status FROM runs")]
+                    running = "running" in states and len(states) < len(inputs)
             except sqlite3.OperationalError:  # the schema is not there yet
                 pass
-        time.sleep(0.05)
-    assert run.poll() is None, "the backfill ended before it could be killed"
+        time.sleep(0.02)
+    assert run.poll() is None and running, "the backfill ended before it could be killed"
     run.send_signal(signal.SIGKILL)
     run.communicate(timeout=30)
     again = backfill(db, address, inputs)
