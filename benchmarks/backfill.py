@@ -32,8 +32,9 @@ With ``--compare CHECKOUT`` it runs the worker cases with another checkout's wor
 one's in turn (``--rounds`` each, the one that goes first alternating) and prints the median
 rates and their ratio, and the median CPU seconds per 1,000 items (the run's processes, pool
 workers included) and theirs: the way to tell whether a change made backfills slower, as one run
-after another on this machine differs by up to a third (the CPU time differs much less). Every
-run starts with the earlier runs' archives removed and written out of memory.
+after another on this machine differs by up to a third; the CPU time tells whether a difference
+is work the code does or time it spends waiting. Every run starts with the earlier runs'
+archives removed and written out of memory.
 
     python benchmarks/backfill.py --workdir /tmp/bb --compare ../before --only html,txt --rounds 4
 """
@@ -68,7 +69,7 @@ sys.path.insert(0, str(ROOT))
 _TEXT = re.compile(r">([^<]+)<")
 _CONTENT = re.compile(r"""(content=["'])([^"']*)(["'])""", re.I)
 _LINK = re.compile(r"<link\b[^>]*>", re.I)
-_HREF = re.compile(r"""(\bhref=["'])([^"'?#]*)""", re.I)
+_HREF = re.compile(r"""(\bhref=["']?)([^"'?#\s>]*)""", re.I)  # quoted or not (href=https://...)
 
 
 def own_url(page: str, i: int) -> str:
@@ -204,10 +205,12 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
     return total, largest
 
 
-def measure(cmd: list[str], cwd: Path, log: Path | None = None) -> tuple[float, float, float, str]:
-    """(seconds, peak MB of the whole process tree, peak MB of its largest process, stdout)
-    of one subprocess (its standard error to ``log``, when given). The second is what
+def measure(cmd: list[str], cwd: Path, log: Path | None = None) -> tuple[float, float, float, str, float]:
+    """(seconds, peak MB of the whole process tree, peak MB of its largest process, stdout, CPU
+    seconds of the process and the children it waited for: pool workers included) of one
+    subprocess (its standard error to ``log``, when given). The third is what
     ``/usr/bin/time -v`` reports as maximum resident size."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     proc = subprocess.Popen(
         cmd,
@@ -234,7 +237,9 @@ def measure(cmd: list[str], cwd: Path, log: Path | None = None) -> tuple[float, 
     t.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with {proc.returncode}")
-    return time.monotonic() - t0, peak / 1024, largest / 1024, out
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return time.monotonic() - t0, peak / 1024, largest / 1024, out, cpu
 
 
 ANCHOR = r"""
@@ -316,10 +321,7 @@ def compare(cases: dict[str, tuple], other: Path, rounds: int, dbs: Path) -> Non
         for r in range(rounds):
             for label in ("other", "this") if r % 2 == 0 else ("this", "other"):
                 settle(dbs)
-                before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                secs, peak, _, _ = measure(make_cmd(roots[label]), roots[label])
-                after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                secs, peak, _, _, cpu = measure(make_cmd(roots[label]), roots[label])
                 rates[name][label].append(n / secs)
                 cpus[name][label].append(cpu / n * 1000)
                 peaks[name][label] = max(peaks[name][label], peak)
@@ -361,10 +363,7 @@ def cluster_cases(pages: Path, dbs: Path, spec: str, files: int) -> None:
     n = sum(1 for _ in pages.iterdir())
     took, cpu = {}, {}
     for name, cmd in cases.items():
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        took[name], peak, _, out = measure(cmd, ROOT, log=dbs / f"{name}.log")
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu[name] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        took[name], peak, _, out, cpu[name] = measure(cmd, ROOT, log=dbs / f"{name}.log")
         print(f"  {name}: {took[name]:.1f}s, {peak:.0f} MB, {out.strip().splitlines()[-1][:90]}", file=sys.stderr)
     done = logged(dbs / "cluster.log", "cluster_finished")
     busy, tasks, dispatch = done["task_seconds"], done["tasks"], done["duration_ms"] / 1000
@@ -434,7 +433,7 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="backfill-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     pages, texts, jsonl = (
-        work / f"pages-v2-{args.pages}",
+        work / f"pages-v3-{args.pages}",
         work / f"texts-v2-{args.articles}",
         work / f"articles-v2-{args.articles}.jsonl",
     )
@@ -449,7 +448,7 @@ def main() -> None:
         return
     if not pages.is_dir():
         make_pages(pages, args.pages)
-    warc = work / f"pages-v2-{args.pages}.warc.gz"
+    warc = work / f"pages-v3-{args.pages}.warc.gz"
     if not warc.exists():
         make_warc(pages, warc)
     if not texts.is_dir() or not jsonl.exists():
@@ -493,7 +492,7 @@ def main() -> None:
         if only is not None and key not in only:
             return
         settle(dbs)
-        secs, peak, largest, out = measure(cmd, WORKER_ROOT)
+        secs, peak, largest, out, _ = measure(cmd, WORKER_ROOT)
         rows.append((name, n, unit, secs, n / secs, peak, largest, out.strip().splitlines()[-1] if out.strip() else ""))
         print(f"  {name}: {n / secs:.0f} {unit}/s, {peak:.0f} MB ({largest:.0f} MB largest process)", file=sys.stderr)
 
